@@ -1,0 +1,126 @@
+"""Trajectory files: KITTI (12 numbers per line) and TUM (``t tx ty tz qx qy qz qw``).
+
+All poses are ``world_from_cam``: ``(N, 4, 4) float64`` rigid transforms mapping camera
+coordinates to world coordinates (KITTI stores exactly this, as the top 3x4 block, row-major).
+Writers are atomic (temporary file + rename).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from apps.io.atomic import atomic_write_text
+
+PathLike = str | os.PathLike
+
+
+def _load_rows(path: PathLike, n_cols: int | tuple[int, ...], what: str) -> np.ndarray:
+    """Numeric rows of a whitespace-separated text file; '#' comments and blank lines skipped.
+
+    Raises FileNotFoundError for a missing file and ValueError naming the file and line for a
+    row with the wrong column count or a non-numeric/non-finite value.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} file not found: {path}")
+    allowed = (n_cols,) if isinstance(n_cols, int) else n_cols
+    rows: list[list[float]] = []
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            text = line.split("#", 1)[0].replace(",", " ").strip()
+            if not text:
+                continue
+            parts = text.split()
+            if len(parts) not in allowed:
+                raise ValueError(f"{path}:{line_no}: expected {' or '.join(map(str, allowed))} numbers per line "
+                                 f"({what}), got {len(parts)}")
+            try:
+                values = [float(p) for p in parts]
+            except ValueError:
+                raise ValueError(f"{path}:{line_no}: non-numeric value in {what} line: {text[:80]!r}") from None
+            if not all(np.isfinite(values)):
+                raise ValueError(f"{path}:{line_no}: non-finite value in {what} line")
+            rows.append(values)
+    if not rows:
+        raise ValueError(f"{path}: no poses found in {what} file")
+    widths = {len(r) for r in rows}
+    if len(widths) > 1:
+        raise ValueError(f"{path}: mixed column counts {sorted(widths)} in {what} file")
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _check_poses(world_from_cam: np.ndarray, name: str = "world_from_cam") -> np.ndarray:
+    poses = np.asarray(world_from_cam, dtype=np.float64)
+    if poses.ndim != 3 or poses.shape[1:] != (4, 4):
+        raise ValueError(f"{name} must have shape (N, 4, 4), got {poses.shape}")
+    if not np.all(np.isfinite(poses)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return poses
+
+
+def kitti_rows_to_poses(rows: np.ndarray) -> np.ndarray:
+    """(N, 12) KITTI rows -> (N, 4, 4) float64 poses."""
+    n = rows.shape[0]
+    poses = np.tile(np.eye(4), (n, 1, 1))
+    poses[:, :3, :4] = rows.reshape(n, 3, 4)
+    return poses
+
+
+def read_kitti_poses(path: PathLike) -> np.ndarray:
+    """Read a KITTI pose file: one ``world_from_cam`` 3x4 row-major matrix (12 numbers) per line.
+
+    Returns (N, 4, 4) float64.
+    """
+    return kitti_rows_to_poses(_load_rows(path, 12, "KITTI pose"))
+
+
+def write_kitti_poses(path: PathLike, world_from_cam: np.ndarray) -> None:
+    """Write (N, 4, 4) ``world_from_cam`` poses as a KITTI pose file (12 numbers per line), atomically."""
+    poses = _check_poses(world_from_cam)
+    lines = [" ".join(f"{v:.9e}" for v in p[:3, :4].reshape(-1)) for p in poses]
+    atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
+
+
+def read_tum(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Read a TUM trajectory ``timestamp tx ty tz qx qy qz qw`` per line.
+
+    Returns (timestamps (N,) float64 seconds, world_from_cam (N, 4, 4) float64).
+    """
+    rows = _load_rows(path, 8, "TUM trajectory")
+    quat = rows[:, 4:8]
+    norms = np.linalg.norm(quat, axis=1)
+    bad = np.flatnonzero(np.abs(norms) < 1e-9)
+    if bad.size:
+        raise ValueError(f"{path}: zero quaternion in TUM trajectory (data row {bad[0] + 1})")
+    poses = np.tile(np.eye(4), (rows.shape[0], 1, 1))
+    poses[:, :3, :3] = Rotation.from_quat(quat / norms[:, None]).as_matrix()  # scipy order: x y z w
+    poses[:, :3, 3] = rows[:, 1:4]
+    return rows[:, 0].copy(), poses
+
+
+def write_tum(path: PathLike, timestamps: np.ndarray, world_from_cam: np.ndarray) -> None:
+    """Write a TUM trajectory (``t tx ty tz qx qy qz qw`` per line) atomically."""
+    poses = _check_poses(world_from_cam)
+    t = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+    if t.shape[0] != poses.shape[0]:
+        raise ValueError(f"timestamps ({t.shape[0]}) and world_from_cam ({poses.shape[0]}) differ in length")
+    quat = Rotation.from_matrix(poses[:, :3, :3]).as_quat()
+    lines = [
+        f"{ti:.6f} " + " ".join(f"{v:.9f}" for v in (*p[:3, 3], *q))
+        for ti, p, q in zip(t, poses, quat)
+    ]
+    atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
+
+
+def read_trajectory(path: PathLike) -> tuple[np.ndarray | None, np.ndarray]:
+    """Read a KITTI (12 columns) or TUM (8 columns) trajectory, detected from the column count.
+
+    Returns (timestamps (N,) float64 or None for KITTI, world_from_cam (N, 4, 4) float64).
+    """
+    rows = _load_rows(path, (8, 12), "trajectory (KITTI 12 columns or TUM 8 columns)")
+    if rows.shape[1] == 12:
+        return None, kitti_rows_to_poses(rows)
+    return read_tum(path)
