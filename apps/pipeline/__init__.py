@@ -1,0 +1,1 @@
+"""The VO pipeline: frontend (TorchScript) -> odometry (DS-DSO backend / DSO / frame-to-frame) -> outputs."""

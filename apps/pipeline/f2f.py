@@ -1,0 +1,131 @@
+"""KP3D frame-to-frame odometry: top-k keypoints, mutual-NN matching, PnP-RANSAC on depth-lifted keypoints.
+
+This is the KP3D paper's Table 1 baseline. The previous frame's keypoints are lifted to 3D with its
+predicted depth; the current frame's matched keypoints give 2D-3D correspondences; OpenCV's
+``solvePnPRansac`` returns ``cam_cur_from_cam_prev`` and poses are chained.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from apps.io.camera import Intrinsics
+
+
+@dataclass
+class F2FOptions:
+    min_matches: int = 12              # fewer matches -> constant-velocity fallback
+    max_descriptor_distance: float = 1.2  # L2 distance between unit descriptors (<= 2)
+    ransac_reprojection_px: float = 2.0   # PnP-RANSAC inlier threshold (pixels at full resolution)
+    ransac_iterations: int = 200
+    ransac_confidence: float = 0.999
+    min_inliers: int = 10
+    min_depth_m: float = 0.5           # keypoints lifted outside [min, max] depth are ignored
+    max_depth_m: float = 60.0
+
+    def check(self) -> None:
+        if self.min_matches < 4 or self.min_inliers < 4:
+            raise ValueError("F2FOptions: min_matches and min_inliers must be >= 4 (PnP needs 4 points)")
+        if not 0 < self.max_descriptor_distance <= 2:
+            raise ValueError("F2FOptions.max_descriptor_distance must be in (0, 2]")
+        if self.ransac_reprojection_px <= 0 or self.ransac_iterations <= 0:
+            raise ValueError("F2FOptions: ransac_reprojection_px and ransac_iterations must be positive")
+        if not 0 < self.min_depth_m < self.max_depth_m:
+            raise ValueError("F2FOptions: need 0 < min_depth_m < max_depth_m")
+
+
+def mutual_nn_matches(desc_a: np.ndarray, desc_b: np.ndarray, max_distance: float) -> np.ndarray:
+    """Mutual nearest neighbours between descriptor sets (OpenCV brute force with cross-check).
+
+    desc_a: (N, D) float32, desc_b: (M, D) float32. Returns (P, 2) int64 index pairs (a, b).
+    """
+    if len(desc_a) == 0 or len(desc_b) == 0:
+        return np.zeros((0, 2), np.int64)
+    matcher = cv2.BFMatcher(cv2.NORM_L2, crossCheck=True)
+    matches = matcher.match(np.ascontiguousarray(desc_a, np.float32), np.ascontiguousarray(desc_b, np.float32))
+    pairs = [(m.queryIdx, m.trainIdx) for m in matches if m.distance <= max_distance]
+    return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def sample_depth(depth: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    """Bilinear depth at keypoints. depth: (H, W) float32 metres; keypoints: (K, 2) pixels -> (K,)."""
+    if len(keypoints) == 0:
+        return np.zeros((0,), np.float32)
+    kp = np.asarray(keypoints, np.float32)
+    values = cv2.remap(depth.astype(np.float32), kp[:, 0:1].copy(), kp[:, 1:2].copy(),
+                       interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return values.reshape(-1)
+
+
+def relative_pose_pnp(
+    kp_prev: np.ndarray, depth_prev: np.ndarray, kp_cur: np.ndarray, matches: np.ndarray,
+    intrinsics: Intrinsics, options: F2FOptions,
+) -> tuple[np.ndarray | None, int]:
+    """``cam_cur_from_cam_prev`` (4, 4) from depth-lifted previous keypoints, or None; and the inlier count."""
+    if len(matches) < options.min_matches:
+        return None, 0
+    z = sample_depth(depth_prev, kp_prev[matches[:, 0]])
+    ok = (z > options.min_depth_m) & (z < options.max_depth_m)
+    if ok.sum() < options.min_matches:
+        return None, 0
+    uv = kp_prev[matches[ok, 0]].astype(np.float64)
+    z = z[ok].astype(np.float64)
+    pts3d = np.stack([(uv[:, 0] - intrinsics.cx) / intrinsics.fx * z,
+                      (uv[:, 1] - intrinsics.cy) / intrinsics.fy * z, z], axis=1)
+    pts2d = kp_cur[matches[ok, 1]].astype(np.float64)
+    found, rvec, tvec, inliers = cv2.solvePnPRansac(
+        pts3d, pts2d, intrinsics.K, None, iterationsCount=options.ransac_iterations,
+        reprojectionError=options.ransac_reprojection_px, confidence=options.ransac_confidence,
+        flags=cv2.SOLVEPNP_EPNP)
+    n_inliers = 0 if inliers is None else len(inliers)
+    if not found or n_inliers < options.min_inliers:
+        return None, n_inliers
+    idx = inliers.reshape(-1)
+    rvec, tvec = cv2.solvePnPRefineLM(pts3d[idx], pts2d[idx], intrinsics.K, None, rvec, tvec)
+    pose = np.eye(4)
+    pose[:3, :3] = cv2.Rodrigues(rvec)[0]
+    pose[:3, 3] = tvec.reshape(3)
+    return pose, n_inliers
+
+
+class FrameToFrameOdometry:
+    """Chains PnP poses between consecutive frames. Needs keypoints, descriptors and depth per frame."""
+
+    def __init__(self, intrinsics: Intrinsics, options: F2FOptions | None = None):
+        self.intrinsics = intrinsics
+        self.options = options or F2FOptions()
+        self.options.check()
+        self._prev = None  # (keypoints, descriptors, depth)
+        self._poses: list[np.ndarray] = []
+        self._velocity = np.eye(4)  # cam_cur_from_cam_prev of the last good step
+
+    def step(self, keypoints: np.ndarray, descriptors: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, str]:
+        """Add one frame. keypoints (K, 2) float32 px, descriptors (K, D) float32, depth (H, W) float32 m.
+
+        Returns (world_from_cam (4, 4) float64, status in {"init", "tracked", "lost"}).
+        """
+        if self._prev is None:
+            pose, status = np.eye(4), "init"
+        else:
+            kp_prev, desc_prev, depth_prev = self._prev
+            matches = mutual_nn_matches(desc_prev, descriptors, self.options.max_descriptor_distance)
+            rel, _ = relative_pose_pnp(kp_prev, depth_prev, keypoints, matches, self.intrinsics, self.options)
+            if rel is None:
+                rel, status = self._velocity, "lost"  # constant-velocity fallback, never a gap
+            else:
+                self._velocity, status = rel, "tracked"
+            pose = self._poses[-1] @ np.linalg.inv(rel)
+        self._prev = (keypoints, descriptors, depth)
+        self._poses.append(pose)
+        return pose, status
+
+    def repeat_last(self) -> np.ndarray:
+        """Pose for a frame that could not be processed (unreadable image): the last pose."""
+        pose = self._poses[-1] if self._poses else np.eye(4)
+        self._poses.append(pose)
+        return pose
+
+    def trajectory(self) -> np.ndarray:
+        return np.asarray(self._poses, dtype=np.float64).reshape(-1, 4, 4)
