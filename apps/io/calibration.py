@@ -1,0 +1,188 @@
+"""Pinhole calibration files for image folders and videos: :func:`read_intrinsics`.
+
+Accepted formats (images are assumed rectified / undistorted):
+
+- plain text: the numbers ``fx fy cx cy`` or ``fx fy cx cy width height`` (pixels), on one line or
+  several; ``#`` starts a comment line. Example: ``718.856 718.856 607.1928 185.2157 1241 376``.
+- YAML (``.yaml``/``.yml``): a mapping with ``fx, fy, cx, cy`` and optionally ``width, height``
+  (also ``image_width, image_height``), or with the 3x3 matrix under ``K`` / ``camera_matrix`` as a
+  nested list, a flat list of 9, or an OpenCV ``{rows, cols, data}`` mapping. OpenCV
+  ``cv2.FileStorage`` files (first line ``%YAML:1.0``) are read with OpenCV.
+- a KITTI ``calib.txt`` (``P0: `` + 12 numbers, ...): the intrinsics of ``P<camera>``.
+
+A calibration without a size takes the size of the images; one with a size must match them.
+Non-zero distortion coefficients (``k1``, ``D``, ``dist_coeffs``, ...) are logged as a warning,
+since the pipeline does not undistort.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from apps.io.camera import Intrinsics
+
+logger = logging.getLogger(__name__)
+
+_DISTORTION_KEYS = ("k1", "k2", "k3", "p1", "p2", "D", "dist_coeffs", "distortion_coefficients", "distortion")
+_KEY_LINE = re.compile(r"^\s*[A-Za-z_]\w*\s*:")
+
+
+def read_intrinsics(path: str | os.PathLike, *, image_size: tuple[int, int] | None = None,
+                    camera: int = 0) -> Intrinsics:
+    """Read a calibration file (formats in the module docstring) as :class:`Intrinsics`.
+
+    Args:
+        image_size: ``(width, height)`` of the frames, used when the file has no size and checked
+            against it when it has one.
+        camera: which ``P<camera>`` to use for a KITTI calib.txt.
+
+    Raises FileNotFoundError for a missing file; ValueError naming the file for unparsable content,
+    missing values, or a size that does not match ``image_size``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"calibration file not found: {path}")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if text.lstrip().startswith("%YAML"):
+        values = _read_opencv_yaml(path)
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        values = _read_yaml(path, text)
+    elif any(_KEY_LINE.match(line) for line in text.splitlines() if not line.lstrip().startswith("#")):
+        values = _read_keyed_text(path, text, camera)
+    else:
+        values = _read_numbers(path, text)
+    return _finish(path, values, image_size)
+
+
+def _read_numbers(path: Path, text: str) -> dict[str, float]:
+    tokens = [t for line in text.splitlines() if not line.lstrip().startswith("#") for t in line.split()]
+    try:
+        nums = [float(t) for t in tokens]
+    except ValueError:
+        raise ValueError(f"calibration file {path}: expected the numbers 'fx fy cx cy [width height]', "
+                         f"got {' '.join(tokens)[:80]!r}") from None
+    if len(nums) not in (4, 6):
+        raise ValueError(f"calibration file {path}: expected 4 numbers 'fx fy cx cy' or 6 'fx fy cx cy width "
+                         f"height', found {len(nums)}")
+    values = dict(zip(("fx", "fy", "cx", "cy"), nums))
+    if len(nums) == 6:
+        values["width"], values["height"] = nums[4], nums[5]
+    return values
+
+
+def _read_keyed_text(path: Path, text: str, camera: int) -> dict[str, Any]:
+    from apps.io.kitti import parse_calib
+
+    if re.search(r"^\s*P(_rect_0)?\d\s*:", text, flags=re.MULTILINE):
+        matrices = parse_calib(path)
+        P = matrices.get(f"P{camera}", matrices.get(f"P_rect_0{camera}"))
+        if P is None:
+            raise ValueError(f"calibration file {path} has no P{camera} (camera {camera}); "
+                             f"it has: {', '.join(sorted(matrices))}")
+        return {"K": P[:, :3]}
+    return _read_yaml(path, text)  # "fx: 500" lines in a .txt file
+
+
+def _read_yaml(path: Path, text: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ValueError(f"calibration file {path} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"calibration file {path}: expected a YAML mapping with fx, fy, cx, cy or K")
+    return data
+
+
+def _read_opencv_yaml(path: Path) -> dict[str, Any]:
+    import cv2
+
+    try:
+        fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
+    except cv2.error as e:
+        raise ValueError(f"calibration file {path}: OpenCV cannot parse it: {e}") from None
+    try:
+        if not fs.isOpened():
+            raise ValueError(f"calibration file {path}: OpenCV cannot open it")
+        out: dict[str, Any] = {}
+        for key in fs.root().keys():
+            node = fs.getNode(key)
+            if node.isReal() or node.isInt():
+                out[key] = node.real()
+            elif node.isMap() or node.isSeq():
+                mat = node.mat()
+                if mat is not None:
+                    out[key] = np.asarray(mat)
+        return out
+    finally:
+        fs.release()
+
+
+def _matrix(path: Path, key: str, value: Any) -> np.ndarray:
+    if isinstance(value, dict) and "data" in value:
+        value = value["data"]
+    try:
+        m = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"calibration file {path}: {key} must be a 3x3 matrix of numbers") from None
+    if m.size != 9:
+        raise ValueError(f"calibration file {path}: {key} must have 9 numbers (3x3), found {m.size}")
+    return m.reshape(3, 3)
+
+
+def _finish(path: Path, values: dict[str, Any], image_size: tuple[int, int] | None) -> Intrinsics:
+    aliases = {"image_width": "width", "image_height": "height", "w": "width", "h": "height"}
+    values = {aliases.get(k, k): v for k, v in values.items()}
+    for key in ("K", "camera_matrix", "intrinsic_matrix"):
+        if key in values:
+            K = _matrix(path, key, values[key])
+            if abs(K[0, 1]) > 1e-9 * abs(K[0, 0]):
+                logger.warning("calibration file %s: skew %g ignored", path, K[0, 1])
+            values.update(fx=K[0, 0], fy=K[1, 1], cx=K[0, 2], cy=K[1, 2])
+            break
+    missing = [k for k in ("fx", "fy", "cx", "cy") if k not in values]
+    if missing:
+        raise ValueError(f"calibration file {path}: missing {', '.join(missing)} (expected fx, fy, cx, cy "
+                         "in pixels or a 3x3 K)")
+    for key in _DISTORTION_KEYS:
+        if key in values:
+            try:
+                nonzero = np.any(np.asarray(values[key], dtype=np.float64) != 0)
+            except (TypeError, ValueError):
+                nonzero = True
+            if nonzero:
+                logger.warning("calibration file %s has distortion (%s); images are used as they are "
+                               "(undistort them first for best results)", path, key)
+    try:
+        fx, fy, cx, cy = (float(values[k]) for k in ("fx", "fy", "cx", "cy"))
+    except (TypeError, ValueError):
+        raise ValueError(f"calibration file {path}: fx, fy, cx, cy must be numbers") from None
+
+    has_w, has_h = "width" in values, "height" in values
+    if has_w != has_h:
+        raise ValueError(f"calibration file {path}: give both width and height or neither")
+    if has_w:
+        try:
+            w, h = float(values["width"]), float(values["height"])
+        except (TypeError, ValueError):
+            raise ValueError(f"calibration file {path}: width and height must be numbers") from None
+        if w != int(w) or h != int(h) or w <= 0 or h <= 0:
+            raise ValueError(f"calibration file {path}: width and height must be positive integers, got {w} x {h}")
+        size = (int(w), int(h))
+        if image_size is not None and tuple(image_size) != size:
+            raise ValueError(f"calibration file {path} is for {size[0]}x{size[1]} images but the frames are "
+                             f"{image_size[0]}x{image_size[1]} (rescale the calibration or the images)")
+    elif image_size is not None:
+        size = (int(image_size[0]), int(image_size[1]))
+    else:
+        raise ValueError(f"calibration file {path} has no width/height and no image size was given")
+    try:
+        return Intrinsics(fx, fy, cx, cy, size[0], size[1])
+    except ValueError as e:
+        raise ValueError(f"calibration file {path}: {e}") from None

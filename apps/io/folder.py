@@ -1,0 +1,76 @@
+"""A folder of image files as a :class:`~apps.io.sequence.Sequence`.
+
+Layout::
+
+    FOLDER/frame_0.png, frame_1.png, ... frame_10.png   images (.png/.jpg/.jpeg/.bmp/.tif/.pgm/.ppm),
+                                                        natural order (frame_2 before frame_10),
+                                                        colour converted to grey
+    FOLDER/times.txt                                    optional, one timestamp (s) per image
+    calibration file                                    see apps.io.calibration.read_intrinsics
+
+Without ``times.txt`` the timestamps are ``index / fps``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from apps.io.calibration import read_intrinsics
+from apps.io.kitti import read_times
+from apps.io.sequence import Sequence, list_images, load_gt_poses, nominal_timestamps, read_grey
+
+DEFAULT_CALIB_NAMES = ("calib.yaml", "calib.yml", "calib.txt", "camera.txt")
+
+
+class ImageFolderSequence(Sequence):
+    """Images of one folder with a calibration file.
+
+    Args:
+        folder: the folder holding the images (not searched recursively).
+        calib: calibration file (:func:`apps.io.calibration.read_intrinsics`); ``None`` looks for
+            ``calib.yaml``, ``calib.yml``, ``calib.txt`` or ``camera.txt`` in the folder.
+        fps: frame rate for the timestamps when the folder has no ``times.txt`` (default 10).
+        gt: optional ground-truth trajectory file (KITTI or TUM, see ``load_gt_poses``).
+        camera: which ``P<camera>`` to use when the calibration is a KITTI calib.txt.
+
+    Raises FileNotFoundError for a missing folder or calibration, ValueError for a folder without
+    images, a calibration whose size differs from the first image, or a times.txt whose count
+    differs from the number of images. Each frame is checked against the size when read.
+    """
+
+    def __init__(self, folder: str | os.PathLike, calib: str | os.PathLike | None = None, *, fps: float = 10.0,
+                 gt: str | os.PathLike | None = None, camera: int = 0):
+        self.path = Path(folder)
+        self.name = self.path.name
+        self._files = list_images(self.path)
+        if calib is None:
+            found = [self.path / n for n in DEFAULT_CALIB_NAMES if (self.path / n).is_file()]
+            if not found:
+                raise FileNotFoundError(f"no calibration file for image folder {self.path}: give one "
+                                        f"(fx fy cx cy [width height] text or YAML) or put one of "
+                                        f"{', '.join(DEFAULT_CALIB_NAMES)} in the folder")
+            calib = found[0]
+        self.calib_path = Path(calib)
+        first = read_grey(self._files[0])
+        self.intrinsics = read_intrinsics(self.calib_path, image_size=(first.shape[1], first.shape[0]),
+                                          camera=camera)
+        n = len(self._files)
+        times_path = self.path / "times.txt"
+        if times_path.is_file():
+            self.timestamps = read_times(times_path)
+            if len(self.timestamps) != n:
+                raise ValueError(f"{times_path} has {len(self.timestamps)} timestamps but {self.path} has "
+                                 f"{n} images (expected one timestamp per image)")
+        else:
+            self.timestamps = nominal_timestamps(n, fps)
+        if gt is not None and not Path(gt).is_file():
+            raise FileNotFoundError(f"ground-truth file not found: {gt}")
+        self.gt_world_from_cam = None if gt is None else load_gt_poses(gt, n, self.timestamps)
+
+    def frame_path(self, i: int) -> str:
+        return str(self._files[self._check_index(i)])
+
+    def _read_image(self, i: int) -> np.ndarray:
+        return read_grey(self._files[i])
