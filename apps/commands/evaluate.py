@@ -33,7 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--sequences", nargs="+", metavar="NN",
                      help="with --gt-dir/--est-dir: sequences to score (default: all NN.txt in --est-dir)")
     src.add_argument("--batch", metavar="CONFIG.yaml",
-                     help="YAML list of entries {name, gt, est, align?} (paths relative to the file)")
+                     help="YAML list of entries {name, gt, est, align?} (paths relative to the file), or a "
+                          "VO batch {output, modes, sequences, references} that runs kp3d-vo first "
+                          "(see configs/batch/kitti_dev.yaml)")
+    src.add_argument("--jobs", type=int, default=None, metavar="N",
+                     help="VO batch: sequences run in N parallel processes (default: the YAML's jobs, 1)")
     opt = parser.add_argument_group("scoring")
     opt.add_argument("--align", choices=ALIGN_CHOICES, default=None,
                      help="alignment before scoring (default: scale; a batch entry's own align wins)")
@@ -94,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     if args.gt_times and not single:
         raise ValueError("--gt-times applies to --gt/--est only (batch entries take gt_times)")
 
+    if args.batch is not None and _is_vo_batch(args.batch):
+        return _run_vo_batch(args)
     if single:
         result = evaluate_files(args.gt, args.est, _options(args), gt_times=args.gt_times)
         text = report.format_result(result)
@@ -116,3 +122,29 @@ def run(args: argparse.Namespace) -> int:
     if args.markdown:
         report.write_markdown(args.markdown, result)
     return 1 if getattr(result, "failures", None) else 0
+
+
+def _is_vo_batch(path: str) -> bool:
+    import yaml
+
+    from apps.pipeline.batch import is_vo_batch
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return is_vo_batch(yaml.safe_load(f))
+    except (OSError, yaml.YAMLError):
+        return False  # the entry-list loader reports the problem with the file's name
+
+
+def _run_vo_batch(args: argparse.Namespace) -> int:
+    from apps.pipeline.batch import format_markdown, load_vo_batch, run_vo_batch
+
+    cfg = load_vo_batch(args.batch)
+    if args.jobs:
+        cfg.jobs = args.jobs
+    if args.align:
+        cfg.align = args.align
+    out = run_vo_batch(cfg)
+    sys.stdout.write(format_markdown(out["rows"], out["means"], cfg))
+    print(f"tables: {cfg.output / 'results.md'}, {cfg.output / 'results.csv'}; runs and plots under {cfg.output}")
+    return 1 if any("error" in r for r in out["rows"]) else 0

@@ -1,0 +1,235 @@
+"""Batch VO evaluation: run several sequences x modes, score them, one markdown + CSV table with means.
+
+A batch YAML (see ``configs/batch/kitti_dev.yaml``)::
+
+    output: ../../runs/batch_kitti_dev      # relative paths are relative to the YAML file
+    modes: [dsdso, dso, f2f]
+    config: null                            # optional run config YAML applied to every mode
+    sequences:
+      - {name: "00", path: ../../../shared/data/kitti/sequences/00, max_frames: 300}
+    references:                             # published trajectories scored on the same frames
+      - {name: ds-dso-published, dir: ../../../shared/data/kp3d_reference/ds_dso_kitti_00_10}
+
+Each (sequence, mode) run writes ``OUTPUT/<sequence>/<mode>/`` through ``kp3d-vo run`` in its own
+process (``jobs`` in parallel); a run whose ``summary.json`` says it finished is not re-run when the
+batch is resumed. References (``dir/<sequence>.txt``) are truncated to the frames of the clip and
+aligned the same way (scale only), as KP3D evaluated.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from apps.io.atomic import atomic_write_text
+
+logger = logging.getLogger(__name__)
+BATCH_KEYS = {"output", "modes", "config", "sequences", "references", "jobs", "align"}
+
+
+@dataclass
+class SequenceSpec:
+    name: str
+    path: Path
+    max_frames: int | None = None
+    calib: Path | None = None
+
+
+@dataclass
+class VOBatchConfig:
+    output: Path
+    sequences: list[SequenceSpec]
+    modes: list[str] = field(default_factory=lambda: ["dsdso", "dso", "f2f"])
+    config: Path | None = None
+    references: list[tuple[str, Path]] = field(default_factory=list)
+    jobs: int = 1
+    align: str = "scale"
+
+
+def is_vo_batch(data: Any) -> bool:
+    return isinstance(data, dict) and "sequences" in data
+
+
+def load_vo_batch(path: str | os.PathLike) -> VOBatchConfig:
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"batch config not found: {path}")
+    data = yaml.safe_load(path.read_text())
+    if not is_vo_batch(data):
+        raise ValueError(f"{path}: a VO batch needs a mapping with 'sequences' (and 'output', 'modes')")
+    unknown = sorted(set(data) - BATCH_KEYS)
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {unknown}; allowed: {sorted(BATCH_KEYS)}")
+    base = path.parent
+
+    def rel(p):
+        if p is None:
+            return None
+        p = Path(os.path.expanduser(str(p)))
+        return p if p.is_absolute() else (base / p).resolve()
+
+    seqs = []
+    for i, s in enumerate(data.get("sequences") or []):
+        if not isinstance(s, dict) or "path" not in s:
+            raise ValueError(f"{path}: sequences[{i}] needs at least 'path'")
+        seqs.append(SequenceSpec(str(s.get("name") or Path(s["path"]).name), rel(s["path"]),
+                                 s.get("max_frames"), rel(s.get("calib"))))
+    if not seqs:
+        raise ValueError(f"{path}: 'sequences' is empty")
+    modes = list(data.get("modes") or ["dsdso", "dso", "f2f"])
+    bad = [m for m in modes if m not in ("dsdso", "dso", "f2f")]
+    if bad:
+        raise ValueError(f"{path}: unknown mode(s) {bad}; use dsdso, dso, f2f")
+    refs = [(str(r["name"]), rel(r["dir"])) for r in (data.get("references") or [])]
+    if "output" not in data:
+        raise ValueError(f"{path}: 'output' (folder for runs and tables) is required")
+    return VOBatchConfig(rel(data["output"]), seqs, modes, rel(data.get("config")), refs,
+                         int(data.get("jobs", 1)), str(data.get("align", "scale")))
+
+
+def _run_done(run_dir: Path, expected_frames: int) -> bool:
+    summary = run_dir / "summary.json"
+    if not summary.is_file():
+        return False
+    try:
+        s = json.loads(summary.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return not s.get("interrupted") and s.get("frames") == expected_frames
+
+
+def _run_one(spec: SequenceSpec, mode: str, cfg: VOBatchConfig, n_frames: int) -> tuple[str, str, str]:
+    run_dir = cfg.output / spec.name / mode
+    if _run_done(run_dir, n_frames):
+        return spec.name, mode, "cached"
+    cmd = [sys.executable, "-m", "apps.cli", "run", str(spec.path), "--output", str(run_dir), "--mode", mode,
+           "--no-progress"]
+    if spec.max_frames:
+        cmd += ["--max-frames", str(spec.max_frames)]
+    if spec.calib:
+        cmd += ["--calib", str(spec.calib)]
+    if cfg.config:
+        cmd += ["--config", str(cfg.config)]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if cfg.jobs > 1:  # share the cores between parallel runs
+        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) // cfg.jobs)))
+    with open(run_dir / "log.txt", "w") as log:
+        rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    if rc != 0:
+        return spec.name, mode, f"failed (exit {rc}, see {run_dir / 'log.txt'})"
+    return spec.name, mode, "ran"
+
+
+def run_vo_batch(cfg: VOBatchConfig) -> dict[str, Any]:
+    """Run (or resume) every sequence x mode, score, write ``results.md``/``results.csv``/plots.
+
+    Returns ``{"rows": [...], "means": {...}, "status": {...}}``.
+    """
+    from apps.evaluation.evaluate import evaluate_trajectory
+    from apps.io.sequence import open_sequence
+    from apps.io.trajectory import read_kitti_poses
+
+    gts: dict[str, np.ndarray] = {}
+    for spec in cfg.sequences:
+        seq = open_sequence(spec.path, calib=spec.calib, max_frames=spec.max_frames)
+        if seq.gt_world_from_cam is None:
+            raise ValueError(f"batch sequence {spec.name} ({spec.path}) has no ground truth to score against")
+        gts[spec.name] = seq.gt_world_from_cam
+    tasks = [(s, m) for s in cfg.sequences for m in cfg.modes]
+    status: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=max(1, cfg.jobs)) as pool:
+        for name, mode, st in pool.map(lambda t: _run_one(t[0], t[1], cfg, len(gts[t[0].name])), tasks):
+            status[f"{name}/{mode}"] = st
+            logger.info("%s/%s: %s", name, mode, st)
+
+    rows: list[dict[str, Any]] = []
+    for spec in cfg.sequences:
+        gt = gts[spec.name]
+        estimates: dict[str, np.ndarray] = {}
+        for mode in cfg.modes:
+            run_dir = cfg.output / spec.name / mode
+            if not (run_dir / "poses_kitti.txt").is_file() or status[f"{spec.name}/{mode}"].startswith("failed"):
+                rows.append({"sequence": spec.name, "method": mode, "error": status[f"{spec.name}/{mode}"]})
+                continue
+            est = read_kitti_poses(run_dir / "poses_kitti.txt")
+            summary = json.loads((run_dir / "summary.json").read_text())
+            res = evaluate_trajectory(gt[: len(est)], est, align=cfg.align)
+            estimates[mode] = est
+            rows.append({"sequence": spec.name, "method": mode, "t_rel": res.t_rel, "r_rel": res.r_rel,
+                         "ate_rmse": res.ate_rmse, "fps": summary.get("fps"), "frames": len(est)})
+        for ref_name, ref_dir in cfg.references:
+            ref_file = ref_dir / f"{spec.name}.txt"
+            if not ref_file.is_file():
+                continue
+            est = read_kitti_poses(ref_file)[: len(gt)]
+            res = evaluate_trajectory(gt[: len(est)], est, align=cfg.align)
+            estimates[ref_name] = est
+            rows.append({"sequence": spec.name, "method": ref_name, "t_rel": res.t_rel, "r_rel": res.r_rel,
+                         "ate_rmse": res.ate_rmse, "fps": None, "frames": len(est)})
+        if estimates:
+            try:
+                from apps.plotting import plot_trajectories
+
+                plot_trajectories(gt, estimates, cfg.output / spec.name / "plots", align=cfg.align)
+            except Exception as exc:  # plots are a convenience: never lose the table over them
+                logger.warning("plots for %s failed: %s", spec.name, exc)
+    means = _means(rows)
+    atomic_write_text(cfg.output / "results.md", format_markdown(rows, means, cfg))
+    atomic_write_text(cfg.output / "results.csv", format_csv(rows, means))
+    atomic_write_text(cfg.output / "results.json", json.dumps({"rows": rows, "means": means, "status": status},
+                                                              indent=2, default=float) + "\n")
+    return {"rows": rows, "means": means, "status": status}
+
+
+def _means(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    out: dict[str, dict[str, float | None]] = {}
+    for method in dict.fromkeys(r["method"] for r in rows):
+        sel = [r for r in rows if r["method"] == method and "error" not in r]
+        out[method] = {}
+        for key in ("t_rel", "r_rel", "ate_rmse", "fps"):
+            vals = [r[key] for r in sel if r.get(key) is not None and np.isfinite(r[key])]
+            out[method][key] = float(np.mean(vals)) if vals else None
+    return out
+
+
+def _f(v, digits=2):
+    return "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:.{digits}f}"
+
+
+def format_markdown(rows, means, cfg: VOBatchConfig) -> str:
+    lines = [f"Devkit t_rel [%] / r_rel [deg/100m], ATE [m] after {cfg.align} alignment; fps = whole pipeline.",
+             "", "| sequence | method | t_rel | r_rel | ATE | fps | frames |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['sequence']} | {r['method']} | {r['error']} | | | | |")
+        else:
+            lines.append(f"| {r['sequence']} | {r['method']} | {_f(r['t_rel'])} | {_f(r['r_rel'])} | "
+                         f"{_f(r['ate_rmse'], 3)} | {_f(r['fps'], 1)} | {r['frames']} |")
+    for method, m in means.items():
+        lines.append(f"| **mean** | {method} | {_f(m['t_rel'])} | {_f(m['r_rel'])} | {_f(m['ate_rmse'], 3)} | "
+                     f"{_f(m['fps'], 1)} | |")
+    return "\n".join(lines) + "\n"
+
+
+def format_csv(rows, means) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["sequence", "method", "t_rel", "r_rel", "ate_rmse", "fps", "frames", "error"])
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    for method, m in means.items():
+        w.writerow({"sequence": "mean", "method": method, **m})
+    return buf.getvalue()

@@ -1,0 +1,201 @@
+"""Trajectory plots against ground truth with evo (top-down xz, xyz over time, APE along the path).
+
+Library entry point: :func:`plot_trajectories`. Figures are drawn on Agg canvases created here
+(no pyplot state, no global backend switch), and every file is written atomically.
+Poses are ``world_from_cam`` ``(N, 4, 4) float64``; pose ``i`` of an estimate corresponds to
+pose ``i`` of the ground truth (KITTI convention: one pose per frame, same frames).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from apps.io.atomic import atomic_open
+
+logger = logging.getLogger(__name__)
+
+ALIGN_MODES = ("scale", "none", "se3", "sim3")
+FORMATS = ("png", "pdf", "svg")
+GT_COLOR = "#444444"
+PNG_DPI = 150
+
+
+def check_trajectory(world_from_cam: np.ndarray, name: str, min_poses: int = 2) -> np.ndarray:
+    """(N, 4, 4) finite float64 copy with N >= ``min_poses``; ValueError naming ``name`` otherwise."""
+    poses = np.asarray(world_from_cam, dtype=np.float64)
+    if poses.ndim != 3 or poses.shape[1:] != (4, 4):
+        raise ValueError(f"{name}: expected poses of shape (N, 4, 4), got {poses.shape}")
+    if len(poses) < min_poses:
+        raise ValueError(f"{name}: expected at least {min_poses} poses, got {len(poses)}")
+    if not np.all(np.isfinite(poses)):
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    return poses.copy()
+
+
+def match_gt_length(gt: np.ndarray, est: np.ndarray, gt_name: str, est_name: str) -> np.ndarray:
+    """The ground-truth poses matching ``est`` frame by frame.
+
+    A shorter estimate is compared with the first ``len(est)`` GT poses (GT files often cover
+    the whole sequence; logged at INFO); a longer one is a ValueError naming both.
+    """
+    if len(est) > len(gt):
+        raise ValueError(f"{est_name} has {len(est)} poses, more than the {len(gt)} poses of {gt_name}; "
+                         "they must describe the same frames")
+    if len(est) < len(gt):
+        logger.info("%s has %d poses, %s has %d: using the first %d ground-truth poses",
+                    est_name, len(est), gt_name, len(gt), len(est))
+    return gt[: len(est)]
+
+
+def aligned_ape(gt: np.ndarray, est: np.ndarray, align: str = "scale") -> tuple[np.ndarray, np.ndarray, float]:
+    """Align ``est`` to ``gt`` (both (N, 4, 4), same frames) and measure its translation error.
+
+    Alignment is ``apps.evaluation.alignment.align_trajectory`` (evo Umeyama on copies; "scale"
+    also works for straight, collinear paths). Inputs are not modified.
+    Returns (aligned estimate (N, 4, 4) float64, APE translation errors (N,) float64 metres,
+    scale factor applied (1.0 for "none"/"se3")). Raises ValueError for a degenerate estimate.
+    """
+    from apps.evaluation.alignment import align_trajectory
+
+    aligned, alignment = align_trajectory(gt, est, align)
+    return aligned, ape_translation(gt, aligned), float(alignment.scale)
+
+
+def ape_translation(gt: np.ndarray, est_aligned: np.ndarray) -> np.ndarray:
+    """Per-pose translation error ``|t_est - t_gt|`` (N,) float64 metres (evo APE, translation part)."""
+    from evo.core import metrics
+    from evo.core.trajectory import PosePath3D
+
+    ape = metrics.APE(metrics.PoseRelation.translation_part)
+    ape.process_data((PosePath3D(poses_se3=list(np.array(gt, copy=True))),
+                      PosePath3D(poses_se3=list(np.array(est_aligned, copy=True)))))
+    return np.asarray(ape.error, dtype=np.float64)
+
+
+def _safe_name(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "run"
+
+
+def _save(fig, out_dir: Path, stem: str, formats: Sequence[str]) -> list[Path]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)  # Agg canvas for this figure only (no global backend change)
+    written = []
+    for fmt in formats:
+        path = out_dir / f"{stem}.{fmt}"
+        with atomic_open(path, "wb") as f:
+            fig.savefig(f, format=fmt, dpi=PNG_DPI, bbox_inches=None)  # constrained layout already fits
+        written.append(path)
+    return written
+
+
+def _path(poses: np.ndarray, timestamps: np.ndarray | None):
+    from evo.core.trajectory import PosePath3D, PoseTrajectory3D
+
+    if timestamps is None:
+        return PosePath3D(poses_se3=list(np.array(poses, copy=True)))
+    return PoseTrajectory3D(poses_se3=list(np.array(poses, copy=True)), timestamps=np.array(timestamps[: len(poses)]))
+
+
+def _xz_axis(fig, subplot=111):
+    ax = fig.add_subplot(subplot)
+    ax.set_xlabel("$x$ (m)")
+    ax.set_ylabel("$z$ (m)")
+    return ax
+
+
+def plot_trajectories(gt: np.ndarray, estimates: Mapping[str, np.ndarray], out_dir: str | os.PathLike,
+                      align: str = "scale", formats: Sequence[str] = ("png", "pdf"), *,
+                      timestamps: np.ndarray | None = None, title: str | None = None) -> list[Path]:
+    """Plot one or more estimated trajectories against ground truth; returns the written files.
+
+    gt: (N, 4, 4) float64 ground-truth ``world_from_cam``.
+    estimates: label -> (N_i, 4, 4) estimated ``world_from_cam`` with N_i <= N (the first N_i
+        GT poses are used when shorter). Inputs are not modified.
+    out_dir: folder for the figures (created).
+    align: "scale" (default; monocular), "none", "se3" or "sim3"; each estimate is aligned to
+        its GT poses with evo before plotting and scoring.
+    formats: file formats among ("png", "pdf", "svg").
+    timestamps: (N,) float64 seconds of the GT poses for the xyz plot's time axis (frame index without).
+    title: prefix of the figure titles.
+    Files (for each format): ``trajectories_xz``: top-down view (x right, z forward);
+    ``trajectories_xyz``: x, y, z over time; ``ape_<label>``: the aligned estimate coloured by
+    its translation error (APE) in metres, with the RMSE in the title.
+    Raises ValueError for bad shapes/lengths/options (naming the label) or degenerate alignment.
+    """
+    from evo.tools import plot as evo_plot
+    from matplotlib.figure import Figure
+
+    if align not in ALIGN_MODES:
+        raise ValueError(f"align must be one of {ALIGN_MODES}, got {align!r}")
+    formats = tuple(formats)
+    bad = [f for f in formats if f not in FORMATS]
+    if not formats or bad:
+        raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {list(formats)}")
+    if not estimates:
+        raise ValueError("estimates: at least one estimated trajectory is needed")
+    gt = check_trajectory(gt, "ground truth")
+    if timestamps is not None:
+        timestamps = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+        if len(timestamps) != len(gt):
+            raise ValueError(f"timestamps: expected {len(gt)} values (one per GT pose), got {len(timestamps)}")
+    stems = [_safe_name(label) for label in estimates]
+    if len(set(stems)) != len(stems):
+        raise ValueError(f"estimate labels must differ after file-name sanitising, got {list(estimates)}")
+
+    runs = []  # (label, stem, gt prefix, aligned estimate, errors, scale)
+    for (label, est), stem in zip(estimates.items(), stems):
+        est = check_trajectory(est, f"estimate {label!r}")
+        gt_i = match_gt_length(gt, est, "the ground truth", f"estimate {label!r}")
+        try:
+            aligned, errors, scale = aligned_ape(gt_i, est, align)
+        except ValueError as exc:
+            raise ValueError(f"estimate {label!r}: {exc}") from None
+        rmse = float(np.sqrt(np.mean(errors ** 2)))
+        logger.info("%s: %d poses, %s alignment (scale %.4g), APE RMSE %.3f m", label, len(est), align, scale, rmse)
+        runs.append((label, stem, gt_i, aligned, errors, scale))
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prefix = f"{title}: " if title else ""
+    colors = evo_plot.color_cycle()
+    n_used = max(len(r[2]) for r in runs)
+    gt_path = _path(gt[:n_used], timestamps)
+    written: list[Path] = []
+
+    fig = Figure(figsize=(7, 6), layout="constrained")
+    ax = _xz_axis(fig)
+    evo_plot.traj(ax, evo_plot.PlotMode.xz, gt_path, "--", GT_COLOR, "ground truth")
+    for i, (label, _, _, aligned, _, _) in enumerate(runs):
+        evo_plot.traj(ax, evo_plot.PlotMode.xz, _path(aligned, None), "-", colors[i % len(colors)], label,
+                      plot_start_end_markers=True)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_title(f"{prefix}top-down (x-z), {align} alignment")
+    written += _save(fig, out_dir, "trajectories_xz", formats)
+
+    fig = Figure(figsize=(8, 7), layout="constrained")
+    axarr = fig.subplots(3, sharex=True)
+    evo_plot.traj_xyz(axarr, gt_path, "--", GT_COLOR, "ground truth")
+    for i, (label, _, _, aligned, _, _) in enumerate(runs):
+        evo_plot.traj_xyz(axarr, _path(aligned, timestamps), "-", colors[i % len(colors)], label)
+    axarr[0].set_title(f"{prefix}position over time, {align} alignment")
+    written += _save(fig, out_dir, "trajectories_xyz", formats)
+
+    for label, stem, gt_i, aligned, errors, scale in runs:
+        fig = Figure(figsize=(7, 6), layout="constrained")
+        ax = _xz_axis(fig)
+        evo_plot.traj(ax, evo_plot.PlotMode.xz, _path(gt_i, None), "--", GT_COLOR, "ground truth")
+        lo, hi = float(errors.min()), float(errors.max())
+        rmse = float(np.sqrt(np.mean(errors ** 2)))
+        evo_plot.traj_colormap(ax, _path(aligned, None), errors, evo_plot.PlotMode.xz, min_map=lo,
+                               max_map=max(hi, lo + 1e-9), fig=fig,
+                               title=f"{prefix}{label}: APE (m), RMSE {rmse:.3f} m, {align} alignment"
+                                     + (f" (scale {scale:.3g})" if align in ("scale", "sim3") else ""))
+        ax.set_aspect("equal", adjustable="datalim")
+        written += _save(fig, out_dir, f"ape_{stem}", formats)
+    return written
