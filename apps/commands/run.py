@@ -16,8 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=int, help="process only the first N frames")
     p.add_argument("--model-dir", help="TorchScript frontend folder (default: the shipped models)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--viewer", action="store_true", help="live 3D viewer (Open3D)")
-    p.add_argument("--viewer-record", metavar="DIR", help="render the viewer offscreen to PNG frames in DIR")
+    from apps.viewer.cli_args import add_viewer_arguments
+
+    add_viewer_arguments(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -31,11 +32,9 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, mode=args.mode, model_dir=args.model_dir)
     seq = open_sequence(args.sequence, calib=args.calib, camera=args.camera, gt=args.gt,
                         resize=(config.width, config.height), crop=config.crop, max_frames=args.max_frames)
-    observer = None
-    if args.viewer or args.viewer_record:
-        from apps.viewer import Open3DViewer
+    from apps.viewer.cli_args import viewer_from_args
 
-        observer = Open3DViewer(record_dir=args.viewer_record, gt_world_from_cam=seq.gt_world_from_cam)
+    observer = viewer_from_args(args, intrinsics=seq.intrinsics, gt_world_from_cam=seq.gt_world_from_cam)
     result = run_sequence(seq, config, args.output, observer=observer, device=args.device,
                           progress=not args.no_progress)
     s = result.summary

@@ -26,7 +26,10 @@ class Odometry(Protocol):
         """(N, 4, 4) float64 world_from_cam of every frame so far (refined by the backend)."""
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
-        """Map points: (M, 3) float32 world metres, (M,) uint8 grey."""
+        """Marginalised map points: (M, 3) float32 world metres, (M,) uint8 grey."""
+
+    def window_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Active points of the optimisation window: (N, 3) float32 world metres, (N,) uint8 grey."""
 
     def keyframes(self) -> list[int]:
         """Indices of keyframes among the processed frames."""
@@ -54,6 +57,9 @@ class F2FMode:
 
     def points(self):
         return np.zeros((0, 3), np.float32), np.zeros((0,), np.uint8)
+
+    def window_points(self):
+        return self.points()
 
     def keyframes(self):
         return list(range(len(self._odo.trajectory())))

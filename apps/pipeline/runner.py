@@ -21,6 +21,7 @@ import numpy as np
 from apps.pipeline.config import RunConfig
 from apps.pipeline.odometry import make_odometry
 from apps.pipeline.outputs import RunResult, versions, write_run_outputs
+from apps.viewer.observer import CompositeObserver
 
 logger = logging.getLogger(__name__)
 _END = object()
@@ -34,25 +35,6 @@ class _Item:
     error: str | None
     decode_ms: float
     frontend_ms: float
-
-
-class NullObserver:
-    """Observer with no-op methods (the viewer and loggers implement the ones they need)."""
-
-    def on_frame(self, index, image, world_from_cam, keypoints, status):  # noqa: D401
-        pass
-
-    def on_keyframe(self, index, world_from_cam):
-        pass
-
-    def on_points(self, active_xyz, active_grey, marginalized_xyz, marginalized_grey):
-        pass
-
-    def on_trajectory(self, world_from_cam):
-        pass
-
-    def close(self):
-        pass
 
 
 def _producer(sequence, frontend, n_frames: int, out: queue.Queue, stop: threading.Event) -> None:
@@ -88,12 +70,13 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
     Args:
         frontend: a callable ``(H, W) uint8 -> FrontendOutput``; built from ``config.model_dir`` when
             None and the mode needs one.
-        observer: receives per-frame callbacks (``NullObserver`` interface).
+        observer: an ``apps.viewer.observer.OutputObserver`` receiving per-frame callbacks (viewer,
+            loggers); a failing observer is logged and dropped, never stopping the run.
         output_dir: where outputs are written (also after Ctrl-C); None writes nothing.
     Returns the :class:`RunResult` (its ``summary`` is what summary.json holds).
     """
     config.check()
-    observer = observer or NullObserver()
+    observer = CompositeObserver([observer] if observer is not None else [])
     odometry = make_odometry(sequence.intrinsics, config)
     if odometry.needs_frontend and frontend is None:
         from frontend.inference import FrontendRuntime
@@ -137,8 +120,11 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
                 stage_ms["frontend"] += item.frontend_ms
                 processed.append(item.index)
                 statuses[item.index] = status
+                if status in ("keyframe", "init", "recovered"):
+                    observer.on_keyframe(item.index, pose)
+                    observer.on_points(*odometry.window_points(), *odometry.points())
                 kps = getattr(item.frontend, "keypoints", None)
-                observer.on_frame(item.index, item.image, pose, kps, status)
+                observer.on_frame(item.index, item.image, pose, kps, status)  # last: it draws the frame
             if bar is not None:
                 bar.update(1)
                 elapsed = time.perf_counter() - t_start
