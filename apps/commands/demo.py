@@ -27,8 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from apps.pipeline.config import load_config
     from apps.pipeline.runner import run_sequence
     from apps.plotting import plot_trajectories
-    from apps.synth import SynthOptions, make_trajectory, render_sequence
-    from apps.synth.render import kitti_intrinsics
+    from apps.synth import SynthOptions, kitti_intrinsics, make_trajectory, render_sequence
 
     out = Path(args.output)
     config = load_config(None, mode=args.mode, model_dir=args.model_dir)
