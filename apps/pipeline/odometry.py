@@ -112,7 +112,11 @@ class BackendMode:
         return np.asarray(self._backend.trajectory(), np.float64).reshape(-1, 4, 4)
 
     def points(self):
-        xyz, grey = self._backend.points()
+        xyz, grey = self._backend.points(include_marginalized=True)
+        return np.asarray(xyz, np.float32).reshape(-1, 3), np.asarray(grey, np.uint8).reshape(-1)
+
+    def window_points(self):
+        xyz, grey = self._backend.points(include_marginalized=False)
         return np.asarray(xyz, np.float32).reshape(-1, 3), np.asarray(grey, np.uint8).reshape(-1)
 
     def keyframes(self):

@@ -120,7 +120,7 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
                 stage_ms["frontend"] += item.frontend_ms
                 processed.append(item.index)
                 statuses[item.index] = status
-                if status in ("keyframe", "init", "recovered"):
+                if status in ("keyframe", "init", "initializing", "recovered"):
                     observer.on_keyframe(item.index, pose)
                     observer.on_points(*odometry.window_points(), *odometry.points())
                 kps = getattr(item.frontend, "keypoints", None)
