@@ -1,0 +1,237 @@
+"""Write a synthetic KITTI-layout sequence: images, exact depth, calibration, times, poses.
+
+Layout written by :func:`render_sequence` (``N`` = number of poses)::
+
+    out_root/sequences/<name>/image_0/000000.png ...  (H, W) uint8 grey frames
+    out_root/sequences/<name>/depth_0/000000.npy ...  (H, W) float32 z-depth in metres, 0 = sky (no surface)
+    out_root/sequences/<name>/calib.txt               P0 = P2 = K [I | 0]; P1 = P3 = K [I | (-baseline, 0, 0)]
+                                                      (KITTI-like stereo baseline; only camera 0 is rendered)
+    out_root/sequences/<name>/times.txt               i / frame_rate seconds
+    out_root/sequences/<name>/synth.json              version, options, intrinsics, per-frame exposure
+    out_root/sequences/<name>/vignette.png            (only with vignetting) V(x) * 255, uint8
+    out_root/poses/<name>.txt                         world_from_cam, KITTI format
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from apps.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from apps.io.camera import Intrinsics
+
+from . import effects
+from .render import Renderer, RenderOptions
+from .scene import build_scene
+from .textures import build_atlas, build_tiles
+
+log = logging.getLogger(__name__)
+
+SYNTH_VERSION = "1.0"
+
+# KITTI odometry sequence 00, camera 0 (P0), at 1241 x 376.
+KITTI_INTRINSICS = Intrinsics(fx=718.856, fy=718.856, cx=607.1928, cy=185.2157, width=1241, height=376)
+
+
+def kitti_intrinsics(width: int = 640, height: int = 192) -> Intrinsics:
+    """KITTI 00 camera-0 intrinsics scaled to ``width`` x ``height``."""
+    return KITTI_INTRINSICS.scaled(width, height)
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    """Options of a synthetic sequence. Same options and poses -> byte-identical output."""
+
+    width: int = 640              # image size when no explicit intrinsics are given (KITTI K scaled)
+    height: int = 192
+    seed: int = 0                 # scene layout, procedural textures, noise and exposure drift
+    noise: float = 0.0            # Gaussian image noise, standard deviation in grey levels
+    exposure: float = 0.0         # per-frame exposure drift: std of log gain (bias std = 20 x this)
+    blur: float = 0.0             # motion blur: shutter time as a fraction of the frame interval, [0, 1]
+    blur_samples: int = 5         # sub-frame renders averaged when blur > 0
+    vignetting: float = 0.0       # V(x) = 1 - vignetting * (r / r_corner)^2, in [0, 1)
+    camera_height: float = 1.65   # metres of the camera above the road (KITTI: 1.65)
+    corridor: float = 3.5         # metres of horizontal clearance around the path (no objects inside)
+    max_distance: float = 150.0   # metres; geometry farther away is not drawn
+    lod_bias: float = 0.0         # texture mip-level bias (> 0 blurrier, < 0 sharper/aliasing)
+    antialias: int = 1            # supersampling factor of intensities (1 = off; 2 = 2x2, ~5x slower);
+                                  # depth is always the exact value at each pixel centre
+    frame_rate: float = 10.0      # Hz, for times.txt
+    baseline: float = 0.54        # metres, stereo baseline written into P1/P3 of calib.txt
+    jobs: int = 1                 # worker processes
+
+    def check(self) -> None:
+        if not (16 <= int(self.width) <= 8192 and 16 <= int(self.height) <= 8192):
+            raise ValueError(f"SynthOptions: width/height must be in [16, 8192], got {self.width}x{self.height}")
+        checks = [("noise", self.noise >= 0), ("exposure", 0 <= self.exposure <= 2),
+                  ("blur", 0 <= self.blur <= 1), ("blur_samples", 1 <= self.blur_samples <= 64),
+                  ("vignetting", 0 <= self.vignetting < 1), ("camera_height", 0.2 <= self.camera_height <= 10),
+                  ("max_distance", self.max_distance > 1), ("frame_rate", self.frame_rate > 0),
+                  ("baseline", self.baseline >= 0), ("jobs", self.jobs >= 1), ("lod_bias", abs(self.lod_bias) <= 4),
+                  ("antialias", self.antialias in (1, 2, 3, 4))]
+        for name, ok in checks:
+            if not ok:
+                raise ValueError(f"SynthOptions.{name} out of range: {getattr(self, name)!r} "
+                                 "(see the comments in apps/synth/sequence.py)")
+
+    def render_options(self) -> RenderOptions:
+        return RenderOptions(max_distance=self.max_distance, lod_bias=self.lod_bias)
+
+
+class FrameRenderer:
+    """Builds textures and the scene for a trajectory once, then renders its frames with effects."""
+
+    def __init__(self, world_from_cam: np.ndarray, intrinsics: Intrinsics, options: SynthOptions):
+        self.poses, self.intrinsics, self.options = world_from_cam, intrinsics, options
+        atlas = build_atlas(build_tiles(options.seed))
+        scene = build_scene(world_from_cam, atlas.names, seed=options.seed, camera_height=options.camera_height,
+                            corridor=options.corridor)
+        self.renderer = Renderer(scene, atlas, intrinsics, options.render_options())
+        aa = options.antialias
+        # The fine renderer filters textures for the output resolution (mip bias log2(aa)), so
+        # supersampling only smooths polygon edges and does not let texture detail alias back.
+        fine_opts = dataclasses.replace(options.render_options(), lod_bias=options.lod_bias + float(np.log2(aa)))
+        self.fine = (Renderer(scene, atlas, intrinsics.scaled(intrinsics.width * aa, intrinsics.height * aa),
+                              fine_opts) if aa > 1 else None)
+        self.gain, self.bias = effects.exposure_drift(len(world_from_cam), options.exposure, options.seed)
+        self.vignette = (effects.vignette(intrinsics.height, intrinsics.width, options.vignetting)
+                         if options.vignetting > 0 else None)
+
+    def frame(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame ``i``: ``(image (H, W) uint8, depth (H, W) float32 metres, 0 = no surface)``."""
+        opt = self.options
+        pose = self.poses[i]
+        blur = opt.blur > 0 and opt.blur_samples > 1
+        if self.fine is None and not blur:
+            radiance, depth = self.renderer.render(pose)
+        else:
+            depth = self.renderer.render_depth(pose)
+            subs = effects.blur_poses(self.poses, i, opt.blur, opt.blur_samples) if blur else pose[None]
+            radiance = np.mean([self._radiance(p) for p in subs], axis=0, dtype=np.float32)
+        image = effects.finish(radiance, i, gain=float(self.gain[i]), bias=float(self.bias[i]),
+                               vignette_map=self.vignette, noise=opt.noise, seed=opt.seed)
+        return image, depth
+
+    def _radiance(self, pose: np.ndarray) -> np.ndarray:
+        if self.fine is None:
+            return self.renderer.render(pose)[0]
+        # Supersampled: box-filter the fine image; pixel centres match (Intrinsics.scaled convention).
+        fine = self.fine.render(pose)[0]
+        size = (self.intrinsics.width, self.intrinsics.height)
+        return cv2.resize(fine, size, interpolation=cv2.INTER_AREA)
+
+
+def _write_frames(seq_dir: Path, frames: FrameRenderer, indices: range) -> None:
+    for i in indices:
+        image, depth = frames.frame(i)
+        ok, png = cv2.imencode(".png", image)
+        if not ok:
+            raise RuntimeError(f"PNG encoding failed for frame {i}")
+        atomic_write_bytes(seq_dir / "image_0" / f"{i:06d}.png", png.tobytes())
+        with atomic_open(seq_dir / "depth_0" / f"{i:06d}.npy", "wb") as f:
+            np.save(f, depth, allow_pickle=False)
+        if i % 50 == 0:
+            log.info("synth: frame %d / %d", i, len(frames.poses))
+
+
+def _worker(seq_dir: str, poses: np.ndarray, intrinsics: Intrinsics, options: SynthOptions, start: int,
+            stop: int) -> None:
+    # Each worker rebuilds the (deterministic) scene rather than receiving it pickled.
+    _write_frames(Path(seq_dir), FrameRenderer(poses, intrinsics, options), range(start, stop))
+
+
+def _check_poses(world_from_cam) -> np.ndarray:
+    poses = np.asarray(world_from_cam, dtype=np.float64)
+    if poses.ndim != 3 or poses.shape[1:] != (4, 4) or len(poses) == 0:
+        raise ValueError(f"world_from_cam must be a non-empty (N, 4, 4) array, got shape {poses.shape}")
+    if not np.all(np.isfinite(poses)):
+        raise ValueError("world_from_cam contains NaN or infinite values")
+    rot = poses[:, :3, :3]
+    if np.abs(rot @ rot.transpose(0, 2, 1) - np.eye(3)).max() > 1e-4 or np.any(np.linalg.det(rot) < 0):
+        raise ValueError("world_from_cam rotations must be orthonormal with determinant +1")
+    return poses
+
+
+def _remove_stale(folder: Path, suffix: str, n: int) -> None:
+    """Delete frames numbered >= n left by an earlier, longer run into the same folder."""
+    for p in folder.glob(f"*{suffix}"):
+        if re.fullmatch(r"\d{6}", p.stem) and int(p.stem) >= n:
+            p.unlink()
+
+
+def render_sequence(out_root: str | os.PathLike, world_from_cam: np.ndarray, intrinsics: Intrinsics | None = None,
+                    options: SynthOptions | None = None, name: str = "00") -> Path:
+    """Render ``world_from_cam: (N, 4, 4)`` into a KITTI-layout sequence; returns the sequence folder.
+
+    intrinsics: the camera; None -> KITTI 00 P0 scaled to ``options.width`` x ``options.height``
+    (given intrinsics take precedence over the options' size). See the module docstring for the
+    files written; every file is written atomically.
+    """
+    options = options or SynthOptions()
+    options.check()
+    poses = _check_poses(world_from_cam)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name in (".", ".."):
+        raise ValueError(f"sequence name must be a plain folder name (letters, digits, _ . -), got {name!r}")
+    if intrinsics is None:
+        intrinsics = kitti_intrinsics(options.width, options.height)
+    if not isinstance(intrinsics, Intrinsics):
+        raise ValueError(f"intrinsics must be an apps.io.camera.Intrinsics or None, got {type(intrinsics).__name__}")
+    out_root = Path(out_root)
+    seq_dir = out_root / "sequences" / name
+    n = len(poses)
+    for sub, suffix in (("image_0", ".png"), ("depth_0", ".npy")):
+        (seq_dir / sub).mkdir(parents=True, exist_ok=True)
+        _remove_stale(seq_dir / sub, suffix, n)
+
+    jobs = min(options.jobs, n)
+    if jobs <= 1:
+        frames = FrameRenderer(poses, intrinsics, options)
+        _write_frames(seq_dir, frames, range(n))
+        gain, bias, vign = frames.gain, frames.bias, frames.vignette
+    else:
+        bounds = np.linspace(0, n, jobs + 1).astype(int)
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_worker, str(seq_dir), poses, intrinsics, options, int(a), int(b))
+                       for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+            for f in futures:
+                f.result()
+        gain, bias = effects.exposure_drift(n, options.exposure, options.seed)
+        vign = (effects.vignette(intrinsics.height, intrinsics.width, options.vignetting)
+                if options.vignetting > 0 else None)
+    _write_metadata(out_root, seq_dir, name, poses, intrinsics, options, gain, bias, vign)
+    return seq_dir
+
+
+def _write_metadata(out_root: Path, seq_dir: Path, name: str, poses: np.ndarray, intrinsics: Intrinsics,
+                    options: SynthOptions, gain: np.ndarray, bias: np.ndarray, vign: np.ndarray | None) -> None:
+    from apps.io.kitti import write_calib, write_times
+    from apps.io.trajectory import write_kitti_poses
+
+    P0 = np.hstack([intrinsics.K, np.zeros((3, 1))])
+    P1 = P0.copy()
+    P1[0, 3] = -intrinsics.fx * options.baseline
+    write_calib(seq_dir / "calib.txt", {"P0": P0, "P1": P1, "P2": P0, "P3": P1})
+    write_times(seq_dir / "times.txt", np.arange(len(poses)) / options.frame_rate)
+    write_kitti_poses(out_root / "poses" / f"{name}.txt", poses)
+    if vign is not None:
+        ok, png = cv2.imencode(".png", np.clip(np.rint(vign * 255.0), 0, 255).astype(np.uint8))
+        atomic_write_bytes(seq_dir / "vignette.png", png.tobytes())
+    meta = {
+        "generator": "kp3d-vo synth",
+        "version": SYNTH_VERSION,
+        "options": {k: v for k, v in dataclasses.asdict(options).items() if k != "jobs"},
+        "intrinsics": dataclasses.asdict(intrinsics),
+        "n_frames": int(len(poses)),
+        "depth": "depth_0/*.npy: (H, W) float32 z-depth in metres along the optical axis; 0 = sky, no surface",
+        "image_model": "I = clip(round(gain_i * V(x) * L(x) + bias_i + noise)), V = 1 - vignetting * (r/r_corner)^2",
+        "exposure": {"gain": [float(g) for g in gain], "bias": [float(b) for b in bias]},
+    }
+    atomic_write_text(seq_dir / "synth.json", json.dumps(meta, indent=1) + "\n")

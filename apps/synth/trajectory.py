@@ -1,0 +1,165 @@
+"""Camera trajectories for the synthetic renderer (KITTI convention: x right, y down, z forward).
+
+All functions return ``world_from_cam: (N, 4, 4) float64``; the world frame is the first camera
+frame (as in KITTI pose files), so the road lies at y = +camera_height below the first camera.
+Generated kinds drive on a road along arc length ``s``: the heading turns with a curvature
+profile ``kappa(s)`` (1/m, positive = turning right, i.e. towards +x), and frames are taken at
+a speed in metres per frame (KITTI: ~1 m/frame at 10 Hz).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+TRAJECTORY_KINDS = ("straight", "turns", "kitti-like", "loop")
+_DS = 0.05  # integration step along the path, metres
+
+
+def _rot_y(a: np.ndarray) -> np.ndarray:
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2)
+
+
+def _rot_x(a: np.ndarray) -> np.ndarray:
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2)
+
+
+def _rot_z(a: np.ndarray) -> np.ndarray:
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1), np.stack([z, z, o], -1)], -2)
+
+
+def _smooth_noise(rng: np.random.Generator, n: int, length: float) -> np.ndarray:
+    """``(n,)`` zero-mean unit-std noise smoothed with a Gaussian of ``length`` samples."""
+    pad = int(4 * length) + 1
+    white = rng.standard_normal(n + 2 * pad)
+    k = np.exp(-0.5 * (np.arange(-pad, pad + 1) / max(length, 1e-6)) ** 2)
+    out = np.convolve(white, k / k.sum(), mode="same")[pad:pad + n]
+    return out / max(out.std(), 1e-12)
+
+
+def _drive(kappa: np.ndarray, s_frames: np.ndarray, grade: np.ndarray | None = None,
+           pitch: np.ndarray | None = None, roll: np.ndarray | None = None) -> np.ndarray:
+    """Integrate a curvature profile sampled every ``_DS`` m and take frames at arc lengths ``s_frames``.
+
+    kappa, grade: ``(M,)`` per integration step (grade = rise per metre, uphill positive);
+    pitch, roll: ``(N,)`` extra camera rotation per frame in radians. Returns ``(N, 4, 4)``.
+    """
+    heading = np.concatenate([[0.0], np.cumsum(kappa * _DS)])[:-1]
+    x = np.concatenate([[0.0], np.cumsum(np.sin(heading) * _DS)])[:-1]
+    z = np.concatenate([[0.0], np.cumsum(np.cos(heading) * _DS)])[:-1]
+    g = np.zeros_like(kappa) if grade is None else grade
+    y = -np.concatenate([[0.0], np.cumsum(g * _DS)])[:-1]
+    s_grid = np.arange(kappa.size) * _DS
+    psi = np.interp(s_frames, s_grid, heading)
+    rot = _rot_y(psi) @ _rot_x(np.arctan(np.interp(s_frames, s_grid, g)))
+    if pitch is not None:
+        rot = rot @ _rot_x(pitch)
+    if roll is not None:
+        rot = rot @ _rot_z(roll)
+    poses = np.tile(np.eye(4), (s_frames.size, 1, 1))
+    poses[:, :3, :3] = rot
+    poses[:, :3, 3] = np.stack([np.interp(s_frames, s_grid, c) for c in (x, y, z)], -1)
+    # Re-express relative to the first frame so the first pose is the identity.
+    return np.linalg.inv(poses[0]) @ poses
+
+
+def _turns_kappa(rng: np.random.Generator, length: float) -> np.ndarray:
+    """Straight stretches of 30-80 m joined by 90-degree turns of radius 12-20 m."""
+    kappa = []
+    total = 0.0
+    while total < length:
+        straight = rng.uniform(30.0, 80.0)
+        radius = rng.uniform(12.0, 20.0)
+        arc = 0.5 * np.pi * radius
+        sign = rng.choice([-1.0, 1.0])
+        kappa.append(np.zeros(int(straight / _DS)))
+        kappa.append(np.full(int(round(arc / _DS)), sign / radius))
+        total += straight + arc
+    return np.concatenate(kappa)
+
+
+def _loop_kappa(perimeter: float) -> np.ndarray:
+    """A closed rounded rectangle (clockwise seen from above, i.e. turning right) of ``perimeter`` m."""
+    radius = float(np.clip(perimeter / 16.0, 5.0, 15.0))
+    straight = max(0.0, perimeter - 2.0 * np.pi * radius) / 2.0
+    if straight == 0.0:
+        radius = perimeter / (2.0 * np.pi)
+    long_side, short_side = 0.65 * straight, 0.35 * straight
+    arc = int(round(0.5 * np.pi * radius / _DS))
+    parts = []
+    for side in (long_side, short_side, long_side, short_side):
+        parts += [np.zeros(int(round(side / _DS))), np.full(arc, 1.0 / radius)]
+    return np.concatenate(parts)
+
+
+def make_trajectory(kind: str, n_frames: int, seed: int = 0, speed: float = 1.0) -> np.ndarray:
+    """A synthetic driving trajectory, ``(n_frames, 4, 4) float64`` world_from_cam (first = identity).
+
+    kind: ``"straight"`` (constant speed along +z), ``"turns"`` (straight stretches with 90-degree
+    turns of 12-20 m radius), ``"kitti-like"`` (smoothly varying curvature and speed with small
+    pitch/roll vibration and road grade), ``"loop"`` (a closed rounded rectangle whose perimeter
+    is ``n_frames * speed``, so the last frame is one step before the start).
+    speed: metres per frame (mean speed for ``"kitti-like"``). seed: randomness of the profile.
+    """
+    if kind not in TRAJECTORY_KINDS:
+        raise ValueError(f"trajectory kind must be one of {', '.join(TRAJECTORY_KINDS)}, got {kind!r}")
+    if int(n_frames) < 1:
+        raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+    if not np.isfinite(speed) or speed <= 0:
+        raise ValueError(f"speed must be a positive number of metres per frame, got {speed}")
+    n = int(n_frames)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x7A7]))
+    if kind == "straight":
+        s = np.arange(n) * speed
+        return _drive(np.zeros(int(s[-1] / _DS) + 2), s)
+    if kind == "turns":
+        s = np.arange(n) * speed
+        return _drive(_turns_kappa(rng, s[-1] + 1.0), s)
+    if kind == "loop":
+        perimeter = n * speed
+        kappa = _loop_kappa(perimeter)
+        s = np.arange(n) * (kappa.size * _DS / n)
+        return _drive(kappa, s)
+    # kitti-like: speed 0.55..1.45 x mean, curvature mostly gentle with occasional bends.
+    v = speed * (1.0 + 0.3 * np.tanh(_smooth_noise(rng, n, 25.0)))
+    s = np.concatenate([[0.0], np.cumsum(v[:-1])])
+    m = int(s[-1] / _DS) + 2
+    bends = _smooth_noise(rng, m, 15.0 / _DS)
+    kappa = 0.012 * bends + 0.05 * np.tanh(2.0 * np.maximum(np.abs(bends) - 1.2, 0.0)) * np.sign(bends)
+    grade = 0.02 * _smooth_noise(rng, m, 40.0 / _DS)
+    pitch = np.deg2rad(0.4) * _smooth_noise(rng, n, 2.0)
+    roll = np.deg2rad(0.3) * _smooth_noise(rng, n, 3.0)
+    return _drive(kappa, s, grade=grade, pitch=pitch, roll=roll)
+
+
+def load_kitti_trajectory(path: str | os.PathLike, n_frames: int | None = None, start: int = 0,
+                          stride: int = 1, rebase: bool = True) -> np.ndarray:
+    """Poses ``start, start+stride, ...`` (at most ``n_frames``) of a KITTI pose file.
+
+    Returns ``(N, 4, 4) float64`` world_from_cam; with ``rebase`` they are re-expressed relative to
+    the first selected frame (first pose = identity, as in KITTI files).
+    """
+    from apps.io.trajectory import read_kitti_poses
+
+    if start < 0 or stride < 1:
+        raise ValueError(f"start must be >= 0 and stride >= 1, got start={start}, stride={stride}")
+    if n_frames is not None and n_frames < 1:
+        raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+    poses = read_kitti_poses(path)
+    if start >= len(poses):
+        raise ValueError(f"start frame {start} is beyond the {len(poses)} poses in {path}")
+    poses = poses[start::stride]
+    if n_frames is not None:
+        if n_frames > len(poses):
+            raise ValueError(f"{path} has only {len(poses)} poses from frame {start} with stride {stride}, "
+                             f"{n_frames} requested")
+        poses = poses[:n_frames]
+    if rebase:
+        poses = np.linalg.inv(poses[0]) @ poses
+    return poses
