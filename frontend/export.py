@@ -1,0 +1,221 @@
+"""Export KeypointNet + DepthNet to TorchScript for the Python-model-free runtime.
+
+``export_frontend(keypoint_net, depth_net, out_dir, options)`` writes, atomically:
+
+* ``out_dir/keypoint_net.pt``: ``forward(image (B, 1, H, W) float32 in [0, 1]) -> (score (B, 1, H/8, W/8),
+  coord (B, 2, H/8, W/8) pixels of the network input, desc (B, D, H/s, W/s) unit-norm)`` -- the raw
+  KeypointNet outputs, so the runtime may choose its own top-k budget;
+* ``out_dir/depth_net.pt``: ``forward(image (B, 1, H, W)) -> depth (B, 1, H, W) float32 metres`` (the
+  full-resolution disparity through ``disp_to_depth`` with the config's min/max depth);
+* ``out_dir/frontend.json``: input size, configs, min/max depth, default top-k and border cells,
+  format version, source checkpoints, export method/date, torch version, file sizes and the measured
+  exported-vs-eager error (see ``FRONTEND_JSON_VERSION``).
+
+Every exported module is re-loaded from its bytes and compared with the eager network on a fixed test
+image; a difference above the tolerance raises ``RuntimeError`` and nothing is written.
+``torch.jit.optimize_for_inference`` is NOT applied here: a saved optimised module does not load
+again, so the runtime applies it after ``torch.jit.load``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Optional, Tuple
+
+import torch
+from torch import nn
+
+from apps.io.atomic import atomic_write_bytes, atomic_write_text
+from frontend.models.depth_net import DepthNet, disp_to_depth
+from frontend.models.factory import build_depth_net, build_keypoint_net, load_checkpoint, load_config_file
+from frontend.models.keypoint_net import CELL, KeypointNet
+
+log = logging.getLogger(__name__)
+
+FRONTEND_JSON_VERSION = 1
+KEYPOINT_FILE = "keypoint_net.pt"
+DEPTH_FILE = "depth_net.pt"
+META_FILE = "frontend.json"
+
+
+@dataclass
+class ExportOptions:
+    """How to export (``kp3d-vo export`` flags)."""
+
+    width: int = 640             # network input width in pixels (multiple of 32)
+    height: int = 192            # network input height in pixels (multiple of 32)
+    method: str = "trace"        # "trace" (torch.jit.trace) or "script" (torch.jit.script)
+    top_k: Optional[int] = None  # default keypoint budget written to frontend.json (None: config's top_k)
+    atol: float = 1e-4           # allowed |exported - eager| ...
+    rtol: float = 1e-4           # ... + rtol * |eager| (depth is in metres, coords in pixels)
+
+    def __post_init__(self) -> None:
+        for name in ("width", "height"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v <= 0 or v % 32:
+                raise ValueError(f"ExportOptions.{name} must be a positive multiple of 32, got {v!r}")
+        if self.method not in ("trace", "script"):
+            raise ValueError(f"ExportOptions.method must be 'trace' or 'script', got {self.method!r}")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"ExportOptions.top_k must be >= 1, got {self.top_k}")
+        if self.atol < 0 or self.rtol < 0:
+            raise ValueError("ExportOptions.atol and rtol must be >= 0")
+
+
+class KeypointExport(nn.Module):
+    """TorchScript wrapper: the raw ``(score, coord, desc)`` of a KeypointNet."""
+
+    def __init__(self, net: KeypointNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.net(image)
+
+
+class DepthExport(nn.Module):
+    """TorchScript wrapper: full-resolution depth in metres ``(B, 1, H, W)`` of a DepthNet."""
+
+    def __init__(self, net: DepthNet):
+        super().__init__()
+        self.net = net
+        self.min_depth = float(net.config.min_depth)
+        self.max_depth = float(net.config.max_depth)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        disp = self.net(image)[0]
+        return disp_to_depth(disp, self.min_depth, self.max_depth)[1]
+
+
+def reference_image(height: int, width: int, batch: int = 1, seed: int = 1234) -> torch.Tensor:
+    """Deterministic ``(batch, 1, height, width)`` float32 image in [0, 1]: smooth pattern + seeded noise."""
+    g = torch.Generator().manual_seed(seed)
+    ys = torch.linspace(0, 1, height).view(-1, 1)
+    xs = torch.linspace(0, 1, width).view(1, -1)
+    pattern = 0.5 + 0.25 * torch.sin(12 * xs + 5 * ys) * torch.cos(7 * ys - 3 * xs)
+    noise = torch.rand(batch, 1, height, width, generator=g) * 0.25
+    return (pattern + noise).clamp(0, 1).to(torch.float32)
+
+
+def _compile(module: nn.Module, method: str, example: torch.Tensor) -> torch.jit.ScriptModule:
+    if method == "script":
+        return torch.jit.script(module)
+    return torch.jit.trace(module, (example,), check_trace=False)
+
+
+def _serialise(module: torch.jit.ScriptModule) -> bytes:
+    buf = io.BytesIO()
+    torch.jit.save(module, buf)
+    return buf.getvalue()
+
+
+def _max_excess(exported: Any, eager: Any, atol: float, rtol: float) -> tuple[float, float]:
+    """(max |a-b|, max (|a-b| - atol - rtol |b|)) over all tensors of two outputs."""
+    outs_a = exported if isinstance(exported, (tuple, list)) else (exported,)
+    outs_b = eager if isinstance(eager, (tuple, list)) else (eager,)
+    if len(outs_a) != len(outs_b):
+        raise RuntimeError(f"exported module returns {len(outs_a)} outputs, eager {len(outs_b)}")
+    max_abs, excess = 0.0, -float("inf")
+    for a, b in zip(outs_a, outs_b):
+        if a.shape != b.shape:
+            raise RuntimeError(f"exported output shape {list(a.shape)} != eager {list(b.shape)}")
+        diff = (a - b).abs()
+        max_abs = max(max_abs, float(diff.max()))
+        excess = max(excess, float((diff - atol - rtol * b.abs()).max()))
+    return max_abs, excess
+
+
+def _export_one(wrapper: nn.Module, name: str, options: ExportOptions) -> tuple[bytes, float]:
+    wrapper = wrapper.eval()
+    example = reference_image(options.height, options.width)
+    with torch.no_grad():
+        compiled = _compile(wrapper, options.method, example)
+        data = _serialise(compiled)
+        reloaded = torch.jit.load(io.BytesIO(data), map_location="cpu").eval()
+        check = reference_image(options.height, options.width, seed=4321)  # other content than the trace
+        eager_out = wrapper(check)
+        max_abs, excess = _max_excess(reloaded(check), eager_out, options.atol, options.rtol)
+    if excess > 0:
+        raise RuntimeError(f"export of {name} ({options.method}): exported output differs from eager by "
+                           f"{max_abs:.3g} (> atol {options.atol} + rtol {options.rtol} * |eager|)")
+    log.info("exported %s (%s): %.2f MB, max |exported - eager| = %.3g", name, options.method,
+             len(data) / 1e6, max_abs)
+    return data, max_abs
+
+
+def export_frontend(keypoint_net: KeypointNet, depth_net: DepthNet, out_dir: str | os.PathLike,
+                    options: ExportOptions | None = None, sources: dict[str, Any] | None = None) -> Path:
+    """Export both networks and ``frontend.json`` into ``out_dir`` (created); returns the json path.
+
+    ``sources`` (optional) is recorded in the json, e.g. ``{"keypoint": {"checkpoint": ..., "step": ...}}``.
+    Raises ``RuntimeError`` when an exported module disagrees with its eager network.
+    """
+    options = options or ExportOptions()
+    if not isinstance(keypoint_net, KeypointNet) or not isinstance(depth_net, DepthNet):
+        raise ValueError("export_frontend: need a KeypointNet and a DepthNet "
+                         f"(got {type(keypoint_net).__name__}, {type(depth_net).__name__})")
+    out = Path(out_dir)
+    kp_bytes, kp_err = _export_one(KeypointExport(keypoint_net), "keypoint_net", options)
+    depth_bytes, depth_err = _export_one(DepthExport(depth_net), "depth_net", options)
+    kcfg, dcfg = keypoint_net.config, depth_net.config
+    sources = sources or {}
+    meta = {
+        "format_version": FRONTEND_JSON_VERSION,
+        "input": {"width": options.width, "height": options.height, "channels": 1, "range": [0.0, 1.0],
+                  "layout": "(B, 1, H, W) float32 grey"},
+        "keypoint": {
+            "file": KEYPOINT_FILE, "bytes": len(kp_bytes), "config": kcfg.to_dict(),
+            "top_k": int(options.top_k or kcfg.top_k), "border_cells": int(kcfg.border_cells), "cell": CELL,
+            "desc_dim": int(kcfg.desc_dim), "desc_stride": int(kcfg.desc_stride),
+            "outputs": "score (B,1,H/8,W/8), coord (B,2,H/8,W/8) input pixels, desc (B,D,H/s,W/s)",
+            "max_abs_error": kp_err, "source": sources.get("keypoint"),
+        },
+        "depth": {
+            "file": DEPTH_FILE, "bytes": len(depth_bytes), "config": dcfg.to_dict(),
+            "min_depth": float(dcfg.min_depth), "max_depth": float(dcfg.max_depth),
+            "outputs": "depth (B,1,H,W) float32 metres", "max_abs_error": depth_err, "source": sources.get("depth"),
+        },
+        "export": {"method": options.method, "options": asdict(options), "torch_version": torch.__version__,
+                   "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")},
+    }
+    atomic_write_bytes(out / KEYPOINT_FILE, kp_bytes)
+    atomic_write_bytes(out / DEPTH_FILE, depth_bytes)
+    meta_path = out / META_FILE
+    atomic_write_text(meta_path, json.dumps(meta, indent=2) + "\n")  # last: a dir with a json is complete
+    return meta_path
+
+
+def _checkpoint_source(path: str | os.PathLike) -> dict[str, Any]:
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    return {"checkpoint": str(Path(path).resolve()), "step": ckpt.get("step")}
+
+
+def export_checkpoints(keypoint_ckpt: str | os.PathLike, depth_ckpt: str | os.PathLike,
+                       out_dir: str | os.PathLike, options: ExportOptions | None = None) -> Path:
+    """Load the two training checkpoints (``frontend.models.load_checkpoint``) and ``export_frontend``."""
+    keypoint_net, _ = load_checkpoint(keypoint_ckpt, expected_kind="keypoint")
+    depth_net, _ = load_checkpoint(depth_ckpt, expected_kind="depth")
+    sources = {"keypoint": _checkpoint_source(keypoint_ckpt), "depth": _checkpoint_source(depth_ckpt)}
+    return export_frontend(keypoint_net, depth_net, out_dir, options, sources)
+
+
+def make_random_model_dir(out_dir: str | os.PathLike, keypoint_config: str = "keypoint_light",
+                          depth_config: str = "depth_light", width: int = 640, height: int = 192,
+                          seed: int = 0, method: str = "trace", top_k: Optional[int] = None) -> Path:
+    """Export randomly initialised networks (seeded) to ``out_dir``: for tests and demos before training.
+
+    ``keypoint_config``/``depth_config`` are YAML paths or names in ``configs/models``. Returns ``out_dir``.
+    """
+    with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's RNG state
+        torch.manual_seed(seed)
+        keypoint_net = build_keypoint_net(load_config_file(keypoint_config)).eval()
+        depth_net = build_depth_net(load_config_file(depth_config)).eval()
+    source = {"checkpoint": None, "random_init_seed": seed}
+    export_frontend(keypoint_net, depth_net, out_dir, ExportOptions(width=width, height=height, method=method, top_k=top_k),
+                    {"keypoint": dict(source, config=str(keypoint_config)), "depth": dict(source, config=str(depth_config))})
+    return Path(out_dir)

@@ -1,0 +1,230 @@
+"""TorchScript-only frontend runtime: keypoints, descriptors and depth for one grey frame.
+
+``FrontendRuntime(model_dir)`` loads ``keypoint_net.pt``, ``depth_net.pt`` and ``frontend.json``
+written by ``frontend.export`` -- no Python network code is imported -- and optimises the modules
+after loading (``torch.jit.freeze`` + channels-last by default, ``torch.jit.optimize_for_inference``
+on request; optimised modules cannot be saved and re-loaded). Each call:
+
+1. resizes the whole image to the network input size (``cv2.INTER_AREA`` when shrinking,
+   ``cv2.INTER_LINEAR`` when enlarging; crop beforehand with ``apps.io.preprocess`` if wanted);
+2. runs both networks under ``torch.inference_mode()``;
+3. keeps the ``top_k`` best cells (``frontend.keypoints.select_topk``, border cells dropped) and maps
+   keypoints back to the input image with the pixel-centre convention of
+   ``apps.io.camera.Intrinsics.scaled``: ``x = (x_net + 0.5) * W / W_net - 0.5``;
+4. resizes inverse depth bilinearly (``align_corners=False``, the same convention) to ``(H, W)``
+   and returns depth in metres.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from frontend.keypoints import select_topk
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_FORMAT_VERSIONS = (1,)
+META_FILE = "frontend.json"
+
+
+@dataclass
+class FrontendOutput:
+    """Network outputs for one frame, in the pixels of the image given to the runtime.
+
+    keypoints: (K, 2) float32 pixel (x, y), pixel-centre convention; best first.
+    scores: (K,) float32 in [0, 1].
+    descriptors: (K, D) float32, unit L2 norm.
+    depth: (H, W) float32 metres (> 0).
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    descriptors: np.ndarray
+    depth: np.ndarray
+
+
+def resolve_device(device: Optional[str | torch.device]) -> torch.device:
+    """None -> CUDA if available else CPU; otherwise validated ``torch.device``."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be None, 'cpu' or 'cuda[:N]', got {device!r}") from exc
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be None, 'cpu' or 'cuda[:N]', got {device!r}")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+def read_frontend_meta(model_dir: str | os.PathLike) -> dict[str, Any]:
+    """Validated ``frontend.json`` of a model folder; FileNotFoundError names any missing file."""
+    root = Path(model_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"model dir {root} does not exist (expected the output of `kp3d-vo export`)")
+    meta_path = root / META_FILE
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"model dir {root}: missing {META_FILE} (expected the output of `kp3d-vo export`)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        version = meta["format_version"]
+        width, height = int(meta["input"]["width"]), int(meta["input"]["height"])
+        files = [meta["keypoint"]["file"], meta["depth"]["file"]]
+        int(meta["keypoint"]["top_k"]), int(meta["keypoint"]["border_cells"]), int(meta["keypoint"]["cell"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{meta_path}: not a valid frontend.json ({exc!r})") from exc
+    if version not in SUPPORTED_FORMAT_VERSIONS:
+        raise ValueError(f"{meta_path}: format_version {version} not supported (expected {SUPPORTED_FORMAT_VERSIONS})")
+    if width <= 0 or height <= 0 or width % 32 or height % 32:
+        raise ValueError(f"{meta_path}: input size {width}x{height} must be positive multiples of 32")
+    missing = [f for f in files if not (root / f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"model dir {root}: missing {', '.join(missing)} listed in {META_FILE}")
+    return meta
+
+
+OPTIMIZE_MODES = ("none", "freeze", "optimize_for_inference")
+
+
+def load_torchscript(path: Path, device: torch.device, optimize: str = "freeze",
+                     channels_last: bool = True) -> torch.jit.ScriptModule:
+    """``torch.jit.load`` + the chosen post-load optimisation (none of them can be saved and re-loaded).
+
+    ``optimize``: "none"; "freeze" (``torch.jit.freeze``: BatchNorm folded into convolutions,
+    attributes inlined as constants); "optimize_for_inference" (freeze + MKLDNN layout conversions).
+    ``channels_last`` converts the weights to channels-last memory format (applied before freezing).
+    """
+    if optimize not in OPTIMIZE_MODES:
+        raise ValueError(f"optimize must be one of {OPTIMIZE_MODES}, got {optimize!r}")
+    try:
+        module = torch.jit.load(str(path), map_location=device).eval()
+    except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError/ValueError/... for bad files
+        raise ValueError(f"{path}: cannot be loaded as TorchScript ({exc})") from exc
+    if channels_last:
+        module = module.to(memory_format=torch.channels_last)
+    if optimize != "none":
+        with torch.inference_mode(False), warnings.catch_warnings():
+            # deprecated in favour of torch.compile, but still the TorchScript CPU fast path
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if optimize == "freeze":
+                module = torch.jit.freeze(module)
+            else:
+                module = torch.jit.optimize_for_inference(module)
+    return module
+
+
+class FrontendRuntime:
+    """Keypoints + descriptors + depth of grey frames from an exported model folder.
+
+    Args:
+        model_dir: folder written by ``kp3d-vo export`` / ``frontend.export`` (``frontend.json`` + 2 ``.pt``).
+        device: None (CUDA when available, else CPU), "cpu" or "cuda[:N]".
+        num_threads: if given, ``torch.set_num_threads(num_threads)`` (a process-wide torch setting).
+        top_k: keypoint budget; None uses ``frontend.json``'s ``keypoint.top_k``.
+        optimize: post-load optimisation, "none", "freeze" (default) or "optimize_for_inference"
+            (see ``load_torchscript``).
+        channels_last: channels-last weights and input (default True).
+
+    Defaults measured with ``bench/frontend.py`` (640x192, CPU): channels_last + freeze was the fastest
+    setting for both variants; ``optimize_for_inference`` was 20-30 % slower than that here because
+    its MKLDNN layout conversions around the decoders' non-MKLDNN ops (ELU, padding, upsampling,
+    concatenation) cost more than they save.
+
+    ``__call__(image (H, W) uint8 [0, 255] or float32 [0, 1]) -> FrontendOutput``.
+    """
+
+    def __init__(self, model_dir: str | os.PathLike, device: Optional[str | torch.device] = None,
+                 num_threads: Optional[int] = None, top_k: Optional[int] = None, optimize: str = "freeze",
+                 channels_last: bool = True):
+        self.model_dir = Path(model_dir)
+        self.meta = read_frontend_meta(self.model_dir)
+        self.device = resolve_device(device)
+        if optimize not in OPTIMIZE_MODES:
+            raise ValueError(f"optimize must be one of {OPTIMIZE_MODES}, got {optimize!r}")
+        if num_threads is not None:
+            if int(num_threads) < 1:
+                raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+            torch.set_num_threads(int(num_threads))
+        kp_meta = self.meta["keypoint"]
+        self.top_k = int(kp_meta["top_k"] if top_k is None else top_k)
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        self.border_cells = int(kp_meta["border_cells"])
+        self.cell = int(kp_meta["cell"])
+        self.net_width = int(self.meta["input"]["width"])
+        self.net_height = int(self.meta["input"]["height"])
+        self.channels_last = bool(channels_last)
+        self.keypoint_net = load_torchscript(self.model_dir / kp_meta["file"], self.device, optimize,
+                                             self.channels_last)
+        self.depth_net = load_torchscript(self.model_dir / self.meta["depth"]["file"], self.device, optimize,
+                                          self.channels_last)
+        example = self._to_input(np.zeros((self.net_height, self.net_width), np.float32))
+        with torch.inference_mode():
+            for _ in range(2):  # warm-up: the first runs of a TorchScript module are profiling runs
+                self.keypoint_net(example)
+                self.depth_net(example)
+        log.info("frontend runtime: %s on %s, input %dx%d, top_k %d, %s%s", self.model_dir, self.device,
+                 self.net_width, self.net_height, self.top_k, optimize, ", channels_last" if channels_last else "")
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """Network input ``(width, height)`` in pixels."""
+        return self.net_width, self.net_height
+
+    def _to_input(self, image_net: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(image_net)).to(self.device).view(1, 1, *image_net.shape)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    @staticmethod
+    def check_image(image: Any) -> np.ndarray:
+        """Validate an ``(H, W)`` uint8 [0, 255] or float32 [0, 1] image; returns float32 in [0, 1]."""
+        if not isinstance(image, np.ndarray):
+            raise ValueError(f"image must be a numpy array (H, W) uint8 or float32, got {type(image).__name__}")
+        if image.ndim != 2 or image.shape[0] < 8 or image.shape[1] < 8:
+            raise ValueError(f"image must be a grey (H, W) array with H, W >= 8, got shape {image.shape}")
+        if image.dtype == np.uint8:
+            return image.astype(np.float32) / np.float32(255.0)
+        if image.dtype == np.float32:
+            if not np.isfinite(image).all() or image.min() < 0.0 or image.max() > 1.0:
+                raise ValueError("float32 image must be finite and in [0, 1] (divide [0, 255] images by 255), "
+                                 f"got range [{float(np.nanmin(image))}, {float(np.nanmax(image))}]")
+            return image
+        raise ValueError(f"image dtype must be uint8 or float32, got {image.dtype}")
+
+    def __call__(self, image: np.ndarray) -> FrontendOutput:
+        grey = self.check_image(image)
+        height, width = grey.shape
+        if (width, height) != (self.net_width, self.net_height):
+            shrink = width * height > self.net_width * self.net_height
+            grey = cv2.resize(grey, (self.net_width, self.net_height),
+                              interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        x = self._to_input(grey)
+        with torch.inference_mode():
+            score, coord, desc = self.keypoint_net(x)
+            depth_net = self.depth_net(x)
+            kps, scores, descs = select_topk(score, coord, desc, self.top_k, self.border_cells, self.cell)
+            sx, sy = width / self.net_width, height / self.net_height
+            scale = torch.tensor([sx, sy], dtype=kps.dtype, device=kps.device)
+            kps = (kps[0] + 0.5) * scale - 0.5
+            idepth = 1.0 / depth_net.float()
+            if (height, width) != (self.net_height, self.net_width):
+                idepth = F.interpolate(idepth, size=(height, width), mode="bilinear", align_corners=False)
+            depth = 1.0 / idepth[0, 0]
+        return FrontendOutput(
+            keypoints=kps.cpu().numpy().astype(np.float32, copy=False),
+            scores=scores[0].cpu().numpy().astype(np.float32, copy=False),
+            descriptors=descs[0].cpu().numpy().astype(np.float32, copy=False),
+            depth=depth.cpu().numpy().astype(np.float32, copy=False))

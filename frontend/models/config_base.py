@@ -1,0 +1,54 @@
+"""Shared behaviour of the network config dataclasses: dict/YAML round trip and validation."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Mapping, TypeVar
+
+T = TypeVar("T", bound="NetConfig")
+
+
+@dataclasses.dataclass
+class NetConfig:
+    """Base of ``KeypointNetConfig``, ``DepthNetConfig`` and ``PoseNetConfig``.
+
+    Subclasses set ``KIND`` ("keypoint", "depth" or "pose") and implement ``check()``.
+    ``to_dict()`` includes ``"kind"``; ``from_dict()`` accepts it (and rejects a different kind),
+    rejects unknown keys with a message naming them, converts YAML lists to tuples and validates.
+    """
+
+    KIND: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):
+                setattr(self, f.name, tuple(value))
+        self.check()
+
+    def check(self) -> None:  # pragma: no cover - overridden
+        """Raise ``ValueError`` naming the field when a value is out of range."""
+
+    @classmethod
+    def from_dict(cls: type[T], data: Mapping[str, Any] | None) -> T:
+        data = dict(data or {})
+        kind = data.pop("kind", cls.KIND)
+        if kind != cls.KIND:
+            raise ValueError(f"{cls.__name__}: config kind must be {cls.KIND!r}, got {kind!r}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown config keys {unknown}; expected a subset of {sorted(names)}")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.KIND}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+def require(condition: bool, cls_name: str, message: str) -> None:
+    """Raise ``ValueError(f"{cls_name}: {message}")`` unless ``condition``."""
+    if not condition:
+        raise ValueError(f"{cls_name}: {message}")
