@@ -85,8 +85,10 @@ def test_vo_batch_table_and_resume(synth_sequence, tmp_path, run_config):
     assert csv_text.startswith("sequence,method,t_rel")
     results = json.loads((tmp_path / "batch" / "results.json").read_text())
     assert results["status"] == {"s00/dso": "ran", "s00/f2f": "ran"}
-    ate = {row["method"]: row["ate_rmse"] for row in results["rows"]}
-    assert np.isfinite(ate["dso"])
+    rows = {row["method"]: row for row in results["rows"]}
+    assert np.isfinite(rows["dso"]["ate_rmse"])
+    # random-weight networks: f2f may not move at all; the table then says why it has no score
+    assert "ate_rmse" in rows["f2f"] or rows["f2f"]["error"].startswith("not scorable")
     # resume: finished runs are not run again
     r = _cli("evaluate", "--batch", cfg)
     assert r.returncode == 0

@@ -147,4 +147,4 @@ def _run_vo_batch(args: argparse.Namespace) -> int:
     out = run_vo_batch(cfg)
     sys.stdout.write(format_markdown(out["rows"], out["means"], cfg))
     print(f"tables: {cfg.output / 'results.md'}, {cfg.output / 'results.csv'}; runs and plots under {cfg.output}")
-    return 1 if any("error" in r for r in out["rows"]) else 0
+    return 1 if any(st.startswith("failed") for st in out["status"].values()) else 0

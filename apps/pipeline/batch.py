@@ -166,7 +166,12 @@ def run_vo_batch(cfg: VOBatchConfig) -> dict[str, Any]:
                 continue
             est = read_kitti_poses(run_dir / "poses_kitti.txt")
             summary = json.loads((run_dir / "summary.json").read_text())
-            res = evaluate_trajectory(gt[: len(est)], est, align=cfg.align)
+            try:
+                res = evaluate_trajectory(gt[: len(est)], est, align=cfg.align)
+            except ValueError as exc:  # e.g. an estimate that never moved cannot be aligned
+                rows.append({"sequence": spec.name, "method": mode, "error": f"not scorable: {exc}",
+                             "fps": summary.get("fps"), "frames": len(est)})
+                continue
             estimates[mode] = est
             rows.append({"sequence": spec.name, "method": mode, "t_rel": res.t_rel, "r_rel": res.r_rel,
                          "ate_rmse": res.ate_rmse, "fps": summary.get("fps"), "frames": len(est)})
