@@ -6,7 +6,12 @@
 
 namespace py = pybind11;
 
+void BindOptions(py::module& m);  // bindings/options.cc
+void BindSystem(py::module& m);   // bindings/system.cc
+
 PYBIND11_MODULE(_dso_bridge, m) {
   m.doc() = "pybind11 bindings of the kp3d-vo C++ DS-DSO backend";
   m.def("version", &dso::Version, "Version of the C++ backend library.");
+  BindOptions(m);
+  BindSystem(m);
 }

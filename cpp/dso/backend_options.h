@@ -1,0 +1,91 @@
+#pragma once
+// Options of the DS-DSO backend (windowed photometric BA, point management, keyframe decision,
+// initialisation, recovery). Every field has its default and meaning next to it; Check() throws
+// std::invalid_argument naming the first invalid field. No globals: a System owns its options.
+#include <string>
+
+#include "dso/coarse_tracker.h"
+#include "dso/pixel_selector.h"
+
+namespace dso {
+
+struct PointOptions {
+  int desired_active_points = 2000;     // active points kept in the window (DSO: 2000)
+  int desired_immature_points = 1500;   // new candidates created per keyframe (gradient selector)
+  int max_keypoint_candidates = 1000;   // at most this many external keypoints become candidates
+  double min_activation_distance_px = 1.0;  // lower bound of the adaptive activation distance (level 0)
+  double trace_max_pixel_interval = 8.0;    // activate once the epipolar interval is shorter (px)
+  double trace_min_quality = 3.0;       // second-best / best energy ratio needed to trust a trace
+  double trace_step_px = 1.0;           // discrete search step along the epipolar line (px)
+  int trace_max_steps = 100;            // longest discrete search (steps)
+  int trace_gn_iterations = 3;          // Gauss-Newton refinements of a trace
+  double trace_outlier_energy = 12.0 * 12.0;  // pattern energy per pixel above which a trace is an outlier
+  double min_idepth = 1e-4;             // inverse depths below this are clamped (1/m or 1/unit)
+  double prior_sigma_scale = 2.0;       // prior idepth interval half-width in prior standard deviations
+  double default_prior_relative_sigma = 0.2;  // sigma(depth)/depth when a depth map gives no variance
+};
+
+struct BundleAdjustmentOptions {
+  int max_iterations = 4;               // LM iterations per keyframe
+  double huber_threshold = 9.0;         // Huber threshold of a pattern pixel residual (intensity)
+  double gradient_weight_c = 50.0;      // weight c^2 / (c^2 + |grad I|^2) per pattern pixel
+  double outlier_energy = 12.0 * 12.0;  // mean pattern energy above which a residual is an outlier
+  double initial_lambda = 1e-5;         // initial LM damping
+  double affine_a_prior = 1e6;          // weight of prior pulling affine a to 0 (exposure unknown)
+  double affine_b_prior = 1e6 / (255.0 * 255.0) * 1e2;  // weight of prior pulling affine b to 0
+  double depth_prior_weight = 1.0;      // multiplier of the depth-prior residual (1 / sigma^2 scaled)
+  double first_frame_prior = 1e10;      // gauge prior on the first keyframe (until a marg. prior exists)
+  double stop_update_norm = 1e-4;       // stop when the update norm falls below this
+  int num_threads = 2;                  // threads for linearisation/energy (deterministic split)
+  int marginalize_points_min_residuals = 2;  // points with fewer good residuals are dropped, not marginalised
+};
+
+struct KeyframeOptions {
+  int max_keyframes = 7;                // sliding-window size
+  int min_keyframes = 5;                // marginalise only when the window holds more than this
+  // Keyframe when global_weight * (flow_t / (translation_flow_fraction * (w + h)) +
+  //   flow_rt / (rotation_translation_flow_fraction * (w + h)) + |a_new - a_ref| / brightness_threshold) > 1,
+  // flows being RMS level-0 pixel shifts of the reference points (DSO's defaults expressed as
+  // fractions: 18.6 px translation flow at 640x192).
+  double translation_flow_fraction = 0.0223;
+  double rotation_translation_flow_fraction = 0.0446;
+  double brightness_threshold = 0.5;    // |a change| (log gain) that alone triggers a keyframe
+  double rmse_increase = 2.0;           // keyframe when tracking RMSE > this * RMSE right after the last keyframe
+  double global_weight = 0.5;           // multiplies the whole keyframe score (DSO kfGlobalWeight is 1;
+                                        // 0.5 halves the keyframe rate on KITTI at equal accuracy)
+  int max_frames_between_keyframes = 10;  // force a keyframe after this many frames
+  double min_points_remaining = 0.05;   // marginalise keyframes with fewer of their points left
+};
+
+struct InitializerOptions {
+  int max_features = 600;               // KLT features on the first frame
+  double min_parallax_px = 12.0;        // median flow needed before two-view init is tried (px at level 0)
+  int ransac_iterations = 200;          // 8-point RANSAC iterations
+  double ransac_threshold_px = 1.0;     // Sampson error threshold (px)
+  int min_inliers = 60;                 // needed for a valid two-view geometry
+  int max_init_frames = 30;             // give up and restart initialisation after this many frames
+  int klt_levels = 3;                   // pyramid levels of the KLT tracker
+  int klt_window = 9;                   // KLT window (px, odd)
+};
+
+struct TrackingOptions {
+  double max_rmse = 30.0;               // tracking RMSE (grey levels) above which a frame is lost
+  int lost_frames_before_reinit = 3;    // consecutive lost frames (tracked against the old map
+                                        // meanwhile) before the map is reset; the next frame re-initialises
+  int pyramid_levels = 5;               // image pyramid levels (coarsest used for tracking)
+};
+
+struct SystemOptions {
+  TrackerOptions tracker;               // coarse-to-fine direct alignment (see coarse_tracker.h)
+  PixelSelectorOptions selector;        // gradient candidate selection (see pixel_selector.h)
+  PointOptions points;
+  BundleAdjustmentOptions ba;
+  KeyframeOptions keyframes;
+  InitializerOptions init;
+  TrackingOptions tracking;
+  bool use_depth_prior = true;          // use depth maps / keypoint idepths when given
+  // Throws std::invalid_argument("SystemOptions.<field> ...") for the first invalid value.
+  void Check() const;
+};
+
+}  // namespace dso

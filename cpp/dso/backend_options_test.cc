@@ -1,0 +1,39 @@
+#include "dso/backend_options.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace dso {
+namespace {
+
+// Expects Check() to throw std::invalid_argument whose message names `field`.
+void ExpectRejected(const std::function<void(SystemOptions*)>& mutate, const std::string& field) {
+  SystemOptions o;
+  mutate(&o);
+  try {
+    o.Check();
+    ADD_FAILURE() << "Check() accepted a bad " << field;
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+  }
+}
+
+TEST(SystemOptions, DefaultsAreValid) { EXPECT_NO_THROW(SystemOptions().Check()); }
+
+TEST(SystemOptions, RejectsBadValuesNamingTheField) {
+  ExpectRejected([](SystemOptions* o) { o->points.desired_active_points = 0; }, "points.desired_active_points");
+  ExpectRejected([](SystemOptions* o) { o->ba.huber_threshold = -1; }, "ba.huber_threshold");
+  ExpectRejected([](SystemOptions* o) { o->ba.max_iterations = 0; }, "ba.max_iterations");
+  ExpectRejected([](SystemOptions* o) { o->keyframes.max_keyframes = 2; }, "keyframes.max_keyframes");
+  ExpectRejected([](SystemOptions* o) { o->keyframes.min_keyframes = 9; }, "keyframes.min_keyframes");
+  ExpectRejected([](SystemOptions* o) { o->init.klt_window = 8; }, "init.klt_window");
+  ExpectRejected([](SystemOptions* o) { o->tracking.max_rmse = std::nan(""); }, "tracking.max_rmse");
+  ExpectRejected([](SystemOptions* o) { o->tracker.huber_threshold = -1.f; }, "SystemOptions.tracker");
+  ExpectRejected([](SystemOptions* o) { o->selector.block_size = 1; }, "SystemOptions.selector");
+}
+
+}  // namespace
+}  // namespace dso

@@ -1,0 +1,111 @@
+#include "dso/schur.h"
+
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+
+#include <random>
+
+namespace dso {
+namespace {
+
+// A random well-posed frame/point system: each point couples with 2-3 frames.
+SchurSystem RandomSystem(int num_frames, int num_points, std::mt19937* rng) {
+  std::normal_distribution<double> n01(0.0, 1.0);
+  SchurSystem sys(num_frames);
+  const int nf = num_frames * kFrameDim;
+  Eigen::MatrixXd a = Eigen::MatrixXd::NullaryExpr(nf, nf, [&] { return n01(*rng); });
+  sys.hff() = a * a.transpose() + nf * Eigen::MatrixXd::Identity(nf, nf);
+  sys.bf() = Eigen::VectorXd::NullaryExpr(nf, [&] { return n01(*rng); });
+  for (int k = 0; k < num_points; ++k) {
+    PointBlock p;
+    p.hpp = 50.0 + std::abs(n01(*rng)) * 10.0;
+    p.bp = n01(*rng);
+    for (int f = 0; f < num_frames; ++f) {
+      if ((k + f) % 3 == 0) continue;
+      p.AddCoupling(f, Vec8::NullaryExpr([&] { return 0.5 * n01(*rng); }));
+    }
+    sys.points().push_back(p);
+  }
+  return sys;
+}
+
+TEST(Schur, SolveEqualsDenseSolve) {
+  std::mt19937 rng(3);
+  SchurSystem sys = RandomSystem(4, 60, &rng);
+  Eigen::MatrixXd h;
+  Eigen::VectorXd b;
+  sys.ToDense(&h, &b);
+  const Eigen::VectorXd dense = h.ldlt().solve(-b);
+  Eigen::VectorXd dxf;
+  std::vector<double> dxp;
+  sys.Solve(0.0, std::vector<bool>(4 * kFrameDim, false), &dxf, &dxp);
+  const int nf = 4 * kFrameDim;
+  // Tiny absolute regulariser in Solve (1e-9) => agreement to ~1e-7 relative.
+  EXPECT_LT((dxf - dense.head(nf)).norm(), 1e-6 * dense.norm());
+  for (size_t k = 0; k < dxp.size(); ++k) EXPECT_NEAR(dxp[k], dense(nf + k), 1e-6 * dense.norm());
+}
+
+TEST(Schur, FixedVariablesStayZeroAndOthersMatchConstrainedSolve) {
+  std::mt19937 rng(5);
+  SchurSystem sys = RandomSystem(3, 30, &rng);
+  std::vector<bool> fixed(3 * kFrameDim, false);
+  for (int i = 0; i < kFrameDim; ++i) fixed[i] = true;  // gauge: first frame fixed
+  Eigen::VectorXd dxf;
+  std::vector<double> dxp;
+  sys.Solve(0.0, fixed, &dxf, &dxp);
+  EXPECT_EQ(dxf.head(kFrameDim).norm(), 0.0);
+  // Dense solve with the first frame's rows/cols removed.
+  Eigen::MatrixXd h;
+  Eigen::VectorXd b;
+  sys.ToDense(&h, &b);
+  const int n = static_cast<int>(h.rows()) - kFrameDim;
+  const Eigen::VectorXd dense = h.bottomRightCorner(n, n).ldlt().solve(-b.tail(n));
+  EXPECT_LT((dxf.tail(2 * kFrameDim) - dense.head(2 * kFrameDim)).norm(), 1e-6 * dense.norm());
+}
+
+TEST(Marginalization, KeepsSolutionOfLinearProblem) {
+  std::mt19937 rng(7);
+  std::normal_distribution<double> n01(0.0, 1.0);
+  const int n = 20;
+  Eigen::MatrixXd a = Eigen::MatrixXd::NullaryExpr(n, n, [&] { return n01(rng); });
+  const Eigen::MatrixXd h = a * a.transpose() + Eigen::MatrixXd::Identity(n, n);
+  const Eigen::VectorXd b = Eigen::VectorXd::NullaryExpr(n, [&] { return n01(rng); });
+  std::vector<bool> marg(n, false);
+  for (int i = 3; i < 11; ++i) marg[i] = true;
+  Eigen::MatrixXd hk;
+  Eigen::VectorXd bk;
+  MarginalizeDense(h, b, marg, &hk, &bk);
+  ASSERT_EQ(hk.rows(), n - 8);
+  const Eigen::VectorXd full = h.ldlt().solve(-b);
+  const Eigen::VectorXd reduced = hk.ldlt().solve(-bk);
+  int k = 0;
+  for (int i = 0; i < n; ++i) {
+    if (marg[i]) continue;
+    EXPECT_NEAR(reduced(k), full(i), 1e-8 * full.norm());
+    ++k;
+  }
+}
+
+TEST(Marginalization, SchurOnPointsEqualsDenseMarginalization) {
+  std::mt19937 rng(11);
+  SchurSystem sys = RandomSystem(3, 25, &rng);
+  Eigen::MatrixXd hsc, h, hk;
+  Eigen::VectorXd bsc, b, bk;
+  sys.Reduce(0.0, &hsc, &bsc);
+  sys.ToDense(&h, &b);
+  std::vector<bool> marg(h.rows(), false);
+  for (int i = 3 * kFrameDim; i < h.rows(); ++i) marg[i] = true;
+  MarginalizeDense(h, b, marg, &hk, &bk);
+  EXPECT_LT((hk - hsc).norm(), 1e-8 * hsc.norm());
+  EXPECT_LT((bk - bsc).norm(), 1e-8 * (bsc.norm() + 1.0));
+}
+
+TEST(Marginalization, RejectsSizeMismatch) {
+  Eigen::MatrixXd h = Eigen::MatrixXd::Identity(3, 3), ho;
+  Eigen::VectorXd b = Eigen::VectorXd::Zero(3), bo;
+  EXPECT_THROW(MarginalizeDense(h, b, std::vector<bool>(2, false), &ho, &bo), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace dso

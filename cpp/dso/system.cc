@@ -1,0 +1,388 @@
+// System: frame loop, tracking, initialisation, recovery and accessors. Mapping (keyframe
+// creation, point management, marginalisation) is in system_mapping.cc.
+#include "dso/system.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "dso/point_tracer.h"
+#include "dso/system_prior.h"
+
+namespace dso {
+namespace {
+
+double Ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+}
+
+}  // namespace
+
+const char* FrameStatusName(FrameStatus status) {
+  switch (status) {
+    case FrameStatus::kInitializing: return "INITIALIZING";
+    case FrameStatus::kTracked: return "TRACKED";
+    case FrameStatus::kKeyframe: return "KEYFRAME";
+    case FrameStatus::kLost: return "LOST";
+    case FrameStatus::kRecovered: return "RECOVERED";
+  }
+  return "UNKNOWN";
+}
+
+System::System(const PinholeCamera& camera, const SystemOptions& options)
+    : camera_((camera.Check(), camera)),
+      options_((options.Check(), options)),
+      tracker_(camera, options.tracker),
+      ba_(camera, options.ba),
+      two_view_(camera, options.init, 0) {}
+
+System::~System() = default;
+
+void System::AddObserver(Observer* observer) {
+  if (observer == nullptr) throw std::invalid_argument("System::AddObserver: observer is null");
+  observers_.push_back(observer);
+}
+
+void System::RemoveObserver(Observer* observer) {
+  observers_.erase(std::remove(observers_.begin(), observers_.end(), observer), observers_.end());
+}
+
+SE3 System::KeyframeWorldFromCam(int keyframe_id) const { return keyframe_world_from_cam_.at(keyframe_id); }
+
+SE3 System::WorldFromCam(int frame_index) const {
+  const FrameRecord& rec = frames_.at(frame_index);
+  return rec.ref_keyframe >= 0 ? KeyframeWorldFromCam(rec.ref_keyframe) * rec.ref_from_cam : rec.world_from_cam;
+}
+
+FrameResult System::Track(const FrameInput& input) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (input.image == nullptr) throw std::invalid_argument("System::Track: image is null");
+  if (input.width != camera_.width || input.height != camera_.height) {
+    throw std::invalid_argument("System::Track: image is " + std::to_string(input.width) + "x" +
+                                std::to_string(input.height) + ", expected " + std::to_string(camera_.width) + "x" +
+                                std::to_string(camera_.height));
+  }
+  if (input.num_keypoints < 0 || (input.num_keypoints > 0 && input.keypoints == nullptr)) {
+    throw std::invalid_argument("System::Track: keypoints missing for num_keypoints > 0");
+  }
+  FrameResult result;
+  FrameTimings& tm = result.timings;
+  PyramidOptions pyr_opt;
+  pyr_opt.num_levels = std::min(options_.tracking.pyramid_levels,
+                                ImagePyramid::DefaultNumLevels(camera_.width, camera_.height, 12));
+  pyr_opt.min_level_height = 12;
+  auto t = std::chrono::steady_clock::now();
+  auto pyr = std::make_shared<const ImagePyramid>(input.image, input.width, input.height, pyr_opt);
+  tm.pyramid = Ms(t);
+  const int frame_index = static_cast<int>(frames_.size());
+  FrameRecord rec;
+  rec.timestamp = input.timestamp;
+  frames_.push_back(rec);
+  const DepthPrior prior(input, camera_, options_.points, options_.use_depth_prior);
+
+  auto initialize = [&](const SE3& world_from_cam) {
+    t = std::chrono::steady_clock::now();
+    bool ok = false;
+    if (prior.Available()) {
+      ok = InitializeFromPrior(pyr, prior, input, world_from_cam, frame_index, &tm);
+    } else {
+      ok = InitializeTwoView(pyr, frame_index, &tm);
+    }
+    tm.initialization = Ms(t) - tm.bundle_adjustment;
+    if (ok) {
+      frames_[frame_index].status = recovering_ ? FrameStatus::kRecovered : FrameStatus::kKeyframe;
+      if (recovering_) {
+        for (Observer* o : observers_) o->OnReinitialized(frame_index);
+      }
+      recovering_ = false;
+      result.is_keyframe = true;
+    } else {
+      frames_[frame_index].status = FrameStatus::kInitializing;
+    }
+  };
+
+  if (state_ != State::kRunning) {
+    initialize(segment_world_from_first_);
+  } else {
+    SE3 cam_from_world;
+    AffineLight light;
+    TrackingResult tr;
+    t = std::chrono::steady_clock::now();
+    const bool ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr);
+    tm.tracking = Ms(t);
+    result.tracking_rmse = tr.rmse;
+    Keyframe* ref = window_.back().get();
+    if (ok) {
+      lost_count_ = 0;
+      last_rmse_ = tr.rmse;
+      if (rmse_after_keyframe_ <= 0) rmse_after_keyframe_ = tr.rmse;
+      last_light_ = light;
+      t = std::chrono::steady_clock::now();
+      TraceImmaturePoints(*pyr, cam_from_world, light);
+      tm.point_tracing = Ms(t);
+      if (NeedKeyframe(tr, light, frame_index)) {
+        Keyframe* kf = AddKeyframe(pyr, cam_from_world, light, frame_index, input.timestamp);
+        MakeKeyframe(kf, prior, input, &tm);
+        frames_[frame_index].status = FrameStatus::kKeyframe;
+        result.is_keyframe = true;
+      } else {
+        frames_[frame_index].status = FrameStatus::kTracked;
+        frames_[frame_index].ref_keyframe = ref->id;
+        frames_[frame_index].ref_from_cam = ref->cam_from_world * cam_from_world.Inverse();
+      }
+    } else {
+      ++lost_count_;
+      // Keep the trajectory continuous: constant-velocity prediction relative to the reference.
+      frames_[frame_index].status = FrameStatus::kLost;
+      frames_[frame_index].ref_keyframe = ref->id;
+      frames_[frame_index].ref_from_cam = ref->cam_from_world * cam_from_world.Inverse();
+      for (Observer* o : observers_) o->OnTrackingLost(frame_index);
+      if (lost_count_ >= options_.tracking.lost_frames_before_reinit) {
+        // Give up on the map: everything leaves the window and the next frame re-initialises at
+        // the constant-velocity extrapolation of this frame (trajectory stays continuous).
+        const SE3 world_from_cam = WorldFromCam(frame_index);
+        const SE3 step = frame_index >= 1 ? WorldFromCam(frame_index - 1).Inverse() * world_from_cam : SE3();
+        segment_scale_hint_ = step.Translation().norm();
+        ResetMap();
+        recovering_ = true;
+        segment_world_from_first_ = world_from_cam * step;
+        frames_[frame_index].ref_keyframe = -1;
+        frames_[frame_index].world_from_cam = world_from_cam;
+      }
+    }
+  }
+  result.frame_index = frame_index;
+  result.timestamp = input.timestamp;
+  result.status = frames_[frame_index].status;
+  result.world_from_cam = WorldFromCam(frame_index).Matrix();
+  result.num_active_points = CountActivePoints();
+  result.num_immature_points = CountImmaturePoints();
+  result.num_keyframes = static_cast<int>(window_.size());
+  tm.total = Ms(t0);
+  for (Observer* o : observers_) o->OnFrameTracked(result);
+  return result;
+}
+
+bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* cam_from_world, AffineLight* light,
+                        TrackingResult* tr) {
+  const Keyframe& ref = *window_.back();
+  const SE3 world_from_ref = ref.cam_from_world.Inverse();
+  const int n = static_cast<int>(frames_.size()) - 1;  // current frame index
+  const SE3 last_cam_from_world = WorldFromCam(n - 1).Inverse();
+  SE3 predicted = last_cam_from_world;
+  if (n >= 2 && frames_[n - 2].status != FrameStatus::kInitializing) {
+    const SE3 velocity = last_cam_from_world * WorldFromCam(n - 2);  // last_from_prev
+    predicted = velocity * last_cam_from_world;
+  }
+  std::vector<TrackingHypothesis> hyps =
+      CoarseTracker::MotionHypotheses(predicted * world_from_ref, last_cam_from_world * world_from_ref, last_light_);
+  if (input.init_world_from_cam != nullptr) {
+    TrackingHypothesis h;
+    h.cam_from_ref = SE3::FromMatrix(*input.init_world_from_cam).Inverse() * world_from_ref;
+    h.affine = last_light_;
+    hyps.insert(hyps.begin(), h);
+  }
+  *tr = tracker_.Track(pyr, hyps, 1.0, last_rmse_);
+  *cam_from_world = tr->cam_from_ref * ref.cam_from_world;
+  *light = tr->affine;
+  const bool ok = tr->success && std::isfinite(tr->rmse) && tr->rmse <= options_.tracking.max_rmse;
+  if (!ok) *cam_from_world = predicted;
+  return ok;
+}
+
+bool System::NeedKeyframe(const TrackingResult& tr, const AffineLight& light, int frame_index) const {
+  const KeyframeOptions& o = options_.keyframes;
+  const double wh = camera_.width + camera_.height;
+  const double score = o.global_weight * (tr.flow_translation / (o.translation_flow_fraction * wh) +
+                                          tr.flow_full / (o.rotation_translation_flow_fraction * wh) +
+                                          std::abs(light.a - window_.back()->light.a) / o.brightness_threshold);
+  return score > 1.0 || frame_index - last_keyframe_frame_ >= o.max_frames_between_keyframes ||
+         (rmse_after_keyframe_ > 0 && tr.rmse > o.rmse_increase * rmse_after_keyframe_);
+}
+
+bool System::InitializeFromPrior(const std::shared_ptr<const ImagePyramid>& pyr, const DepthPrior& prior,
+                                 const FrameInput& input, const SE3& world_from_cam, int frame_index,
+                                 FrameTimings* t) {
+  Keyframe* kf = AddKeyframe(pyr, world_from_cam.Inverse(), AffineLight(), frame_index,
+                             frames_[frame_index].timestamp);
+  ba_.ResetPrior(kf);
+  SelectNewPoints(kf, prior, input);
+  // Points with a prior become active at the prior depth (metric scale from the prior).
+  std::vector<ImmaturePoint> rest;
+  for (const ImmaturePoint& ip : kf->immature) {
+    if (ip.prior_idepth > 0 && static_cast<int>(kf->points.size()) < options_.points.desired_active_points) {
+      ActivePoint ap;
+      ap.pixel = ip.pixel;
+      ap.intensity = ip.intensity;
+      ap.weight = ip.weight;
+      ap.idepth = ip.prior_idepth;
+      ap.prior_idepth = ip.prior_idepth;
+      ap.prior_idepth_var = ip.prior_idepth_var;
+      kf->points.push_back(ap);
+    } else {
+      rest.push_back(ip);
+    }
+  }
+  kf->immature.swap(rest);
+  if (static_cast<int>(kf->points.size()) < 50) {  // not enough prior depth: fall back to two-view
+    window_.clear();
+    keyframe_world_from_cam_.pop_back();
+    keyframe_frame_index_.pop_back();
+    --next_keyframe_id_;
+    return InitializeTwoView(pyr, frame_index, t);
+  }
+  kf->points_at_creation = static_cast<int>(kf->points.size());
+  UpdateTrackerReference();
+  state_ = State::kRunning;
+  last_rmse_ = -1.0;
+  rmse_after_keyframe_ = -1.0;
+  last_light_ = AffineLight();
+  return true;
+}
+
+bool System::InitializeTwoView(const std::shared_ptr<const ImagePyramid>& pyr, int frame_index, FrameTimings* t) {
+  frames_[frame_index].world_from_cam = segment_world_from_first_;
+  frames_[frame_index].ref_keyframe = -1;
+  if (state_ != State::kTwoViewPending) {
+    two_view_.Reset(pyr);
+    init_buffer_.assign(1, {frame_index, pyr});
+    init_first_ = 0;
+    state_ = State::kTwoViewPending;
+    return false;
+  }
+  init_buffer_.emplace_back(frame_index, pyr);
+  TwoViewResult tv;
+  if (!two_view_.AddFrame(pyr, &tv)) {
+    if (two_view_.frames_since_reset() >= options_.init.max_init_frames ||
+        two_view_.num_tracks() < options_.init.min_inliers) {
+      two_view_.Reset(pyr);
+      init_first_ = init_buffer_.size() - 1;
+      // Bound the buffer: the oldest frames keep the segment's start pose.
+      const size_t cap = 2 * static_cast<size_t>(options_.init.max_init_frames);
+      if (init_buffer_.size() > cap) {
+        const size_t drop = init_buffer_.size() - cap;
+        init_buffer_.erase(init_buffer_.begin(), init_buffer_.begin() + drop);
+        init_first_ -= drop;
+      }
+    }
+    return false;
+  }
+  const int first_index = init_buffer_[init_first_].first;
+  const int span = frame_index - first_index;
+  if (segment_scale_hint_ > 0.0 && tv.second_from_first.Translation().norm() > 0) {
+    const double k = segment_scale_hint_ * span / tv.second_from_first.Translation().norm();
+    tv.second_from_first.SetTranslation(tv.second_from_first.Translation() * k);
+    for (double& id : tv.idepths) id /= k;
+  }
+  Keyframe* kf0 = AddKeyframe(init_buffer_[init_first_].second, segment_world_from_first_.Inverse(), AffineLight(),
+                              first_index, frames_[first_index].timestamp);
+  frames_[first_index].status = recovering_ ? FrameStatus::kRecovered : FrameStatus::kKeyframe;
+  ba_.ResetPrior(kf0);
+  for (size_t i = 0; i < tv.idepths.size(); ++i) {
+    ImmaturePoint ip;
+    if (!MakeImmaturePoint(*kf0->pyramid, tv.first_pixels[i].x(), tv.first_pixels[i].y(),
+                           options_.ba.gradient_weight_c, &ip)) {
+      continue;
+    }
+    ActivePoint ap;
+    ap.pixel = ip.pixel;
+    ap.intensity = ip.intensity;
+    ap.weight = ip.weight;
+    ap.idepth = tv.idepths[i];
+    kf0->points.push_back(ap);
+  }
+  const DepthPrior no_prior(FrameInput(), camera_, options_.points, false);
+  SelectNewPoints(kf0, no_prior, FrameInput());
+  const SE3 cam1_from_world = tv.second_from_first * kf0->cam_from_world;
+  TraceImmaturePoints(*pyr, cam1_from_world, AffineLight());
+  Keyframe* kf1 = AddKeyframe(pyr, cam1_from_world, AffineLight(), frame_index, frames_[frame_index].timestamp);
+  state_ = State::kRunning;
+  last_rmse_ = -1.0;
+  last_light_ = AffineLight();
+  MakeKeyframe(kf1, no_prior, FrameInput(), t);
+  // Other buffered frames (between the two keyframes, and before the first one after restarts):
+  // tracked against the first keyframe from the inter/extrapolated pose and from the neighbour's
+  // result, walking away from the first keyframe.
+  const Vec6 xi = (kf0->cam_from_world * kf1->cam_from_world.Inverse()).Log();  // kf0_from_kf1
+  UpdateTrackerReference(kf0);
+  auto track_buffered = [&](size_t b, const SE3& neighbour_kf0_from_cam) {
+    const int fi = init_buffer_[b].first;
+    const double alpha = static_cast<double>(fi - first_index) / span;
+    std::vector<TrackingHypothesis> hyps(2);
+    hyps[0].cam_from_ref = SE3::Exp(alpha * xi).Inverse();
+    hyps[1].cam_from_ref = neighbour_kf0_from_cam.Inverse();
+    const TrackingResult tr = tracker_.Track(*init_buffer_[b].second, hyps, 1.0, -1.0);
+    frames_[fi].ref_keyframe = kf0->id;
+    frames_[fi].ref_from_cam = tr.success ? tr.cam_from_ref.Inverse() : hyps[0].cam_from_ref.Inverse();
+    frames_[fi].status = tr.success ? FrameStatus::kTracked : FrameStatus::kLost;
+    return frames_[fi].ref_from_cam;
+  };
+  SE3 neighbour;
+  for (size_t b = init_first_ + 1; b + 1 < init_buffer_.size(); ++b) neighbour = track_buffered(b, neighbour);
+  neighbour = SE3();
+  for (size_t b = init_first_; b-- > 0;) neighbour = track_buffered(b, neighbour);
+  UpdateTrackerReference();
+  init_buffer_.clear();
+  return true;
+}
+
+std::vector<Mat4> System::Trajectory() const {
+  std::vector<Mat4> out;
+  out.reserve(frames_.size());
+  for (int i = 0; i < NumFrames(); ++i) out.push_back(WorldFromCam(i).Matrix());
+  return out;
+}
+
+std::vector<double> System::Timestamps() const {
+  std::vector<double> out;
+  for (const FrameRecord& r : frames_) out.push_back(r.timestamp);
+  return out;
+}
+
+std::vector<Mat4> System::KeyframePoses(std::vector<int>* frame_indices) const {
+  std::vector<Mat4> out;
+  for (const SE3& p : keyframe_world_from_cam_) out.push_back(p.Matrix());
+  if (frame_indices) *frame_indices = keyframe_frame_index_;
+  return out;
+}
+
+std::vector<FrameStatus> System::FrameStatuses() const {
+  std::vector<FrameStatus> out;
+  for (const FrameRecord& r : frames_) out.push_back(r.status);
+  return out;
+}
+
+void System::Points(std::vector<Eigen::Vector3f>* world_xyz, std::vector<uint8_t>* grey,
+                    bool include_marginalized) const {
+  world_xyz->clear();
+  grey->clear();
+  if (include_marginalized) {
+    *world_xyz = marginalized_xyz_;
+    *grey = marginalized_grey_;
+  }
+  for (const auto& kf : window_) {
+    const SE3 world_from_cam = kf->cam_from_world.Inverse();
+    for (const ActivePoint& p : kf->points) {
+      if (p.idepth <= 0) continue;
+      const Vec3 x = world_from_cam * camera_.Unproject(Vec2(p.pixel.x(), p.pixel.y()), 1.0 / p.idepth);
+      world_xyz->push_back(x.cast<float>());
+      grey->push_back(static_cast<uint8_t>(std::clamp(p.intensity[4], 0.f, 255.f)));
+    }
+  }
+}
+
+int System::CountActivePoints() const {
+  int n = 0;
+  for (const auto& kf : window_) n += static_cast<int>(kf->points.size());
+  return n;
+}
+
+int System::CountImmaturePoints() const {
+  int n = 0;
+  for (const auto& kf : window_) n += static_cast<int>(kf->immature.size());
+  return n;
+}
+
+}  // namespace dso

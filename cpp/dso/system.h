@@ -1,0 +1,179 @@
+#pragma once
+// The DS-DSO visual-odometry system: tracking of every frame against the newest keyframe,
+// keyframe decision, point management (immature -> active), windowed bundle adjustment with
+// marginalisation, initialisation (depth prior or two-view) and recovery when tracking is lost.
+//
+// Frames: every input frame gets a pose. Non-keyframes are stored relative to their reference
+// keyframe, so Trajectory() follows later keyframe updates. Observers (non-owning) are notified
+// synchronously from Track().
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dso/backend_options.h"
+#include "dso/camera.h"
+#include "dso/coarse_tracker.h"
+#include "dso/two_view_init.h"
+#include "dso/window_ba.h"
+#include "dso/window_map.h"
+
+namespace dso {
+
+class DepthPrior;
+
+enum class FrameStatus : int { kInitializing = 0, kTracked = 1, kKeyframe = 2, kLost = 3, kRecovered = 4 };
+const char* FrameStatusName(FrameStatus status);
+
+struct FrameTimings {  // milliseconds
+  double total = 0.0;
+  double pyramid = 0.0;
+  double tracking = 0.0;
+  double point_tracing = 0.0;      // epipolar search of immature points
+  double activation = 0.0;         // immature -> active, distance map
+  double bundle_adjustment = 0.0;
+  double marginalization = 0.0;
+  double initialization = 0.0;
+};
+
+struct FrameResult {
+  int frame_index = 0;
+  double timestamp = 0.0;
+  FrameStatus status = FrameStatus::kInitializing;
+  bool is_keyframe = false;
+  Mat4 world_from_cam = Mat4::Identity();  // current estimate (may still change for buffered frames)
+  double tracking_rmse = 0.0;              // grey levels, 0 when not tracked
+  int num_active_points = 0;
+  int num_immature_points = 0;
+  int num_keyframes = 0;                   // in the window
+  FrameTimings timings;
+};
+
+// Input of one frame. Pointers are borrowed for the duration of Track(); row-major arrays.
+struct FrameInput {
+  const float* image = nullptr;          // (height, width) grey in [0, 255]
+  int width = 0;
+  int height = 0;
+  double timestamp = 0.0;
+  const float* keypoints = nullptr;      // (num_keypoints, 2) level-0 pixels (x, y), optional
+  const float* scores = nullptr;         // (num_keypoints,), optional
+  int num_keypoints = 0;
+  const float* depth = nullptr;          // (height, width) metres, 0 = unknown, optional
+  const float* keypoint_idepth = nullptr;      // (num_keypoints,) 1/m, <= 0 unknown, optional
+  const float* keypoint_idepth_var = nullptr;  // (num_keypoints,) (1/m)^2, optional
+  const Mat4* init_world_from_cam = nullptr;   // pose hypothesis (e.g. pose network), optional
+};
+
+// Hooks for viewers/loggers; all default to no-ops. Called from the thread running Track().
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void OnFrameTracked(const FrameResult& result) {}
+  virtual void OnKeyframeAdded(int keyframe_id, int frame_index, const Mat4& world_from_cam) {}
+  // World points (and grey values) of points leaving the window.
+  virtual void OnPointsMarginalized(const std::vector<Eigen::Vector3f>& world_xyz, const std::vector<uint8_t>& grey) {}
+  virtual void OnTrackingLost(int frame_index) {}
+  virtual void OnReinitialized(int frame_index) {}
+};
+
+class System {
+ public:
+  // Throws std::invalid_argument on invalid camera or options.
+  System(const PinholeCamera& camera, const SystemOptions& options);
+  ~System();
+  System(const System&) = delete;
+  System& operator=(const System&) = delete;
+
+  // Processes one frame. Throws std::invalid_argument on a null image or wrong size.
+  FrameResult Track(const FrameInput& input);
+
+  void AddObserver(Observer* observer);  // non-owning; must outlive the System or be removed
+  void RemoveObserver(Observer* observer);
+
+  int NumFrames() const { return static_cast<int>(frames_.size()); }
+  // world_from_cam of every frame so far (current estimates).
+  std::vector<Mat4> Trajectory() const;
+  std::vector<double> Timestamps() const;
+  // world_from_cam of every keyframe ever created, with its input frame index.
+  std::vector<Mat4> KeyframePoses(std::vector<int>* frame_indices = nullptr) const;
+  // Active (window) and, optionally, marginalised points: world coordinates and grey value.
+  void Points(std::vector<Eigen::Vector3f>* world_xyz, std::vector<uint8_t>* grey,
+              bool include_marginalized = true) const;
+  std::vector<FrameStatus> FrameStatuses() const;
+  const SystemOptions& options() const { return options_; }
+  const PinholeCamera& camera() const { return camera_; }
+  int PriorFrames() const { return ba_.PriorFrames(); }
+
+ private:
+  struct FrameRecord {
+    double timestamp = 0.0;
+    FrameStatus status = FrameStatus::kInitializing;
+    int ref_keyframe = -1;      // keyframe id the pose is relative to (-1: absolute)
+    SE3 ref_from_cam;           // pose relative to the reference keyframe
+    SE3 world_from_cam;         // absolute pose when ref_keyframe < 0
+  };
+
+  SE3 WorldFromCam(int frame_index) const;
+  SE3 KeyframeWorldFromCam(int keyframe_id) const;
+  // Initialisation paths.
+  bool InitializeFromPrior(const std::shared_ptr<const ImagePyramid>& pyr, const DepthPrior& prior,
+                           const FrameInput& input, const SE3& world_from_cam, int frame_index, FrameTimings* t);
+  bool InitializeTwoView(const std::shared_ptr<const ImagePyramid>& pyr, int frame_index, FrameTimings* t);
+  // Tracking against the newest keyframe; fills result, returns success.
+  bool TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* cam_from_world, AffineLight* light,
+                  TrackingResult* tr);
+  bool NeedKeyframe(const TrackingResult& tr, const AffineLight& light, int frame_index) const;
+  Keyframe* AddKeyframe(const std::shared_ptr<const ImagePyramid>& pyr, const SE3& cam_from_world,
+                        const AffineLight& light, int frame_index, double timestamp);
+  void MakeKeyframe(Keyframe* kf, const DepthPrior& prior, const FrameInput& input, FrameTimings* t);
+  void TraceImmaturePoints(const ImagePyramid& pyr, const SE3& cam_from_world, const AffineLight& light);
+  void SelectNewPoints(Keyframe* kf, const DepthPrior& prior, const FrameInput& input);
+  void ActivatePoints();
+  void RemoveDeadPoints();
+  void MarginalizeKeyframes();
+  // Tracker reference: window points projected into `ref` (default: the newest keyframe).
+  void UpdateTrackerReference(Keyframe* ref = nullptr);
+  void FreezeKeyframe(const Keyframe& kf);
+  void EmitPoints(const Keyframe& kf, const std::vector<const ActivePoint*>& points);
+  void ResetMap();  // moves everything out of the window (recovery)
+  int CountActivePoints() const;
+  int CountImmaturePoints() const;
+
+  PinholeCamera camera_;
+  SystemOptions options_;
+  CoarseTracker tracker_;
+  WindowOptimizer ba_;
+  TwoViewInitializer two_view_;
+  std::vector<Observer*> observers_;
+
+  std::vector<std::unique_ptr<Keyframe>> window_;     // sliding window, oldest first
+  std::vector<SE3> keyframe_world_from_cam_;          // by keyframe id (frozen after marginalisation)
+  std::vector<int> keyframe_frame_index_;
+  std::vector<FrameRecord> frames_;
+  std::vector<Eigen::Vector3f> marginalized_xyz_;
+  std::vector<uint8_t> marginalized_grey_;
+
+  enum class State { kUninitialized, kTwoViewPending, kRunning } state_ = State::kUninitialized;
+  // Two-view initialisation buffer: pyramids of frames since the first one.
+  // Frames before a restart of the two-view initialiser stay buffered (bounded) and are tracked
+  // against the map once it exists; init_first_ indexes the current two-view reference frame.
+  std::vector<std::pair<int, std::shared_ptr<const ImagePyramid>>> init_buffer_;
+  size_t init_first_ = 0;
+  SE3 segment_world_from_first_;  // chaining after recovery
+  double segment_scale_hint_ = 0.0;  // translation per frame of the previous segment (0: unknown)
+  bool recovering_ = false;
+
+  // Tracking state.
+  SE3 last_cam_from_world_, prev_cam_from_world_;
+  bool have_velocity_ = false;
+  AffineLight last_light_;
+  double last_rmse_ = -1.0;
+  double rmse_after_keyframe_ = -1.0;
+  int last_keyframe_frame_ = 0;
+  int lost_count_ = 0;
+  int next_keyframe_id_ = 0;
+  double activation_distance_ = 2.0;  // level-1 pixels, adapted to keep the point budget
+};
+
+}  // namespace dso

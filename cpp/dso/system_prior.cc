@@ -1,0 +1,50 @@
+#include "dso/system_prior.h"
+
+#include <cmath>
+
+namespace dso {
+
+long long DepthPrior::Key(float x, float y) {
+  return static_cast<long long>(std::lround(x * 8.0)) * 1000003LL + std::lround(y * 8.0);
+}
+
+DepthPrior::DepthPrior(const FrameInput& input, const PinholeCamera& camera, const PointOptions& options,
+                       bool enabled)
+    : width_(camera.width), height_(camera.height), rel_sigma_(options.default_prior_relative_sigma) {
+  if (!enabled) return;
+  depth_ = input.depth;
+  if (input.keypoint_idepth != nullptr && input.keypoints != nullptr && input.num_keypoints > 0) {
+    kp_idepth_ = input.keypoint_idepth;
+    kp_var_ = input.keypoint_idepth_var;
+    for (int i = 0; i < input.num_keypoints; ++i) {
+      keypoint_index_[Key(input.keypoints[2 * i], input.keypoints[2 * i + 1])] = i;
+    }
+  }
+  available_ = depth_ != nullptr || kp_idepth_ != nullptr;
+}
+
+bool DepthPrior::Lookup(float x, float y, bool keypoint, double* idepth, double* idepth_var) const {
+  if (keypoint && kp_idepth_ != nullptr) {
+    auto it = keypoint_index_.find(Key(x, y));
+    if (it != keypoint_index_.end()) {
+      const double id = kp_idepth_[it->second];
+      if (std::isfinite(id) && id > 0) {
+        *idepth = id;
+        const double var = kp_var_ != nullptr ? kp_var_[it->second] : 0.0;
+        *idepth_var = (std::isfinite(var) && var > 0) ? var : std::pow(rel_sigma_ * id, 2);
+        return true;
+      }
+    }
+  }
+  if (depth_ == nullptr) return false;
+  const int ix = static_cast<int>(std::lround(x)), iy = static_cast<int>(std::lround(y));
+  if (ix < 0 || iy < 0 || ix >= width_ || iy >= height_) return false;
+  const double d = depth_[iy * width_ + ix];
+  if (!(std::isfinite(d) && d > 0)) return false;
+  *idepth = 1.0 / d;
+  // sigma(1/d) ~= sigma(d) / d^2 = rel_sigma / d.
+  *idepth_var = std::pow(rel_sigma_ / d, 2);
+  return true;
+}
+
+}  // namespace dso

@@ -1,0 +1,103 @@
+#pragma once
+// Windowed photometric bundle adjustment (DSO-style) with a Gaussian marginalisation prior.
+//
+// Variables: per keyframe 6 pose (left increment on cam_from_world, tangent (translation, rotation))
+// + 2 affine brightness (a, b); per active point its inverse depth in the host keyframe.
+// Residuals: the 8-pixel pattern of every point in every other keyframe of the window,
+//   r = I_target[p'] - (s * (I_host[p] - b_host) + b_target),  s = exp(a_target - a_host),
+// Huber-robustified and weighted by c^2 / (c^2 + |grad|^2); optional depth-prior residual per point
+// (idepth - prior_idepth) / sigma; weak priors pulling a, b to 0. Levenberg-Marquardt with the
+// Schur complement on inverse depths.
+// Marginalisation: a keyframe leaving the window takes its points' residuals into the prior
+// (points are Schur-eliminated) and is then Schur-eliminated itself; the prior keeps its
+// linearisation point (first-estimate Jacobians): prior energy 0.5 d^T H d + b^T d with
+// d = (Log(T * T_fej^-1), a - a_fej, b - b_fej). The gauge is fixed by a strong prior on the first
+// keyframe's pose that is part of the marginalisation prior (so it propagates on marginalisation).
+#include <Eigen/Core>
+
+#include <functional>
+#include <vector>
+
+#include "dso/backend_options.h"
+#include "dso/camera.h"
+#include "dso/schur.h"
+#include "dso/window_map.h"
+
+namespace dso {
+
+struct BundleAdjustmentStats {
+  int iterations = 0;
+  int accepted_steps = 0;
+  int num_points = 0;
+  int num_residuals = 0;        // inlier host-target residuals
+  int removed_outliers = 0;     // residuals flagged as outliers and removed
+  double initial_rmse = 0.0;    // per pattern pixel, intensity units
+  double final_rmse = 0.0;
+};
+
+class WindowOptimizer {
+ public:
+  WindowOptimizer(const PinholeCamera& camera, const BundleAdjustmentOptions& options);
+
+  // Drops the marginalisation prior; adds a strong prior fixing `first`'s pose (gauge) and light.
+  void ResetPrior(Keyframe* first);
+
+  // Optimises all keyframes and their active points. Sets Keyframe::window_index. Residuals that
+  // end as outliers are removed; points left without residuals are marked for removal.
+  BundleAdjustmentStats Optimize(const std::vector<Keyframe*>& window);
+
+  // Moves `kf` (in `window`) into the prior: its points with enough inlier residuals are
+  // marginalised, residuals of other points that target it are dropped. The caller removes `kf`
+  // from the window afterwards.
+  void MarginalizeKeyframe(const std::vector<Keyframe*>& window, Keyframe* kf);
+
+  // Number of keyframes the prior spans (memory stays flat: <= window size).
+  int PriorFrames() const { return static_cast<int>(prior_ids_.size()); }
+  const Eigen::MatrixXd& prior_h() const { return prior_h_; }
+
+  // Photometric energy of one residual at the current state (0.5 * sum of robust pattern
+  // energies); returns false when the projection leaves the image.
+  bool ResidualEnergy(const ActivePoint& p, const Keyframe& host, const Keyframe& target, double* energy) const;
+
+ private:
+  // Per (host, target) pair of the window: relative geometry and the frame Hessian accumulated in
+  // target coordinates (DSO-style), converted to host/target blocks once per pair.
+  struct Pairs {
+    int nf = 0;
+    std::vector<Mat3> r_th;
+    std::vector<Vec3> t_th;
+    std::vector<double> s;     // exp(a_t - a_h)
+    std::vector<Mat88> m;      // host Jacobian = -(target Jacobian) * m
+    std::vector<Mat88> h;
+    std::vector<Vec8> b;
+    std::vector<char> used;
+  };
+  void PreparePairs(const std::vector<Keyframe*>& window, Pairs* pairs) const;
+  void FlushPairs(const Pairs& pairs, SchurSystem* sys) const;
+  // Adds the Jacobian blocks of one point (its residuals and depth prior) to `pairs`/`block`
+  // (keyframes must have window_index set). Returns the energy; counts residuals.
+  double LinearizePoint(ActivePoint& p, const Keyframe& host, bool flag_outliers, Pairs* pairs,
+                        PointBlock* block, int* num_residuals, double* sq_sum, int* num_pixels) const;
+  // Robust energy of one residual with the pair geometry; false if it leaves the image.
+  bool PatternEnergy(const ActivePoint& p, const Keyframe& host, const Keyframe& target, const Mat3& r_th,
+                     const Vec3& t_th, double s, double* energy) const;
+  // Energy of the whole window (photometric + priors) at the current state.
+  double TotalEnergy(const std::vector<Keyframe*>& window, const std::vector<ActivePoint*>& points,
+                     const std::vector<const Keyframe*>& hosts) const;
+  // Splits [0, n) into NumThreads(n) contiguous chunks run as body(thread, begin, end); the
+  // partition depends only on n, so results merged in thread order are deterministic.
+  int NumThreads(size_t work) const;
+  void ParallelFor(size_t n, const std::function<void(int, size_t, size_t)>& body) const;
+  // Adds the light priors and the marginalisation prior at the current state.
+  double AddPriors(const std::vector<Keyframe*>& window, SchurSystem* sys) const;
+  // Deviation of a keyframe from its first estimate.
+  static Vec8 FejDelta(const Keyframe& kf);
+
+  PinholeCamera camera_;
+  BundleAdjustmentOptions options_;
+  std::vector<int> prior_ids_;  // keyframe ids spanned by the prior, in prior order
+  Eigen::MatrixXd prior_h_;
+  Eigen::VectorXd prior_b_;
+};
+
+}  // namespace dso

@@ -1,0 +1,88 @@
+// Bindings of the backend options (dso::SystemOptions and its nested structs). Every field is a
+// read/write attribute; Python converts to/from nested dicts (dso_bridge.options).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "dso/backend_options.h"
+
+namespace py = pybind11;
+
+#define KP3D_RW(cls, field) .def_readwrite(#field, &cls::field)
+
+void BindOptions(py::module& m) {
+  using dso::BundleAdjustmentOptions;
+  using dso::InitializerOptions;
+  using dso::KeyframeOptions;
+  using dso::PixelSelectorOptions;
+  using dso::PointOptions;
+  using dso::SystemOptions;
+  using dso::TrackerOptions;
+  using dso::TrackingOptions;
+
+  py::class_<TrackerOptions>(m, "TrackerOptions", "Coarse-to-fine direct alignment (coarse_tracker.h).")
+      .def(py::init<>())
+      KP3D_RW(TrackerOptions, max_iterations) KP3D_RW(TrackerOptions, max_levels)
+      KP3D_RW(TrackerOptions, huber_threshold) KP3D_RW(TrackerOptions, outlier_threshold)
+      KP3D_RW(TrackerOptions, max_outlier_fraction) KP3D_RW(TrackerOptions, max_threshold_doublings)
+      KP3D_RW(TrackerOptions, gradient_weight_c) KP3D_RW(TrackerOptions, affine_a_prior)
+      KP3D_RW(TrackerOptions, affine_b_prior) KP3D_RW(TrackerOptions, estimate_affine_a)
+      KP3D_RW(TrackerOptions, estimate_affine_b) KP3D_RW(TrackerOptions, lambda_initial)
+      KP3D_RW(TrackerOptions, lambda_up) KP3D_RW(TrackerOptions, lambda_down)
+      KP3D_RW(TrackerOptions, convergence_px) KP3D_RW(TrackerOptions, border_margin)
+      KP3D_RW(TrackerOptions, min_residuals) KP3D_RW(TrackerOptions, retrack_threshold)
+      KP3D_RW(TrackerOptions, min_inlier_fraction);
+
+  py::class_<PixelSelectorOptions>(m, "PixelSelectorOptions", "Gradient candidate selection (pixel_selector.h).")
+      .def(py::init<>())
+      KP3D_RW(PixelSelectorOptions, block_size) KP3D_RW(PixelSelectorOptions, histogram_bins)
+      KP3D_RW(PixelSelectorOptions, threshold_quantile) KP3D_RW(PixelSelectorOptions, threshold_offset)
+      KP3D_RW(PixelSelectorOptions, coarse_threshold_factor) KP3D_RW(PixelSelectorOptions, num_tiers)
+      KP3D_RW(PixelSelectorOptions, border) KP3D_RW(PixelSelectorOptions, count_tolerance)
+      KP3D_RW(PixelSelectorOptions, max_iterations) KP3D_RW(PixelSelectorOptions, seed);
+
+  py::class_<PointOptions>(m, "PointOptions", "Immature/active point management.")
+      .def(py::init<>())
+      KP3D_RW(PointOptions, desired_active_points) KP3D_RW(PointOptions, desired_immature_points)
+      KP3D_RW(PointOptions, max_keypoint_candidates) KP3D_RW(PointOptions, min_activation_distance_px)
+      KP3D_RW(PointOptions, trace_max_pixel_interval) KP3D_RW(PointOptions, trace_min_quality)
+      KP3D_RW(PointOptions, trace_step_px) KP3D_RW(PointOptions, trace_max_steps)
+      KP3D_RW(PointOptions, trace_gn_iterations) KP3D_RW(PointOptions, trace_outlier_energy)
+      KP3D_RW(PointOptions, min_idepth) KP3D_RW(PointOptions, prior_sigma_scale)
+      KP3D_RW(PointOptions, default_prior_relative_sigma);
+
+  py::class_<BundleAdjustmentOptions>(m, "BundleAdjustmentOptions", "Windowed photometric bundle adjustment.")
+      .def(py::init<>())
+      KP3D_RW(BundleAdjustmentOptions, max_iterations) KP3D_RW(BundleAdjustmentOptions, huber_threshold)
+      KP3D_RW(BundleAdjustmentOptions, gradient_weight_c) KP3D_RW(BundleAdjustmentOptions, outlier_energy)
+      KP3D_RW(BundleAdjustmentOptions, initial_lambda) KP3D_RW(BundleAdjustmentOptions, affine_a_prior)
+      KP3D_RW(BundleAdjustmentOptions, affine_b_prior) KP3D_RW(BundleAdjustmentOptions, depth_prior_weight)
+      KP3D_RW(BundleAdjustmentOptions, first_frame_prior) KP3D_RW(BundleAdjustmentOptions, stop_update_norm) KP3D_RW(BundleAdjustmentOptions, num_threads)
+      KP3D_RW(BundleAdjustmentOptions, marginalize_points_min_residuals);
+
+  py::class_<KeyframeOptions>(m, "KeyframeOptions", "Sliding window and keyframe decision.")
+      .def(py::init<>())
+      KP3D_RW(KeyframeOptions, max_keyframes) KP3D_RW(KeyframeOptions, min_keyframes)
+      KP3D_RW(KeyframeOptions, translation_flow_fraction) KP3D_RW(KeyframeOptions, rotation_translation_flow_fraction)
+      KP3D_RW(KeyframeOptions, brightness_threshold) KP3D_RW(KeyframeOptions, rmse_increase)
+      KP3D_RW(KeyframeOptions, global_weight) KP3D_RW(KeyframeOptions, max_frames_between_keyframes)
+      KP3D_RW(KeyframeOptions, min_points_remaining);
+
+  py::class_<InitializerOptions>(m, "InitializerOptions", "Two-view initialisation (no depth prior).")
+      .def(py::init<>())
+      KP3D_RW(InitializerOptions, max_features) KP3D_RW(InitializerOptions, min_parallax_px)
+      KP3D_RW(InitializerOptions, ransac_iterations) KP3D_RW(InitializerOptions, ransac_threshold_px)
+      KP3D_RW(InitializerOptions, min_inliers) KP3D_RW(InitializerOptions, max_init_frames)
+      KP3D_RW(InitializerOptions, klt_levels) KP3D_RW(InitializerOptions, klt_window);
+
+  py::class_<TrackingOptions>(m, "TrackingOptions", "Tracking-quality checks and recovery.")
+      .def(py::init<>())
+      KP3D_RW(TrackingOptions, max_rmse) KP3D_RW(TrackingOptions, lost_frames_before_reinit)
+      KP3D_RW(TrackingOptions, pyramid_levels);
+
+  py::class_<SystemOptions>(m, "SystemOptions", "All backend options; check() raises ValueError naming a bad field.")
+      .def(py::init<>())
+      KP3D_RW(SystemOptions, tracker) KP3D_RW(SystemOptions, selector) KP3D_RW(SystemOptions, points)
+      KP3D_RW(SystemOptions, ba) KP3D_RW(SystemOptions, keyframes) KP3D_RW(SystemOptions, init)
+      KP3D_RW(SystemOptions, tracking) KP3D_RW(SystemOptions, use_depth_prior)
+      .def("check", &SystemOptions::Check, "Raises ValueError naming the first invalid field.");
+}
