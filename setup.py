@@ -64,7 +64,7 @@ setup(
     description="DS-DSO monocular visual odometry: learned keypoints and depth in a direct sparse backend",
     python_requires=">=3.10",
     packages=find_packages(include=["frontend", "frontend.*", "dso_bridge", "dso_bridge.*", "apps", "apps.*"]),
-    package_data={"dso_bridge": ["*.pyi", "py.typed"], "frontend": ["models/*.pt", "models/*.md", "models/*.json"]},
+    package_data={"dso_bridge": ["*.pyi", "py.typed"], "frontend": ["models/*.md", "models/shipped/*.pt", "models/shipped/*.json", "models/shipped/*.md"]},
     ext_modules=[CMakeExtension("dso_bridge._dso_bridge", target="_dso_bridge")],
     cmdclass={"build_ext": CMakeBuild},
     entry_points={"console_scripts": ["kp3d-vo=apps.cli:main"]},

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Mapping, TypeVar
+from typing import Any, ClassVar, Mapping, Optional, Tuple, TypeVar
+
+from frontend.models.resnet import RESNET_LAYERS
 
 T = TypeVar("T", bound="NetConfig")
 
@@ -46,6 +48,24 @@ class NetConfig:
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
+
+
+@dataclasses.dataclass
+class EncoderNetConfig(NetConfig):
+    """A NetConfig whose network has a ResNet encoder: the encoder fields and their validation."""
+
+    encoder_depth: int = 18                 # ResNet depth (10, 18, 34); ignored if encoder_layers is set
+    encoder_layers: Optional[Tuple[int, ...]] = None  # explicit blocks per stage, e.g. (1, 1, 2, 1)
+    width_mult: float = 1.0                 # encoder channel multiplier (0.5 = light variant)
+
+    def check_encoder(self) -> None:
+        """Validate the encoder fields (subclasses call this from ``check()``)."""
+        n = type(self).__name__
+        require(self.encoder_layers is not None or self.encoder_depth in RESNET_LAYERS, n,
+                f"encoder_depth must be one of {sorted(RESNET_LAYERS)}, got {self.encoder_depth}")
+        require(self.encoder_layers is None or (len(self.encoder_layers) == 4 and min(self.encoder_layers) >= 1),
+                n, f"encoder_layers must be 4 positive ints, got {self.encoder_layers}")
+        require(0.0 < self.width_mult <= 4.0, n, f"width_mult must be in (0, 4], got {self.width_mult}")
 
 
 def require(condition: bool, cls_name: str, message: str) -> None:

@@ -15,32 +15,25 @@ import torch
 from torch import nn
 
 from frontend.models.blocks import UpBlock, init_decoder
-from frontend.models.config_base import NetConfig, require
-from frontend.models.resnet import RESNET_LAYERS, ResNetEncoder
+from frontend.models.config_base import EncoderNetConfig, require
+from frontend.models.resnet import ResNetEncoder
 
 NUM_SCALES = 4  # disparity outputs at strides 1, 2, 4, 8
 
 
 @dataclass
-class DepthNetConfig(NetConfig):
+class DepthNetConfig(EncoderNetConfig):
     """DepthNet hyper-parameters (``configs/models/depth_*.yaml``)."""
 
     KIND = "depth"
 
-    encoder_depth: int = 18                 # ResNet depth (10, 18, 34); ignored if encoder_layers is set
-    encoder_layers: Optional[Tuple[int, ...]] = None  # explicit blocks per stage
-    width_mult: float = 1.0                 # encoder channel multiplier
     decoder_channels: Tuple[int, ...] = (16, 32, 64, 128, 256)  # decoder widths at strides 1, 2, 4, 8, 16
     min_depth: float = 0.1                  # metres, depth of disparity 1
     max_depth: float = 100.0                # metres, depth of disparity 0
 
     def check(self) -> None:
         n = type(self).__name__
-        require(self.encoder_layers is not None or self.encoder_depth in RESNET_LAYERS, n,
-                f"encoder_depth must be one of {sorted(RESNET_LAYERS)}, got {self.encoder_depth}")
-        require(self.encoder_layers is None or (len(self.encoder_layers) == 4 and min(self.encoder_layers) >= 1),
-                n, f"encoder_layers must be 4 positive ints, got {self.encoder_layers}")
-        require(0.0 < self.width_mult <= 4.0, n, f"width_mult must be in (0, 4], got {self.width_mult}")
+        self.check_encoder()
         require(len(self.decoder_channels) == 5 and min(self.decoder_channels) >= 1, n,
                 f"decoder_channels must be 5 positive ints (strides 1..16), got {self.decoder_channels}")
         require(0.0 < self.min_depth < self.max_depth, n,

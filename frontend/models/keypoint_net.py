@@ -25,21 +25,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from frontend.models.blocks import ConvAct, UpBlock, init_decoder
-from frontend.models.config_base import NetConfig, require
-from frontend.models.resnet import RESNET_LAYERS, ResNetEncoder
+from frontend.models.config_base import EncoderNetConfig, require
+from frontend.models.resnet import ResNetEncoder
 
 CELL = 8  # keypoint cell size in pixels (= stride of score and coord maps)
 
 
 @dataclass
-class KeypointNetConfig(NetConfig):
+class KeypointNetConfig(EncoderNetConfig):
     """KeypointNet hyper-parameters (``configs/models/keypoint_*.yaml``)."""
 
     KIND = "keypoint"
 
-    encoder_depth: int = 18                 # ResNet depth (10, 18, 34); ignored if encoder_layers is set
-    encoder_layers: Optional[Tuple[int, ...]] = None  # explicit blocks per stage, e.g. (1, 1, 2, 1)
-    width_mult: float = 1.0                 # encoder channel multiplier (0.5 = light variant)
     decoder_channels: Tuple[int, ...] = (128, 128, 64)  # decoder widths at strides 16, 8, 4
     head_channels: int = 128                # hidden width of the score/location/descriptor heads
     desc_dim: int = 64                      # descriptor length D
@@ -50,11 +47,7 @@ class KeypointNetConfig(NetConfig):
 
     def check(self) -> None:
         n = type(self).__name__
-        require(self.encoder_layers is not None or self.encoder_depth in RESNET_LAYERS, n,
-                f"encoder_depth must be one of {sorted(RESNET_LAYERS)}, got {self.encoder_depth}")
-        require(self.encoder_layers is None or (len(self.encoder_layers) == 4 and min(self.encoder_layers) >= 1),
-                n, f"encoder_layers must be 4 positive ints, got {self.encoder_layers}")
-        require(0.0 < self.width_mult <= 4.0, n, f"width_mult must be in (0, 4], got {self.width_mult}")
+        self.check_encoder()
         require(len(self.decoder_channels) == 3 and min(self.decoder_channels) >= 1, n,
                 f"decoder_channels must be 3 positive ints (strides 16, 8, 4), got {self.decoder_channels}")
         require(self.head_channels >= 1, n, f"head_channels must be >= 1, got {self.head_channels}")

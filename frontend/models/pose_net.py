@@ -11,35 +11,27 @@ the identity. ``pose_vector_to_matrix`` turns the vector into ``(B, 4, 4)`` matr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
 import torch
 from torch import nn
 
-from frontend.models.config_base import NetConfig, require
-from frontend.models.resnet import RESNET_LAYERS, ResNetEncoder
+from frontend.models.config_base import EncoderNetConfig, require
+from frontend.models.resnet import ResNetEncoder
 
 
 @dataclass
-class PoseNetConfig(NetConfig):
+class PoseNetConfig(EncoderNetConfig):
     """PoseNet hyper-parameters (``configs/models/pose.yaml``)."""
 
     KIND = "pose"
 
-    encoder_depth: int = 18                 # ResNet depth (10, 18, 34); ignored if encoder_layers is set
-    encoder_layers: Optional[Tuple[int, ...]] = None  # explicit blocks per stage
-    width_mult: float = 1.0                 # encoder channel multiplier
     decoder_channels: int = 256             # width of the pose decoder convolutions
     rotation_scale: float = 0.01            # output scaling of the axis-angle (radians)
     translation_scale: float = 0.01         # output scaling of the translation
 
     def check(self) -> None:
         n = type(self).__name__
-        require(self.encoder_layers is not None or self.encoder_depth in RESNET_LAYERS, n,
-                f"encoder_depth must be one of {sorted(RESNET_LAYERS)}, got {self.encoder_depth}")
-        require(self.encoder_layers is None or (len(self.encoder_layers) == 4 and min(self.encoder_layers) >= 1),
-                n, f"encoder_layers must be 4 positive ints, got {self.encoder_layers}")
-        require(0.0 < self.width_mult <= 4.0, n, f"width_mult must be in (0, 4], got {self.width_mult}")
+        self.check_encoder()
         require(self.decoder_channels >= 1, n, f"decoder_channels must be >= 1, got {self.decoder_channels}")
         require(self.rotation_scale > 0 and self.translation_scale > 0, n,
                 "rotation_scale and translation_scale must be > 0")
