@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import sys
@@ -39,7 +40,12 @@ def run(sequence: str, max_frames: int | None, width: int | None, height: int | 
     backend = Backend(seq.intrinsics, options)
     wall = cpu = 0.0
     stages: dict[str, float] = {}
+    rss_trace: list[tuple[int, float]] = []
+    page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
     for i in range(len(seq)):
+        if i % 100 == 0:  # current (not peak) RSS: memory must stay flat once the window is full
+            with open("/proc/self/statm") as f:
+                rss_trace.append((i, int(f.read().split()[1]) * page_mb))
         image = seq.image(i).astype(np.float32)
         depth = seq.depth(i) if depth_prior else None
         t0, c0 = time.perf_counter(), time.process_time()
@@ -60,6 +66,7 @@ def run(sequence: str, max_frames: int | None, width: int | None, height: int | 
         "recovered": statuses.count("RECOVERED"),
         "fps": n / wall, "fps_cpu": n / max(cpu, 1e-9),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "rss_mb_trace": rss_trace,
         "t_rel": ev.t_rel, "r_rel": ev.r_rel, "ate_rmse": ev.ate_rmse,
         "stage_ms_mean": {k: v / n for k, v in stages.items()},
         "machine": f"{platform.node()} {platform.processor() or platform.machine()}",
