@@ -1,0 +1,59 @@
+"""Monodepth2-style self-supervised depth loss over a snippet (target + source frames)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from frontend.geometry import warp_with_depth
+from frontend.losses.photometric import min_reprojection, photometric_error, smoothness_loss
+
+
+@dataclass
+class DepthLossOptions:
+    ssim_weight: float = 0.85        # alpha of alpha * (1 - SSIM) / 2 + (1 - alpha) * L1
+    smoothness_weight: float = 1e-3  # edge-aware smoothness weight (divided by 2^scale)
+    automask: bool = True            # monodepth2 identity-reprojection auto-masking
+    min_depth: float = 0.1           # metres, passed to disp_to_depth
+    max_depth: float = 100.0         # metres
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.ssim_weight <= 1 or self.smoothness_weight < 0 or not 0 < self.min_depth < self.max_depth:
+            raise ValueError(f"DepthLossOptions: invalid {self}")
+
+
+def multiscale_photometric_loss(disparities: list[torch.Tensor], target: torch.Tensor, sources: list[torch.Tensor],
+                                source_from_target: list[torch.Tensor], K: torch.Tensor, options: DepthLossOptions
+                                ) -> dict[str, torch.Tensor]:
+    """Photometric + smoothness loss of monodepth2, averaged over scales.
+
+    Args:
+        disparities: sigmoid disparities (B, 1, H/2^s, W/2^s), s = 0..S-1 (DepthNet output).
+        target: (B, C, H, W) target image; sources: list of (B, C, H, W) source images.
+        source_from_target: list of (B, 4, 4) poses, one per source.
+        K: (B, 3, 3) intrinsics at full resolution.
+    Returns:
+        dict with ``photometric``, ``smoothness``, ``loss`` (weighted sum) and ``automask_ratio``.
+    """
+    from frontend.models import disp_to_depth
+
+    if len(sources) != len(source_from_target) or not sources:
+        raise ValueError(f"need one pose per source frame, got {len(sources)} sources, {len(source_from_target)} poses")
+    H, W = target.shape[-2:]
+    identity = [photometric_error(s, target, options.ssim_weight) for s in sources] if options.automask else None
+    photo, smooth, mask_ratio = 0.0, 0.0, 0.0
+    for s, disp in enumerate(disparities):
+        up = F.interpolate(disp, size=(H, W), mode="bilinear", align_corners=False)
+        _, depth = disp_to_depth(up, options.min_depth, options.max_depth)
+        errors = [photometric_error(warp_with_depth(src, depth, T, K)[0], target, options.ssim_weight)
+                  for src, T in zip(sources, source_from_target)]
+        loss_map, mask = min_reprojection(errors, identity, tie_noise=1e-5 if options.automask else 0.0)
+        photo = photo + loss_map.mean()
+        mask_ratio = mask_ratio + mask.mean().detach()
+        small = F.interpolate(target, size=disp.shape[-2:], mode="area") if disp.shape[-2:] != (H, W) else target
+        smooth = smooth + smoothness_loss(disp, small) / (2 ** s)
+    n = len(disparities)
+    out = {"photometric": photo / n, "smoothness": smooth / n, "automask_ratio": mask_ratio / n}
+    out["loss"] = out["photometric"] + options.smoothness_weight * out["smoothness"]
+    return out

@@ -1,0 +1,117 @@
+"""Training configuration: YAML (``configs/train/*.yaml``) -> validated dataclasses."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TASKS = ("keypoints", "depth", "multiview")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 5e-4              # peak learning rate (AdamW)
+    weight_decay: float = 1e-4    # decoupled weight decay
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 300       # linear warm-up from lr/100 to lr
+    schedule: str = "cosine"      # "cosine" (to min_lr_ratio * lr at total_steps) | "constant"
+    total_steps: int = 20000      # length of the schedule (independent of --max-steps)
+    min_lr_ratio: float = 0.05    # final lr / peak lr of the cosine schedule
+    grad_clip: float = 5.0        # max global gradient norm (0 = off)
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0 or self.weight_decay < 0 or self.warmup_steps < 0 or self.total_steps < 1:
+            raise ValueError(f"optim: need lr > 0, weight_decay >= 0, warmup_steps >= 0, total_steps >= 1, got {self}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"optim.schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if not 0 <= self.min_lr_ratio <= 1 or self.grad_clip < 0:
+            raise ValueError("optim: min_lr_ratio in [0, 1] and grad_clip >= 0 expected")
+
+
+@dataclass
+class RunConfig:
+    max_steps: int = 20000        # optimisation steps of the run (CLI --max-steps overrides)
+    batch_size: int = 8           # per process
+    workers: int = 0              # DataLoader worker processes
+    seed: int = 0                 # data order, augmentation and initialisation
+    checkpoint_every: int = 200   # steps between checkpoints (plus one at the end)
+    snapshot_every: int = 0       # keep a copy of the network files every N steps (0 = never)
+    log_every: int = 10           # steps between metrics.csv rows
+    num_threads: int = 0          # torch.set_num_threads (0 = leave torch's default)
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 1 or self.batch_size < 1 or self.workers < 0 or self.checkpoint_every < 1 \
+                or self.log_every < 1 or self.num_threads < 0 or self.snapshot_every < 0:
+            raise ValueError(f"run: invalid settings {self}")
+
+
+@dataclass
+class TrainConfig:
+    task: str                                            # "keypoints" | "depth" | "multiview"
+    data: dict[str, Any] = field(default_factory=dict)   # sources + task-specific data options
+    models: dict[str, Any] = field(default_factory=dict)  # name -> model config (YAML path/name or dict)
+    init: dict[str, str] = field(default_factory=dict)   # name -> checkpoint to initialise from
+    loss: dict[str, Any] = field(default_factory=dict)   # task-specific loss options
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"train config: task must be one of {TASKS}, got {self.task!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _build(cls, data: Any, where: str):
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(names)})")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict[str, Any], where: str = "train config") -> TrainConfig:
+    """Validate a config mapping (as read from YAML)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping at the top level")
+    allowed = {"task", "data", "models", "init", "loss", "optim", "run"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(allowed)})")
+    if "task" not in data:
+        raise ValueError(f"{where}: missing 'task' (one of {TASKS})")
+    return TrainConfig(task=data["task"], data=dict(data.get("data") or {}), models=dict(data.get("models") or {}),
+                       init=dict(data.get("init") or {}), loss=dict(data.get("loss") or {}),
+                       optim=_build(OptimConfig, data.get("optim"), f"{where}: optim"),
+                       run=_build(RunConfig, data.get("run"), f"{where}: run"))
+
+
+def load_train_config(path: str | os.PathLike) -> TrainConfig:
+    """Read ``configs/train/*.yaml``; a bare name (``keypoints_light``) is looked up in the repo."""
+    import yaml
+
+    p = Path(path)
+    if not p.exists() and p.suffix == "":
+        p = REPO_ROOT / "configs" / "train" / f"{p.name}.yaml"
+    if not p.is_file():
+        raise FileNotFoundError(f"training config {path} not found (expected a YAML file or a name in configs/train)")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"training config {p}: invalid YAML ({exc})") from exc
+    return config_from_dict(data, where=f"training config {p}")
+
+
+def resolve_path(path: str) -> Path:
+    """Relative paths in configs are relative to the repository root."""
+    p = Path(os.path.expanduser(path))
+    return p if p.is_absolute() else REPO_ROOT / p

@@ -1,0 +1,61 @@
+"""Quick quality checks of trained networks: monocular depth errors against exact depth."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DEPTH_METRICS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "a1", "a2", "a3")
+
+
+def depth_errors(pred: np.ndarray, gt: np.ndarray, *, min_depth: float = 1e-3, max_depth: float = 80.0,
+                 median_scaling: bool = True) -> dict[str, float]:
+    """Standard monocular depth errors (Eigen et al.) over pixels with ``min_depth < gt < max_depth``.
+
+    Args:
+        pred, gt: (H, W) depth in metres (gt 0 = unknown).
+        median_scaling: scale ``pred`` by median(gt) / median(pred) first (monocular scale ambiguity).
+    Returns: abs_rel, sq_rel, rmse (m), rmse_log, a1/a2/a3 (ratios < 1.25^k), and the ``scale`` applied.
+    """
+    if pred.shape != gt.shape or pred.ndim != 2:
+        raise ValueError(f"depth_errors: pred {pred.shape} and gt {gt.shape} must be equal (H, W) arrays")
+    m = (gt > min_depth) & (gt < max_depth) & np.isfinite(gt)
+    if m.sum() < 10:
+        raise ValueError("depth_errors: fewer than 10 pixels with valid ground truth")
+    p, g = pred[m].astype(np.float64), gt[m].astype(np.float64)
+    scale = float(np.median(g) / np.median(p)) if median_scaling else 1.0
+    p = np.clip(p * scale, min_depth, max_depth)
+    ratio = np.maximum(p / g, g / p)
+    return {"abs_rel": float(np.mean(np.abs(p - g) / g)), "sq_rel": float(np.mean((p - g) ** 2 / g)),
+            "rmse": float(np.sqrt(np.mean((p - g) ** 2))),
+            "rmse_log": float(np.sqrt(np.mean((np.log(p) - np.log(g)) ** 2))),
+            "a1": float(np.mean(ratio < 1.25)), "a2": float(np.mean(ratio < 1.25 ** 2)),
+            "a3": float(np.mean(ratio < 1.25 ** 3)), "scale": scale}
+
+
+@torch.no_grad()
+def evaluate_depth_checkpoint(checkpoint: str | os.PathLike, sequence: str | os.PathLike, *,
+                              size: tuple[int, int] = (320, 96), device: str = "cpu", max_frames: int | None = None,
+                              max_depth: float = 80.0) -> dict[str, float]:
+    """Mean depth errors (median scaling per frame) of a DepthNet checkpoint on a sequence with depth.
+
+    ``size`` is the network input (width, height); ground truth is resampled to it (nearest).
+    """
+    from apps.io.sequence import open_sequence
+    from frontend.models import disp_to_depth, load_checkpoint
+
+    net, cfg = load_checkpoint(checkpoint, expected_kind="depth")
+    net = net.to(device)
+    seq = open_sequence(Path(sequence), resize=tuple(size), gt=False, max_frames=max_frames)
+    if not seq.has_depth:
+        raise ValueError(f"sequence {sequence} has no depth maps (expected depth_0/*.npy of a synthetic render)")
+    rows = []
+    for i in range(len(seq)):
+        img = torch.from_numpy(seq.image(i).astype(np.float32) / 255.0)[None, None].to(device)
+        _, depth = disp_to_depth(net(img)[0], cfg.min_depth, cfg.max_depth)
+        rows.append(depth_errors(depth[0, 0].cpu().numpy(), seq.depth(i), max_depth=max_depth))
+    out = {k: float(np.mean([r[k] for r in rows])) for k in (*DEPTH_METRICS, "scale")}
+    out["frames"] = len(rows)
+    return out

@@ -1,0 +1,250 @@
+"""Trainers: tiny overfits, data pipeline, checkpoint/resume reproducibility, 2-process DDP (gloo)."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from frontend.geometry import warp_image_homography
+from frontend.losses.depth import DepthLossOptions
+from frontend.losses.keypoint import KeypointLossOptions
+from frontend.models import build_depth_net, build_keypoint_net, build_pose_net
+from frontend.models.io_net import IONet, IONetConfig
+from frontend.training.augment import PhotometricOptions
+from frontend.training.config import config_from_dict
+from frontend.training.data import HomographyPairDataset, PairOptions, SnippetDataset, SnippetOptions
+from frontend.training.engine import Trainer, learning_rate
+from frontend.training.homography import HomographyOptions, sample_homography
+from frontend.training.modules import (DepthModule, DepthTaskOptions, HomographyModule, MultiViewModule,
+                                       MultiViewOptions)
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_KP = {"encoder_layers": [1, 1, 1, 1], "width_mult": 0.25, "decoder_channels": [16, 16, 16],
+           "head_channels": 16, "desc_dim": 16}
+TINY_DEPTH = {"encoder_layers": [1, 1, 1, 1], "width_mult": 0.25, "decoder_channels": [4, 8, 8, 16, 16]}
+TINY_POSE = {"encoder_layers": [1, 1, 1, 1], "width_mult": 0.25, "decoder_channels": 16}
+NO_AUG = PhotometricOptions(probability=0.0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: the CI machine is shared, and OpenMP spinning on busy cores is slow."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _texture(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 1.5)
+    return (img - img.min()) / (img.max() - img.min())
+
+
+def _overfit(module, batch, steps, lr):
+    torch.manual_seed(0)
+    opt = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr)
+    losses = []
+    for _ in range(steps):
+        out = module(batch)
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+        losses.append(out["loss"].item())
+    return losses, out
+
+
+def _homography_batch(b=2, h=64, w=64):
+    imgs, tgts, Hs = [], [], []
+    for i in range(b):
+        src = _texture(h, w, i)
+        H = sample_homography(h, w, np.random.default_rng(i), HomographyOptions(max_angle_rad=0.2))
+        imgs.append(src[None])
+        tgts.append(cv2.warpPerspective(src, H, (w, h))[None])
+        Hs.append(H.astype(np.float32))
+    return {"source": torch.tensor(np.stack(imgs)), "target": torch.tensor(np.stack(tgts)),
+            "target_from_source": torch.tensor(np.stack(Hs))}
+
+
+def test_homography_adaptation_overfits():
+    torch.manual_seed(0)
+    module = HomographyModule(build_keypoint_net(TINY_KP), IONet(IONetConfig(width=16, blocks=1)),
+                              KeypointLossOptions(io_top_k=32))
+    losses, out = _overfit(module, _homography_batch(), 25, 3e-3)
+    assert losses[-1] < 0.8 * losses[0], losses
+    for k in ("location", "descriptor", "score", "io"):
+        assert torch.isfinite(out[k])
+
+
+def _snippet_batch(b=2, h=64, w=128, shift=2):
+    """A textured fronto-parallel plane seen by a camera translating sideways: frames shift by `shift` px."""
+    big = _texture(h, w + 4 * shift, 3)
+    frames = [big[:, 2 * shift + d * shift: 2 * shift + d * shift + w] for d in (0, -1, 1)]
+    images = torch.tensor(np.stack(frames))[None, :, None].expand(b, -1, -1, -1, -1).contiguous()
+    K = torch.tensor([[60.0, 0, (w - 1) / 2], [0, 60.0, (h - 1) / 2], [0, 0, 1]]).expand(b, 3, 3).contiguous()
+    batch = {"images": images, "images_aug": images.clone(), "K": K}
+    batch.update({k: v[:b] for k, v in _homography_batch(b, h, w).items()})
+    return batch
+
+
+def test_depth_training_overfits():
+    torch.manual_seed(0)
+    module = DepthModule(build_depth_net(TINY_DEPTH), build_pose_net(TINY_POSE),
+                         DepthTaskOptions(depth=DepthLossOptions(max_depth=50.0)))
+    losses, out = _overfit(module, _snippet_batch(), 25, 2e-3)
+    assert min(losses[-5:]) < 0.85 * losses[0], losses
+    assert 0.0 <= out["automask_ratio"].item() <= 1.0
+
+
+def test_multiview_adaptation_overfits():
+    torch.manual_seed(0)
+    opts = MultiViewOptions(keypoint=KeypointLossOptions(io_top_k=32), top_k=32)
+    module = MultiViewModule(build_keypoint_net(TINY_KP), build_depth_net(TINY_DEPTH),
+                             IONet(IONetConfig(width=16, blocks=1)), None, opts)
+    losses, out = _overfit(module, _snippet_batch(), 20, 2e-3)
+    assert losses[-1] < 0.85 * losses[0], losses
+    for k in ("homography", "multiview", "photometric", "depth_consistency", "mv_location"):
+        assert torch.isfinite(out[k]), k
+
+
+def test_homography_pairs_are_consistent_with_their_homography():
+    readers = [lambda: (_texture(200, 300, 7) * 255).astype(np.uint8)]
+    ds = HomographyPairDataset(readers, PairOptions(image_size=(64, 96), photometric=NO_AUG), seed=3)
+    item = ds[0]
+    assert item["source"].shape == (1, 64, 96) and item["target"].dtype == torch.float32
+    warped, valid = warp_image_homography(item["source"][None], item["target_from_source"][None])
+    inner = cv2.erode(valid[0, 0].numpy(), np.ones((5, 5))) > 0
+    err = (warped[0, 0] - item["target"][0])[torch.from_numpy(inner)].abs()
+    assert err.mean().item() < 0.01
+    np.testing.assert_array_equal(ds[0]["target"].numpy(), item["target"].numpy())  # seeded
+
+
+def _write_sequence(root: Path, n=5, h=120, w=400):
+    from apps.io.camera import Intrinsics
+    from apps.io.kitti import write_calib, write_times
+
+    seq = root / "sequences" / "00"
+    (seq / "image_0").mkdir(parents=True)
+    for i in range(n):
+        cv2.imwrite(str(seq / "image_0" / f"{i:06d}.png"), (_texture(h, w, i) * 255).astype(np.uint8))
+    write_calib(seq / "calib.txt", Intrinsics(200.0, 200.0, 180.0, 60.0, w, h))
+    write_times(seq / "times.txt", np.arange(n) * 0.1)
+    return root
+
+
+def test_snippets_adjust_intrinsics_for_resize_crop_and_flip(tmp_path):
+    from frontend.training.data import DataSource, open_source_sequences
+
+    seqs = open_source_sequences(DataSource(kind="sequences", path=str(_write_sequence(tmp_path))))
+    opts = SnippetOptions(image_size=(64, 128), scale_range=(1.0, 1.0), flip_probability=0.0, photometric=NO_AUG)
+    item = SnippetDataset(seqs, opts)[0]
+    assert item["images"].shape == (3, 1, 64, 128)
+    # cover 64x128 from 120x400: height-limited scale 64/120 -> 64x213 (rounded), then a horizontal crop
+    K = item["K"].numpy()
+    assert K[0, 0] == pytest.approx(200 * 213 / 400, rel=1e-5)
+    assert K[1, 1] == pytest.approx(200 * 64 / 120, rel=1e-5)
+    flipped = SnippetDataset(seqs, SnippetOptions(image_size=(64, 128), scale_range=(1.0, 1.0), flip_probability=1.0,
+                                                  photometric=NO_AUG))[0]
+    assert flipped["K"][0, 2].item() == pytest.approx(127 - K[0, 2], abs=1e-4)
+    np.testing.assert_allclose(flipped["images"].numpy(), item["images"].numpy()[..., ::-1])
+
+
+def _tiny_config(steps=4, **run):
+    return config_from_dict({
+        "task": "keypoints",
+        "data": {"sources": [{"kind": "skimage"}], "image_size": [64, 64], "scale_range": [1.0, 1.2]},
+        "models": {"keypoint": TINY_KP, "io": {"width": 16, "blocks": 1}},
+        "loss": {"io_top_k": 32},
+        "optim": {"lr": 1e-3, "warmup_steps": 2, "total_steps": 10},
+        "run": {"max_steps": steps, "batch_size": 2, "checkpoint_every": 2, "log_every": 1, "seed": 1, **run},
+    })
+
+
+def test_resume_reproduces_the_next_step(tmp_path):
+    full = Trainer(_tiny_config(), tmp_path / "a", device="cpu", progress=False)
+    full.train(3)
+    rows = list(csv.DictReader(open(tmp_path / "a" / "metrics.csv")))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3]
+    # A second run stopped at step 2 (its checkpoint), then resumed for step 3.
+    first = Trainer(_tiny_config(), tmp_path / "b", device="cpu", progress=False)
+    first.train(2)
+    resumed = Trainer(_tiny_config(), tmp_path / "b", device="cpu", resume=True, progress=False)
+    assert resumed.step == 2
+    last = resumed.train(3)
+    assert last["loss"] == pytest.approx(float(rows[2]["loss"]), rel=1e-4)
+    assert len(list(csv.DictReader(open(tmp_path / "b" / "metrics.csv")))) == 3
+    from frontend.models import load_checkpoint
+
+    net, cfg = load_checkpoint(tmp_path / "b" / "keypoint_net.pt", expected_kind="keypoint")
+    assert cfg.desc_dim == 16
+    with pytest.raises(ValueError, match="--resume"):
+        Trainer(_tiny_config(), tmp_path / "b", device="cpu", progress=False)
+
+
+def test_learning_rate_schedule():
+    cfg = _tiny_config().optim
+    assert learning_rate(0, cfg) == pytest.approx(1e-5)
+    assert learning_rate(2, cfg) == pytest.approx(1e-3)
+    assert learning_rate(10, cfg) == pytest.approx(1e-3 * cfg.min_lr_ratio)
+
+
+def test_two_process_ddp_on_gloo(tmp_path):
+    import yaml
+
+    cfg = _tiny_config().to_dict()
+    cfg["run"]["batch_size"] = 1
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(cfg))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "apps.cli", "train", "keypoints", "--config", str(tmp_path / "tiny.yaml"),
+           "--out", str(tmp_path / "run"), "--max-steps", "2", "--device", "cpu", "--no-progress"]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["step"] == 2
+    assert np.isfinite(summary["last"]["loss"])
+    assert (tmp_path / "run" / "keypoint_net.pt").is_file()
+
+
+def test_depth_with_keypoint_procrustes_pose_trains_depth_only():
+    torch.manual_seed(0)
+    kp = build_keypoint_net(TINY_KP)
+    module = DepthModule(build_depth_net(TINY_DEPTH), None, DepthTaskOptions(pose_source="keypoints", keypoint_top_k=32),
+                         keypoint_net=kp)
+    out = module(_snippet_batch())
+    out["loss"].backward()
+    assert torch.isfinite(out["loss"])
+    assert all(p.grad is None for p in kp.parameters())  # the keypoint net is frozen
+    grads = [p.grad for p in module.depth_net.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    with pytest.raises(ValueError, match="keypoint"):
+        DepthModule(build_depth_net(TINY_DEPTH), None, DepthTaskOptions(pose_source="keypoints"))
+
+
+def test_snippet_depth_only_when_every_sequence_has_it(tmp_path):
+    from torch.utils.data import default_collate
+
+    from frontend.training.data import DataSource, open_source_sequences
+
+    root = _write_sequence(tmp_path)
+    _write_sequence(tmp_path / "b")
+    depth_dir = tmp_path / "b" / "sequences" / "00" / "depth_0"
+    depth_dir.mkdir()
+    for i in range(5):
+        np.save(depth_dir / f"{i:06d}.npy", np.full((120, 400), 7.5, np.float32))
+    plain = open_source_sequences(DataSource(kind="sequences", path=str(root)))
+    with_depth = open_source_sequences(DataSource(kind="sequences", path=str(tmp_path / "b")))
+    opts = SnippetOptions(image_size=(64, 128), photometric=NO_AUG)
+    item = SnippetDataset(with_depth, opts)[0]
+    assert item["depth"].shape == (1, 64, 128) and float(item["depth"].min()) == 7.5
+    mixed = SnippetDataset(plain + with_depth, opts)
+    batch = default_collate([mixed[0], mixed[len(mixed) - 1]])  # one item of each sequence
+    assert "depth" not in batch and batch["images"].shape == (2, 3, 1, 64, 128)
