@@ -57,7 +57,7 @@ test: test-cpp test-py
 
 # Sanitizer build of the C++ tests only (no Python extension).
 test-asan: $(STAMPS)/sysdeps $(STAMPS)/venv
-	$(VENV)/bin/cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	$(VENV)/bin/cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
 	  -DKP3D_SANITIZE=ON -DKP3D_BUILD_PYTHON=OFF -DKP3D_BUILD_TESTS=ON \
 	  -DCMAKE_MAKE_PROGRAM=$(abspath $(VENV)/bin/ninja)
 	$(VENV)/bin/cmake --build $(ASAN_DIR) -j $(JOBS)

@@ -15,7 +15,8 @@ def results(synth_sequence):
     frontend = OracleFrontend(seq)
     out = {}
     for mode in ("dsdso", "dso"):
-        cfg = RunConfig(mode=mode, width=seq.intrinsics.width, height=seq.intrinsics.height)
+        cfg = RunConfig(mode=mode, width=seq.intrinsics.width, height=seq.intrinsics.height,
+                        depth_prior=True, pnp_init=True)  # the full DS-DSO
         out[mode] = run_sequence(seq, cfg, None, frontend=frontend, progress=False)
     return seq, out
 

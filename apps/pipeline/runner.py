@@ -98,7 +98,8 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=n, unit="frame", desc=f"{config.mode} {sequence.name}", dynamic_ncols=True)
+        bar = tqdm(total=n, unit="frame", desc=f"{config.mode} {sequence.name}", dynamic_ncols=True,
+                   disable=None)  # None: no bar when stderr is not a terminal (logs, CI)
     t_start = time.perf_counter()
     worker.start()
     try:
