@@ -53,7 +53,9 @@ def init_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
 
 
 def shutdown_distributed(info: DistInfo) -> None:
+    """Leave the process group: all ranks meet first, so no rank tears gloo down under another."""
     if info.enabled and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -247,4 +247,5 @@ class Trainer:
         return last
 
     def close(self) -> None:
+        self.ddp = self.module  # release DDP's reducer (and its communication hooks) before the group goes
         shutdown_distributed(self.dist)
