@@ -52,7 +52,8 @@ def _load_rows(path: PathLike, n_cols: int | tuple[int, ...], what: str) -> np.n
     return np.asarray(rows, dtype=np.float64)
 
 
-def _check_poses(world_from_cam: np.ndarray, name: str = "world_from_cam") -> np.ndarray:
+def check_poses(world_from_cam: np.ndarray, name: str = "world_from_cam") -> np.ndarray:
+    """(N, 4, 4) finite float64 view/copy of ``world_from_cam``; ValueError naming ``name`` otherwise."""
     poses = np.asarray(world_from_cam, dtype=np.float64)
     if poses.ndim != 3 or poses.shape[1:] != (4, 4):
         raise ValueError(f"{name} must have shape (N, 4, 4), got {poses.shape}")
@@ -79,7 +80,7 @@ def read_kitti_poses(path: PathLike) -> np.ndarray:
 
 def write_kitti_poses(path: PathLike, world_from_cam: np.ndarray) -> None:
     """Write (N, 4, 4) ``world_from_cam`` poses as a KITTI pose file (12 numbers per line), atomically."""
-    poses = _check_poses(world_from_cam)
+    poses = check_poses(world_from_cam)
     lines = [" ".join(f"{v:.9e}" for v in p[:3, :4].reshape(-1)) for p in poses]
     atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
 
@@ -103,7 +104,7 @@ def read_tum(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
 
 def write_tum(path: PathLike, timestamps: np.ndarray, world_from_cam: np.ndarray) -> None:
     """Write a TUM trajectory (``t tx ty tz qx qy qz qw`` per line) atomically."""
-    poses = _check_poses(world_from_cam)
+    poses = check_poses(world_from_cam)
     t = np.asarray(timestamps, dtype=np.float64).reshape(-1)
     if t.shape[0] != poses.shape[0]:
         raise ValueError(f"timestamps ({t.shape[0]}) and world_from_cam ({poses.shape[0]}) differ in length")

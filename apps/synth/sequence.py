@@ -27,6 +27,7 @@ import numpy as np
 
 from apps.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from apps.io.camera import Intrinsics
+from apps.io.trajectory import check_poses, write_kitti_poses
 
 from . import effects
 from .render import Renderer, RenderOptions
@@ -149,11 +150,9 @@ def _worker(seq_dir: str, poses: np.ndarray, intrinsics: Intrinsics, options: Sy
 
 
 def _check_poses(world_from_cam) -> np.ndarray:
-    poses = np.asarray(world_from_cam, dtype=np.float64)
-    if poses.ndim != 3 or poses.shape[1:] != (4, 4) or len(poses) == 0:
-        raise ValueError(f"world_from_cam must be a non-empty (N, 4, 4) array, got shape {poses.shape}")
-    if not np.all(np.isfinite(poses)):
-        raise ValueError("world_from_cam contains NaN or infinite values")
+    poses = check_poses(world_from_cam)
+    if len(poses) == 0:
+        raise ValueError("world_from_cam must be a non-empty (N, 4, 4) array, got 0 poses")
     rot = poses[:, :3, :3]
     if np.abs(rot @ rot.transpose(0, 2, 1) - np.eye(3)).max() > 1e-4 or np.any(np.linalg.det(rot) < 0):
         raise ValueError("world_from_cam rotations must be orthonormal with determinant +1")
@@ -213,7 +212,6 @@ def render_sequence(out_root: str | os.PathLike, world_from_cam: np.ndarray, int
 def _write_metadata(out_root: Path, seq_dir: Path, name: str, poses: np.ndarray, intrinsics: Intrinsics,
                     options: SynthOptions, gain: np.ndarray, bias: np.ndarray, vign: np.ndarray | None) -> None:
     from apps.io.kitti import write_calib, write_times
-    from apps.io.trajectory import write_kitti_poses
 
     P0 = np.hstack([intrinsics.K, np.zeros((3, 1))])
     P1 = P0.copy()

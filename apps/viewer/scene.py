@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from apps.io import trajectory
+
 # Line indices of one frustum drawn from 5 points: apex, then the 4 image-plane corners
 # (top-left, top-right, bottom-right, bottom-left): 4 edges from the apex + the rectangle.
 _FRUSTUM_LINES = np.array([[0, 1], [0, 2], [0, 3], [0, 4], [1, 2], [2, 3], [3, 4], [4, 1]], dtype=np.int32)
@@ -25,12 +27,7 @@ def check_pose(world_from_cam: np.ndarray, name: str = "world_from_cam") -> np.n
 
 def check_poses(world_from_cam: np.ndarray, name: str = "world_from_cam") -> np.ndarray:
     """(N, 4, 4) finite float64 copy (N may be 0); ValueError naming ``name`` otherwise."""
-    poses = np.asarray(world_from_cam, dtype=np.float64)
-    if poses.ndim != 3 or poses.shape[1:] != (4, 4):
-        raise ValueError(f"{name} must have shape (N, 4, 4), got {poses.shape}")
-    if not np.all(np.isfinite(poses)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return poses.copy()
+    return trajectory.check_poses(world_from_cam, name).copy()
 
 
 def check_points(xyz: np.ndarray, grey: np.ndarray, name: str,
