@@ -94,3 +94,15 @@ def test_vo_batch_table_and_resume(synth_sequence, tmp_path, run_config):
     assert r.returncode == 0
     results = json.loads((tmp_path / "batch" / "results.json").read_text())
     assert results["status"] == {"s00/dso": "cached", "s00/f2f": "cached"}
+
+
+def test_demo_runs_the_shipped_pipeline(tmp_path):
+    """`make demo`'s command on a short render: shipped networks + backend, outputs and plots."""
+    r = _cli("demo", "--frames", "25", "--output", tmp_path / "demo")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "[demo] outputs:" in r.stdout and "ATE" in r.stdout
+    summary = json.loads((tmp_path / "demo" / "run" / "summary.json").read_text())
+    assert summary["mode"] == "dsdso" and summary["frames"] == 25
+    ate = summary["evaluation"]["ate_rmse"]
+    assert np.isfinite(ate) and ate < 2.0, f"demo ATE {ate} m over ~25 m"
+    assert (tmp_path / "demo" / "plots" / "trajectories_xz.png").is_file()
