@@ -26,6 +26,8 @@ class TrackerOptions:
     min_residuals: int
     retrack_threshold: float
     min_inlier_fraction: float
+    merge_cell: int
+    min_gradient: float
     def __init__(self) -> None: ...
 
 class PixelSelectorOptions:

@@ -199,3 +199,11 @@ def test_keypoint_idepth_prior_gives_metric_scale():
     traj = be.trajectory()
     assert be.frame_statuses()[0] == "KEYFRAME"
     np.testing.assert_allclose(traj[:, 0, 3], xs_m, atol=0.03)
+
+
+def test_every_tracker_option_is_settable_from_python():
+    from dso_bridge import options_from_dict, options_to_dict
+
+    opts = options_from_dict({"tracker": {"merge_cell": 1, "min_gradient": 2.5}})
+    d = options_to_dict(opts)["tracker"]
+    assert d["merge_cell"] == 1 and d["min_gradient"] == pytest.approx(2.5)

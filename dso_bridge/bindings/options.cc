@@ -30,7 +30,8 @@ void BindOptions(py::module& m) {
       KP3D_RW(TrackerOptions, lambda_up) KP3D_RW(TrackerOptions, lambda_down)
       KP3D_RW(TrackerOptions, convergence_px) KP3D_RW(TrackerOptions, border_margin)
       KP3D_RW(TrackerOptions, min_residuals) KP3D_RW(TrackerOptions, retrack_threshold)
-      KP3D_RW(TrackerOptions, min_inlier_fraction);
+      KP3D_RW(TrackerOptions, min_inlier_fraction) KP3D_RW(TrackerOptions, merge_cell)
+      KP3D_RW(TrackerOptions, min_gradient);
 
   py::class_<PixelSelectorOptions>(m, "PixelSelectorOptions", "Gradient candidate selection (pixel_selector.h).")
       .def(py::init<>())
