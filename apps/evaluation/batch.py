@@ -177,15 +177,10 @@ def load_batch_config(path: str | os.PathLike) -> tuple[list[BatchEntry], dict[s
     ``{name, gt, est, align?, max_frames?, truncate_gt?, gt_times?}``; relative paths are relative
     to the YAML file. Returns (entries, option overrides).
     """
-    import yaml  # lazy
+    from apps.io.yaml_file import read_yaml
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"batch config not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: invalid YAML: {exc}") from None
+    data = read_yaml(path, "batch config")
     overrides: dict[str, Any] = {}
     if isinstance(data, Mapping):
         allowed = {"entries"} | {f.name for f in dataclasses.fields(EvaluateOptions)}

@@ -61,12 +61,10 @@ def is_vo_batch(data: Any) -> bool:
 
 
 def load_vo_batch(path: str | os.PathLike) -> VOBatchConfig:
-    import yaml
+    from apps.io.yaml_file import read_yaml
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"batch config not found: {path}")
-    data = yaml.safe_load(path.read_text())
+    data = read_yaml(path, "batch config")
     if not is_vo_batch(data):
         raise ValueError(f"{path}: a VO batch needs a mapping with 'sequences' (and 'output', 'modes')")
     unknown = sorted(set(data) - BATCH_KEYS)

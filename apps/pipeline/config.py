@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
+from apps.io.yaml_file import read_yaml
 from apps.pipeline.f2f import F2FOptions
 
 MODES = ("dsdso", "dso", "f2f")
@@ -60,9 +60,7 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> RunConfig:
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file not found: {path}")
-        loaded = yaml.safe_load(path.read_text()) or {}
+        loaded = read_yaml(path, "config file") or {}
         if not isinstance(loaded, dict):
             raise ValueError(f"{path}: expected a YAML mapping at top level")
         data.update(loaded)

@@ -97,17 +97,12 @@ def config_from_dict(data: dict[str, Any], where: str = "train config") -> Train
 
 def load_train_config(path: str | os.PathLike) -> TrainConfig:
     """Read ``configs/train/*.yaml``; a bare name (``keypoints_light``) is looked up in the repo."""
-    import yaml
+    from apps.io.yaml_file import read_yaml
 
     p = Path(path)
     if not p.exists() and p.suffix == "":
         p = REPO_ROOT / "configs" / "train" / f"{p.name}.yaml"
-    if not p.is_file():
-        raise FileNotFoundError(f"training config {path} not found (expected a YAML file or a name in configs/train)")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"training config {p}: invalid YAML ({exc})") from exc
+    data = read_yaml(p, "training config (a YAML file or a name in configs/train)")
     return config_from_dict(data, where=f"training config {p}")
 
 
