@@ -7,7 +7,7 @@
   KeypointNet outputs, so the runtime may choose its own top-k budget;
 * ``out_dir/depth_net.pt``: ``forward(image (B, 1, H, W)) -> depth (B, 1, H, W) float32 metres`` (the
   full-resolution disparity through ``disp_to_depth`` with the config's min/max depth);
-* ``out_dir/frontend.json``: input size, configs, min/max depth, default top-k and border cells,
+* ``out_dir/frontend.json``: input size (``depth.input`` when the DepthNet runs at another size), configs, min/max depth, default top-k and border cells,
   format version, source checkpoints, export method/date, torch version, file sizes and the measured
   exported-vs-eager error (see ``FRONTEND_JSON_VERSION``).
 
@@ -51,12 +51,16 @@ class ExportOptions:
     height: int = 192            # network input height in pixels (multiple of 32)
     method: str = "trace"        # "trace" (torch.jit.trace) or "script" (torch.jit.script)
     top_k: Optional[int] = None  # default keypoint budget written to frontend.json (None: config's top_k)
+    depth_width: Optional[int] = None   # DepthNet input width (multiple of 32); None: ``width``
+    depth_height: Optional[int] = None  # DepthNet input height (multiple of 32); None: ``height``
     atol: float = 1e-4           # allowed |exported - eager| ...
     rtol: float = 1e-4           # ... + rtol * |eager| (depth is in metres, coords in pixels)
 
     def __post_init__(self) -> None:
-        for name in ("width", "height"):
+        for name in ("width", "height", "depth_width", "depth_height"):
             v = getattr(self, name)
+            if v is None and name.startswith("depth_"):
+                continue
             if not isinstance(v, int) or v <= 0 or v % 32:
                 raise ValueError(f"ExportOptions.{name} must be a positive multiple of 32, got {v!r}")
         if self.method not in ("trace", "script"):
@@ -65,6 +69,12 @@ class ExportOptions:
             raise ValueError(f"ExportOptions.top_k must be >= 1, got {self.top_k}")
         if self.atol < 0 or self.rtol < 0:
             raise ValueError("ExportOptions.atol and rtol must be >= 0")
+
+    @property
+    def depth_size(self) -> tuple[int, int]:
+        """DepthNet input ``(width, height)``: a depth network trained at a low resolution is exported
+        (and run) at that resolution, its depth upsampled by the runtime, instead of at the keypoint size."""
+        return self.depth_width or self.width, self.depth_height or self.height
 
 
 class KeypointExport(nn.Module):
@@ -130,14 +140,16 @@ def _max_excess(exported: Any, eager: Any, atol: float, rtol: float) -> tuple[fl
     return max_abs, excess
 
 
-def _export_one(wrapper: nn.Module, name: str, options: ExportOptions) -> tuple[bytes, float]:
+def _export_one(wrapper: nn.Module, name: str, options: ExportOptions,
+                size: tuple[int, int]) -> tuple[bytes, float]:
     wrapper = wrapper.eval()
-    example = reference_image(options.height, options.width)
+    width, height = size
+    example = reference_image(height, width)
     with torch.no_grad():
         compiled = _compile(wrapper, options.method, example)
         data = _serialise(compiled)
         reloaded = torch.jit.load(io.BytesIO(data), map_location="cpu").eval()
-        check = reference_image(options.height, options.width, seed=4321)  # other content than the trace
+        check = reference_image(height, width, seed=4321)  # other content than the trace
         eager_out = wrapper(check)
         max_abs, excess = _max_excess(reloaded(check), eager_out, options.atol, options.rtol)
     if excess > 0:
@@ -160,8 +172,9 @@ def export_frontend(keypoint_net: KeypointNet, depth_net: DepthNet, out_dir: str
         raise ValueError("export_frontend: need a KeypointNet and a DepthNet "
                          f"(got {type(keypoint_net).__name__}, {type(depth_net).__name__})")
     out = Path(out_dir)
-    kp_bytes, kp_err = _export_one(KeypointExport(keypoint_net), "keypoint_net", options)
-    depth_bytes, depth_err = _export_one(DepthExport(depth_net), "depth_net", options)
+    kp_bytes, kp_err = _export_one(KeypointExport(keypoint_net), "keypoint_net", options,
+                                   (options.width, options.height))
+    depth_bytes, depth_err = _export_one(DepthExport(depth_net), "depth_net", options, options.depth_size)
     kcfg, dcfg = keypoint_net.config, depth_net.config
     sources = sources or {}
     meta = {
@@ -177,6 +190,7 @@ def export_frontend(keypoint_net: KeypointNet, depth_net: DepthNet, out_dir: str
         },
         "depth": {
             "file": DEPTH_FILE, "bytes": len(depth_bytes), "config": dcfg.to_dict(),
+            "input": {"width": options.depth_size[0], "height": options.depth_size[1]},
             "min_depth": float(dcfg.min_depth), "max_depth": float(dcfg.max_depth),
             "outputs": "depth (B,1,H,W) float32 metres", "max_abs_error": depth_err, "source": sources.get("depth"),
         },
@@ -206,7 +220,8 @@ def export_checkpoints(keypoint_ckpt: str | os.PathLike, depth_ckpt: str | os.Pa
 
 def make_random_model_dir(out_dir: str | os.PathLike, keypoint_config: str = "keypoint_light",
                           depth_config: str = "depth_light", width: int = 640, height: int = 192,
-                          seed: int = 0, method: str = "trace", top_k: Optional[int] = None) -> Path:
+                          seed: int = 0, method: str = "trace", top_k: Optional[int] = None,
+                          depth_width: Optional[int] = None, depth_height: Optional[int] = None) -> Path:
     """Export randomly initialised networks (seeded) to ``out_dir``: for tests and demos before training.
 
     ``keypoint_config``/``depth_config`` are YAML paths or names in ``configs/models``. Returns ``out_dir``.
@@ -216,6 +231,8 @@ def make_random_model_dir(out_dir: str | os.PathLike, keypoint_config: str = "ke
         keypoint_net = build_keypoint_net(load_config_file(keypoint_config)).eval()
         depth_net = build_depth_net(load_config_file(depth_config)).eval()
     source = {"checkpoint": None, "random_init_seed": seed}
-    export_frontend(keypoint_net, depth_net, out_dir, ExportOptions(width=width, height=height, method=method, top_k=top_k),
+    options = ExportOptions(width=width, height=height, method=method, top_k=top_k, depth_width=depth_width,
+                            depth_height=depth_height)
+    export_frontend(keypoint_net, depth_net, out_dir, options,
                     {"keypoint": dict(source, config=str(keypoint_config)), "depth": dict(source, config=str(depth_config))})
     return Path(out_dir)

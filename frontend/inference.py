@@ -5,7 +5,8 @@ written by ``frontend.export`` -- no Python network code is imported -- and opti
 after loading (``torch.jit.freeze`` + channels-last by default, ``torch.jit.optimize_for_inference``
 on request; optimised modules cannot be saved and re-loaded). Each call:
 
-1. resizes the whole image to the network input size (``cv2.INTER_AREA`` when shrinking,
+1. resizes the whole image to each network's input size (``frontend.json``: ``input``, and ``depth.input``
+   when the DepthNet was exported at its own, usually lower, training size) (``cv2.INTER_AREA`` when shrinking,
    ``cv2.INTER_LINEAR`` when enlarging; crop beforehand with ``apps.io.preprocess`` if wanted);
 2. runs both networks under ``torch.inference_mode()``;
 3. keeps the ``top_k`` best cells (``frontend.keypoints.select_topk``, border cells dropped) and maps
@@ -81,13 +82,16 @@ def read_frontend_meta(model_dir: str | os.PathLike) -> dict[str, Any]:
         version = meta["format_version"]
         width, height = int(meta["input"]["width"]), int(meta["input"]["height"])
         files = [meta["keypoint"]["file"], meta["depth"]["file"]]
+        depth_input = meta["depth"].get("input", meta["input"])  # absent in files exported before it existed
+        depth_w, depth_h = int(depth_input["width"]), int(depth_input["height"])
         int(meta["keypoint"]["top_k"]), int(meta["keypoint"]["border_cells"]), int(meta["keypoint"]["cell"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{meta_path}: not a valid frontend.json ({exc!r})") from exc
     if version not in SUPPORTED_FORMAT_VERSIONS:
         raise ValueError(f"{meta_path}: format_version {version} not supported (expected {SUPPORTED_FORMAT_VERSIONS})")
-    if width <= 0 or height <= 0 or width % 32 or height % 32:
-        raise ValueError(f"{meta_path}: input size {width}x{height} must be positive multiples of 32")
+    for what, (w, h) in (("input", (width, height)), ("depth.input", (depth_w, depth_h))):
+        if w <= 0 or h <= 0 or w % 32 or h % 32:
+            raise ValueError(f"{meta_path}: {what} size {w}x{h} must be positive multiples of 32")
     missing = [f for f in files if not (root / f).is_file()]
     if missing:
         raise FileNotFoundError(f"model dir {root}: missing {', '.join(missing)} listed in {META_FILE}")
@@ -164,23 +168,40 @@ class FrontendRuntime:
         self.cell = int(kp_meta["cell"])
         self.net_width = int(self.meta["input"]["width"])
         self.net_height = int(self.meta["input"]["height"])
+        depth_input = self.meta["depth"].get("input", self.meta["input"])
+        self.depth_width, self.depth_height = int(depth_input["width"]), int(depth_input["height"])
         self.channels_last = bool(channels_last)
         self.keypoint_net = load_torchscript(self.model_dir / kp_meta["file"], self.device, optimize,
                                              self.channels_last)
         self.depth_net = load_torchscript(self.model_dir / self.meta["depth"]["file"], self.device, optimize,
                                           self.channels_last)
         example = self._to_input(np.zeros((self.net_height, self.net_width), np.float32))
+        example_depth = self._to_input(np.zeros((self.depth_height, self.depth_width), np.float32))
         with torch.inference_mode():
             for _ in range(2):  # warm-up: the first runs of a TorchScript module are profiling runs
                 self.keypoint_net(example)
-                self.depth_net(example)
-        log.info("frontend runtime: %s on %s, input %dx%d, top_k %d, %s%s", self.model_dir, self.device,
-                 self.net_width, self.net_height, self.top_k, optimize, ", channels_last" if channels_last else "")
+                self.depth_net(example_depth)
+        log.info("frontend runtime: %s on %s, keypoint input %dx%d, depth input %dx%d, top_k %d, %s%s",
+                 self.model_dir, self.device, self.net_width, self.net_height, self.depth_width, self.depth_height,
+                 self.top_k, optimize, ", channels_last" if channels_last else "")
 
     @property
     def input_size(self) -> tuple[int, int]:
-        """Network input ``(width, height)`` in pixels."""
+        """KeypointNet input ``(width, height)`` in pixels."""
         return self.net_width, self.net_height
+
+    @property
+    def depth_input_size(self) -> tuple[int, int]:
+        """DepthNet input ``(width, height)`` in pixels (its depth is resized to the image given)."""
+        return self.depth_width, self.depth_height
+
+    @staticmethod
+    def _resize(grey: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        height, width = grey.shape
+        if (width, height) == size:
+            return grey
+        shrink = width * height > size[0] * size[1]
+        return cv2.resize(grey, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
     def _to_input(self, image_net: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.ascontiguousarray(image_net)).to(self.device).view(1, 1, *image_net.shape)
@@ -207,20 +228,18 @@ class FrontendRuntime:
     def __call__(self, image: np.ndarray) -> FrontendOutput:
         grey = self.check_image(image)
         height, width = grey.shape
-        if (width, height) != (self.net_width, self.net_height):
-            shrink = width * height > self.net_width * self.net_height
-            grey = cv2.resize(grey, (self.net_width, self.net_height),
-                              interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-        x = self._to_input(grey)
+        x = self._to_input(self._resize(grey, self.input_size))
+        x_depth = x if self.depth_input_size == self.input_size else self._to_input(
+            self._resize(grey, self.depth_input_size))
         with torch.inference_mode():
             score, coord, desc = self.keypoint_net(x)
-            depth_net = self.depth_net(x)
+            depth_net = self.depth_net(x_depth)
             kps, scores, descs = select_topk(score, coord, desc, self.top_k, self.border_cells, self.cell)
             sx, sy = width / self.net_width, height / self.net_height
             scale = torch.tensor([sx, sy], dtype=kps.dtype, device=kps.device)
             kps = (kps[0] + 0.5) * scale - 0.5
             idepth = 1.0 / depth_net.float()
-            if (height, width) != (self.net_height, self.net_width):
+            if (height, width) != tuple(idepth.shape[-2:]):
                 idepth = F.interpolate(idepth, size=(height, width), mode="bilinear", align_corners=False)
             depth = 1.0 / idepth[0, 0]
         return FrontendOutput(

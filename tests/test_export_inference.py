@@ -122,6 +122,28 @@ def test_runtime_outputs_in_full_image_pixels(runtime):
     np.testing.assert_allclose(out_f.keypoints, out.keypoints, atol=1e-4)
 
 
+def test_depth_net_at_its_own_input_size(runtime, tmp_path):
+    """A DepthNet exported at its (lower) training size runs there; its depth is resized to the image."""
+    with pytest.raises(ValueError, match="depth_width"):
+        ExportOptions(depth_width=100)
+    model_dir = make_random_model_dir(tmp_path, width=NET_W, height=NET_H, seed=5, depth_width=96, depth_height=64)
+    meta = read_frontend_meta(model_dir)
+    assert meta["depth"]["input"] == {"width": 96, "height": 64}
+    rt = FrontendRuntime(model_dir, device="cpu", top_k=50)
+    assert rt.input_size == (NET_W, NET_H) and rt.depth_input_size == (96, 64)
+    image = (np.random.default_rng(1).random((150, 500)) * 255).astype(np.uint8)
+    out, same = rt(image), runtime(image)  # same seed: identical weights, keypoint net at the same size
+    np.testing.assert_allclose(out.keypoints, same.keypoints, atol=1e-4)
+    assert out.depth.shape == (150, 500)
+    import cv2
+    small = cv2.resize(image.astype(np.float32) / 255.0, (96, 64), interpolation=cv2.INTER_AREA)
+    depth_small = torch.jit.load(str(model_dir / "depth_net.pt"))(torch.from_numpy(small)[None, None])
+    ref = 1.0 / torch.nn.functional.interpolate(1.0 / depth_small, size=(150, 500), mode="bilinear",
+                                                align_corners=False)[0, 0]
+    np.testing.assert_allclose(out.depth, ref.detach().numpy(), rtol=1e-3)
+    assert not np.allclose(out.depth, same.depth, rtol=1e-2)  # really a different network input
+
+
 def test_runtime_optimize_modes_agree(model_dir, runtime):
     x = np.asarray(reference_image(NET_H, NET_W)[0, 0])
     ref = runtime(x)  # defaults: freeze + channels_last

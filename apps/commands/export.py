@@ -27,6 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output model folder")
     parser.add_argument("--width", type=int, default=640, help="network input width, multiple of 32 (default 640)")
     parser.add_argument("--height", type=int, default=192, help="network input height, multiple of 32 (default 192)")
+    parser.add_argument("--depth-width", type=int, default=None,
+                        help="DepthNet input width, multiple of 32 (default: --width); e.g. its training width")
+    parser.add_argument("--depth-height", type=int, default=None,
+                        help="DepthNet input height, multiple of 32 (default: --height)")
     parser.add_argument("--method", choices=("trace", "script"), default="trace",
                         help="torch.jit.trace or torch.jit.script (default trace)")
     parser.add_argument("--top-k", type=int, default=None, metavar="K",
@@ -36,12 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from frontend.export import ExportOptions, export_checkpoints, make_random_model_dir
 
-    options = ExportOptions(width=args.width, height=args.height, method=args.method, top_k=args.top_k)
+    options = ExportOptions(width=args.width, height=args.height, method=args.method, top_k=args.top_k,
+                            depth_width=args.depth_width, depth_height=args.depth_height)
     if args.random:
         if args.keypoint or args.depth:
             raise ValueError("--random cannot be combined with --keypoint/--depth checkpoints")
         out_dir = make_random_model_dir(args.out, args.keypoint_config, args.depth_config, args.width, args.height,
-                                        args.seed, args.method, args.top_k)
+                                        args.seed, args.method, args.top_k, args.depth_width, args.depth_height)
         meta_path = out_dir / "frontend.json"
     else:
         if not args.keypoint or not args.depth:
@@ -51,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
     total_mb = (meta["keypoint"]["bytes"] + meta["depth"]["bytes"]) / 1e6
     print(f"exported to {meta_path.parent}: keypoint_net.pt {meta['keypoint']['bytes'] / 1e6:.1f} MB, "
           f"depth_net.pt {meta['depth']['bytes'] / 1e6:.1f} MB (total {total_mb:.1f} MB), "
-          f"input {args.width}x{args.height}, max |exported - eager| "
+          f"input {args.width}x{args.height} (depth {options.depth_size[0]}x{options.depth_size[1]}), max |exported - eager| "
           f"{max(meta['keypoint']['max_abs_error'], meta['depth']['max_abs_error']):.2g}")
     return 0
