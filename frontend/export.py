@@ -53,6 +53,8 @@ class ExportOptions:
     top_k: Optional[int] = None  # default keypoint budget written to frontend.json (None: config's top_k)
     depth_width: Optional[int] = None   # DepthNet input width (multiple of 32); None: ``width``
     depth_height: Optional[int] = None  # DepthNet input height (multiple of 32); None: ``height``
+    depth_scale: float = 1.0     # multiplies the DepthNet's depth (monocular training has no metric scale;
+                                 # see ``calibrate_depth_scale``); min/max depth are scaled with it
     atol: float = 1e-4           # allowed |exported - eager| ...
     rtol: float = 1e-4           # ... + rtol * |eager| (depth is in metres, coords in pixels)
 
@@ -67,6 +69,9 @@ class ExportOptions:
             raise ValueError(f"ExportOptions.method must be 'trace' or 'script', got {self.method!r}")
         if self.top_k is not None and self.top_k < 1:
             raise ValueError(f"ExportOptions.top_k must be >= 1, got {self.top_k}")
+        if not (isinstance(self.depth_scale, (int, float)) and self.depth_scale > 0
+                and self.depth_scale < float("inf")):
+            raise ValueError(f"ExportOptions.depth_scale must be a positive finite number, got {self.depth_scale!r}")
         if self.atol < 0 or self.rtol < 0:
             raise ValueError("ExportOptions.atol and rtol must be >= 0")
 
@@ -91,15 +96,16 @@ class KeypointExport(nn.Module):
 class DepthExport(nn.Module):
     """TorchScript wrapper: full-resolution depth in metres ``(B, 1, H, W)`` of a DepthNet."""
 
-    def __init__(self, net: DepthNet):
+    def __init__(self, net: DepthNet, scale: float = 1.0):
         super().__init__()
         self.net = net
         self.min_depth = float(net.config.min_depth)
         self.max_depth = float(net.config.max_depth)
+        self.scale = float(scale)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         disp = self.net(image)[0]
-        return disp_to_depth(disp, self.min_depth, self.max_depth)[1]
+        return disp_to_depth(disp, self.min_depth, self.max_depth)[1] * self.scale
 
 
 def reference_image(height: int, width: int, batch: int = 1, seed: int = 1234) -> torch.Tensor:
@@ -174,7 +180,8 @@ def export_frontend(keypoint_net: KeypointNet, depth_net: DepthNet, out_dir: str
     out = Path(out_dir)
     kp_bytes, kp_err = _export_one(KeypointExport(keypoint_net), "keypoint_net", options,
                                    (options.width, options.height))
-    depth_bytes, depth_err = _export_one(DepthExport(depth_net), "depth_net", options, options.depth_size)
+    depth_bytes, depth_err = _export_one(DepthExport(depth_net, options.depth_scale), "depth_net", options,
+                                         options.depth_size)
     kcfg, dcfg = keypoint_net.config, depth_net.config
     sources = sources or {}
     meta = {
@@ -191,7 +198,9 @@ def export_frontend(keypoint_net: KeypointNet, depth_net: DepthNet, out_dir: str
         "depth": {
             "file": DEPTH_FILE, "bytes": len(depth_bytes), "config": dcfg.to_dict(),
             "input": {"width": options.depth_size[0], "height": options.depth_size[1]},
-            "min_depth": float(dcfg.min_depth), "max_depth": float(dcfg.max_depth),
+            "min_depth": float(dcfg.min_depth) * options.depth_scale,
+            "max_depth": float(dcfg.max_depth) * options.depth_scale,
+            "scale": {"factor": float(options.depth_scale), **(sources.get("depth_scale") or {})},
             "outputs": "depth (B,1,H,W) float32 metres", "max_abs_error": depth_err, "source": sources.get("depth"),
         },
         "export": {"method": options.method, "options": asdict(options), "torch_version": torch.__version__,
@@ -210,11 +219,16 @@ def _checkpoint_source(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def export_checkpoints(keypoint_ckpt: str | os.PathLike, depth_ckpt: str | os.PathLike,
-                       out_dir: str | os.PathLike, options: ExportOptions | None = None) -> Path:
-    """Load the two training checkpoints (``frontend.models.load_checkpoint``) and ``export_frontend``."""
+                       out_dir: str | os.PathLike, options: ExportOptions | None = None,
+                       depth_scale_source: dict[str, Any] | None = None) -> Path:
+    """Load the two training checkpoints (``frontend.models.load_checkpoint``) and ``export_frontend``.
+
+    ``depth_scale_source`` (optional) says where ``options.depth_scale`` came from (recorded in the json).
+    """
     keypoint_net, _ = load_checkpoint(keypoint_ckpt, expected_kind="keypoint")
     depth_net, _ = load_checkpoint(depth_ckpt, expected_kind="depth")
-    sources = {"keypoint": _checkpoint_source(keypoint_ckpt), "depth": _checkpoint_source(depth_ckpt)}
+    sources = {"keypoint": _checkpoint_source(keypoint_ckpt), "depth": _checkpoint_source(depth_ckpt),
+               "depth_scale": depth_scale_source}
     return export_frontend(keypoint_net, depth_net, out_dir, options, sources)
 
 

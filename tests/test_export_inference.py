@@ -186,3 +186,36 @@ def test_runtime_cuda_matches_cpu(model_dir):
     assert gpu.keypoints.dtype == np.float32 and gpu.depth.shape == (NET_H, NET_W)
     np.testing.assert_allclose(gpu.scores, cpu.scores, atol=1e-3)
     np.testing.assert_allclose(gpu.depth, cpu.depth, rtol=1e-2)
+
+
+def test_depth_scale_calibration_makes_depth_metric(nets, tmp_path, synth_sequence):
+    """``--calibrate-depth``: the median gt/pred ratio on exact depth becomes the exported depth factor."""
+    from apps.cli import main
+    from frontend.training.evaluate import calibrate_depth_scale, evaluate_depth_checkpoint
+
+    kp, dp = nets
+    save_checkpoint(tmp_path / "kp.ckpt", kp, step=1)
+    save_checkpoint(tmp_path / "depth.ckpt", dp, step=1)
+    cal = calibrate_depth_scale(tmp_path / "depth.ckpt", synth_sequence, size=(320, 96), max_frames=6)
+    raw = evaluate_depth_checkpoint(tmp_path / "depth.ckpt", synth_sequence, size=(320, 96), max_frames=6)
+    assert cal["factor"] == pytest.approx(raw["scale_median"]) and cal["frames"] == 6
+    with pytest.raises(ValueError, match="depth_scale"):
+        ExportOptions(depth_scale=0.0)
+    # Exported with the factor, the network depth is the eager depth times it, and min/max follow.
+    meta = json.loads(export_checkpoints(tmp_path / "kp.ckpt", tmp_path / "depth.ckpt", tmp_path / "out",
+                                         ExportOptions(width=320, height=96, depth_scale=cal["factor"]),
+                                         cal).read_text())
+    assert meta["depth"]["scale"]["factor"] == pytest.approx(cal["factor"])
+    assert meta["depth"]["scale"]["calibrated_on"] == str(synth_sequence.resolve())
+    assert meta["depth"]["max_depth"] == pytest.approx(100.0 * cal["factor"])
+    x = reference_image(96, 320)
+    with torch.inference_mode():
+        eager = disp_to_depth(dp(x)[0], 0.1, 100.0)[1]
+        exported = torch.jit.load(str(tmp_path / "out" / "depth_net.pt"))(x)
+    torch.testing.assert_close(exported, eager * cal["factor"], rtol=1e-4, atol=1e-4)
+    # The CLI flag does the same and records it.
+    assert main(["export", "--keypoint", str(tmp_path / "kp.ckpt"), "--depth", str(tmp_path / "depth.ckpt"),
+                 "--out", str(tmp_path / "cli"), "--width", "320", "--height", "96",
+                 "--calibrate-depth", str(synth_sequence)]) == 0
+    cli_meta = read_frontend_meta(tmp_path / "cli")
+    assert cli_meta["depth"]["scale"]["frames"] == 60 and cli_meta["depth"]["scale"]["factor"] > 0

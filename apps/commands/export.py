@@ -31,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="DepthNet input width, multiple of 32 (default: --width); e.g. its training width")
     parser.add_argument("--depth-height", type=int, default=None,
                         help="DepthNet input height, multiple of 32 (default: --height)")
+    scale = parser.add_mutually_exclusive_group()
+    scale.add_argument("--depth-scale", type=float, default=None, metavar="S",
+                       help="multiply the network depth by S (default 1: the training's arbitrary unit)")
+    scale.add_argument("--calibrate-depth", metavar="SEQ",
+                       help="set the depth scale to make depth metric on SEQ, a sequence with exact depth "
+                            "(a `kp3d-vo synth` render with the target camera)")
     parser.add_argument("--method", choices=("trace", "script"), default="trace",
                         help="torch.jit.trace or torch.jit.script (default trace)")
     parser.add_argument("--top-k", type=int, default=None, metavar="K",
@@ -40,8 +46,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from frontend.export import ExportOptions, export_checkpoints, make_random_model_dir
 
+    scale_source = None
+    depth_scale = args.depth_scale if args.depth_scale is not None else 1.0
+    if args.calibrate_depth:
+        if args.random:
+            raise ValueError("--calibrate-depth needs a trained --depth checkpoint, not --random")
+        if not args.depth:
+            raise ValueError("--calibrate-depth needs --depth CKPT")
+        from frontend.training.evaluate import calibrate_depth_scale
+
+        size = (args.depth_width or args.width, args.depth_height or args.height)
+        scale_source = calibrate_depth_scale(args.depth, args.calibrate_depth, size=size)
+        depth_scale = scale_source["factor"]
+        print(f"depth scale {depth_scale:.3f} from {scale_source['frames']} frames of {args.calibrate_depth} "
+              f"(AbsRel after median scaling {scale_source['abs_rel']:.3f})")
     options = ExportOptions(width=args.width, height=args.height, method=args.method, top_k=args.top_k,
-                            depth_width=args.depth_width, depth_height=args.depth_height)
+                            depth_width=args.depth_width, depth_height=args.depth_height, depth_scale=depth_scale)
     if args.random:
         if args.keypoint or args.depth:
             raise ValueError("--random cannot be combined with --keypoint/--depth checkpoints")
@@ -51,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not args.keypoint or not args.depth:
             raise ValueError("need both --keypoint CKPT and --depth CKPT (or --random)")
-        meta_path = export_checkpoints(args.keypoint, args.depth, args.out, options)
+        meta_path = export_checkpoints(args.keypoint, args.depth, args.out, options, scale_source)
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     total_mb = (meta["keypoint"]["bytes"] + meta["depth"]["bytes"]) / 1e6
     print(f"exported to {meta_path.parent}: keypoint_net.pt {meta['keypoint']['bytes'] / 1e6:.1f} MB, "

@@ -57,5 +57,21 @@ def evaluate_depth_checkpoint(checkpoint: str | os.PathLike, sequence: str | os.
         _, depth = disp_to_depth(net(img)[0], cfg.min_depth, cfg.max_depth)
         rows.append(depth_errors(depth[0, 0].cpu().numpy(), seq.depth(i), max_depth=max_depth))
     out = {k: float(np.mean([r[k] for r in rows])) for k in (*DEPTH_METRICS, "scale")}
+    out["scale_median"] = float(np.median([r["scale"] for r in rows]))
     out["frames"] = len(rows)
     return out
+
+
+def calibrate_depth_scale(checkpoint: str | os.PathLike, sequence: str | os.PathLike, *,
+                          size: tuple[int, int] = (320, 96), max_frames: int | None = None) -> dict[str, float | str]:
+    """Metric scale of a monocular DepthNet from a sequence with exact depth (e.g. a synthetic render).
+
+    Self-supervised monocular training fixes depth only up to one unknown factor. On a render made with
+    the target camera's intrinsics and mounting (``kp3d-vo synth`` uses KITTI's), the median over frames
+    of median(gt) / median(pred) is that factor; multiplying the network depth by it (``kp3d-vo export
+    --calibrate-depth SEQ``) gives approximately metric depth on similar footage.
+    Returns ``{"factor", "calibrated_on", "frames", "abs_rel"}``.
+    """
+    errors = evaluate_depth_checkpoint(checkpoint, sequence, size=size, max_frames=max_frames)
+    return {"factor": errors["scale_median"], "calibrated_on": str(Path(sequence).resolve()),
+            "frames": int(errors["frames"]), "abs_rel": errors["abs_rel"]}
