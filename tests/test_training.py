@@ -248,3 +248,18 @@ def test_snippet_depth_only_when_every_sequence_has_it(tmp_path):
     mixed = SnippetDataset(plain + with_depth, opts)
     batch = default_collate([mixed[0], mixed[len(mixed) - 1]])  # one item of each sequence
     assert "depth" not in batch and batch["images"].shape == (2, 3, 1, 64, 128)
+
+
+@pytest.mark.parametrize("name", ["keypoints_light", "depth_light", "multiview_light"])
+def test_shipped_training_configs_load_and_their_init_weights_are_committed(name):
+    """The recipes in configs/train parse, and every ``init:`` file is in the repository (a fresh
+    checkout can continue training from the shipped weights)."""
+    from frontend.training.config import REPO_ROOT, load_train_config, resolve_path
+    from frontend.training.tasks import _networks
+
+    cfg = load_train_config(REPO_ROOT / "configs" / "train" / f"{name}.yaml")
+    for kind, path in cfg.init.items():
+        p = resolve_path(path)
+        assert p.is_file() and "runs" not in p.relative_to(REPO_ROOT).parts, f"init.{kind}: {path}"
+    if cfg.init:
+        _networks(cfg, ())  # loads the init weights: they fit the configured networks
