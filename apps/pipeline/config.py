@@ -23,14 +23,12 @@ class RunConfig:
     height: int = 192
     crop: str = "none"                  # "none" | "center" | "bottom": crop to the aspect before resizing
     top_k: int = 1000                   # keypoints per frame from the network
-    # The three DS-DSO inputs. The depth prior and the PnP initial pose (which lifts keypoints with the
-    # network depth) are off by default because the depth network shipped in
-    # frontend/models/shipped is still too weak to help (see its MODEL_CARD.md: with it as a prior the
-    # demo sequence drifts to t_rel 72 %); configs/run/dsdso.yaml turns the full DS-DSO on for
-    # better-trained models. With exact depth both cut the error ~10x (bench/RESULTS.md).
-    depth_prior: bool = False           # dsdso: pass the network depth to the backend as prior
+    # The three DS-DSO inputs, all on by default (the full DS-DSO). With the shipped networks the depth
+    # prior is what helps (KITTI 00/02 dev clips: t_rel 5.0/3.4 % -> ~3.7/1.9 %, bench/RESULTS.md); it
+    # needs a DepthNet run at its training size and depth calibrated to metres (frontend/models/MODEL_CARD.md).
+    depth_prior: bool = True            # dsdso: pass the network depth to the backend as prior
     keypoint_candidates: bool = True    # dsdso: pass the network keypoints as candidate points
-    pnp_init: bool = False              # dsdso: keypoint matches + PnP as the tracker's initial pose
+    pnp_init: bool = True               # dsdso: keypoint matches + PnP as the tracker's initial pose
     prefetch: int = 4                   # frames decoded + run through the networks ahead of the backend
     backend: dict[str, Any] = field(default_factory=dict)  # dso_bridge options (see dso_bridge docs)
     f2f: F2FOptions = field(default_factory=F2FOptions)
