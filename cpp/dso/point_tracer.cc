@@ -1,6 +1,7 @@
 #include "dso/point_tracer.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -191,20 +192,33 @@ bool ActivateImmaturePoint(const PinholeCamera& camera, const BundleAdjustmentOp
   for (Keyframe* kf : window) {
     if (kf != host) targets.push_back(kf);
   }
+  // Pair geometry and pattern rays are fixed during the refinement: computed once.
+  struct TargetGeometry {
+    Mat3 r_th;
+    Vec3 t_th;
+    Eigen::Vector2d so;
+  };
+  std::vector<TargetGeometry> geometry(targets.size());
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const SE3 th = targets[t]->cam_from_world * host->cam_from_world.Inverse();
+    geometry[t] = {th.RotationMatrix(), th.Translation(), AffineLight::FromTo(host->light, targets[t]->light)};
+  }
+  std::array<Vec3, kPatternSize> rays;
+  for (int k = 0; k < kPatternSize; ++k) {
+    rays[k] = camera.Unproject(Vec2(immature.pixel.x() + kPattern[k][0], immature.pixel.y() + kPattern[k][1]));
+  }
   std::vector<double> target_energy(targets.size());
   for (int it = 0; it < 4; ++it) {
     double h = 0.0, g = 0.0;
     for (size_t t = 0; t < targets.size(); ++t) {
       const Keyframe& tgt = *targets[t];
-      const SE3 th = tgt.cam_from_world * host->cam_from_world.Inverse();
-      const Mat3 r_th = th.RotationMatrix();
-      const Vec3 t_th = th.Translation();
-      const Eigen::Vector2d so = AffineLight::FromTo(host->light, tgt.light);
+      const Mat3& r_th = geometry[t].r_th;
+      const Vec3& t_th = geometry[t].t_th;
+      const Eigen::Vector2d& so = geometry[t].so;
       double e = 0.0;
       double ht = 0.0, gt = 0.0;
       for (int k = 0; k < kPatternSize; ++k) {
-        const Vec3 ray = camera.Unproject(Vec2(immature.pixel.x() + kPattern[k][0], immature.pixel.y() + kPattern[k][1]));
-        const Vec3 xs = r_th * ray + t_th * rho;
+        const Vec3 xs = r_th * rays[k] + t_th * rho;
         if (xs.z() <= 1e-6) { e = 1e30; break; }
         const float u = camera.fx * xs.x() / xs.z() + camera.cx, v = camera.fy * xs.y() / xs.z() + camera.cy;
         Eigen::Vector3f hit;

@@ -26,17 +26,45 @@ SchurSystem::SchurSystem(int num_frames)
   if (num_frames < 0) throw std::invalid_argument("SchurSystem: num_frames must be >= 0");
 }
 
+void SchurSystem::Reset(size_t num_points) {
+  hff_.setZero();
+  bf_.setZero();
+  points_.resize(num_points);
+  for (PointBlock& p : points_) {
+    p.hpp = 0.0;
+    p.bp = 0.0;
+    p.hfp.clear();  // keeps its capacity: no allocation when the system is reused
+  }
+}
+
 void SchurSystem::Reduce(double point_lambda, Eigen::MatrixXd* hsc, Eigen::VectorXd* bsc) const {
   *hsc = hff_;
   *bsc = bf_;
+  // Only the frame blocks (fi, fj) with fi <= fj are accumulated; the lower ones are their
+  // transposes (Hff's off-diagonal blocks are exact transposes of each other).
   for (const PointBlock& p : points_) {
     if (!(p.hpp > 0.0)) continue;
     const double inv = 1.0 / (p.hpp * (1.0 + point_lambda));
-    for (const auto& [fi, hi] : p.hfp) {
+    const size_t n = p.hfp.size();
+    for (size_t a = 0; a < n; ++a) {
+      const auto& [fi, hi] = p.hfp[a];
       bsc->segment<kFrameDim>(fi * kFrameDim) -= hi * (inv * p.bp);
-      for (const auto& [fj, hj] : p.hfp) {
-        hsc->block<kFrameDim, kFrameDim>(fi * kFrameDim, fj * kFrameDim).noalias() -= (inv * hi) * hj.transpose();
+      const Vec8 hi_inv = inv * hi;
+      hsc->block<kFrameDim, kFrameDim>(fi * kFrameDim, fi * kFrameDim).noalias() -= hi_inv * hi.transpose();
+      for (size_t b = a + 1; b < n; ++b) {
+        const auto& [fj, hj] = p.hfp[b];
+        if (fi < fj) {
+          hsc->block<kFrameDim, kFrameDim>(fi * kFrameDim, fj * kFrameDim).noalias() -= hi_inv * hj.transpose();
+        } else {
+          hsc->block<kFrameDim, kFrameDim>(fj * kFrameDim, fi * kFrameDim).noalias() -= hj * hi_inv.transpose();
+        }
       }
+    }
+  }
+  for (int fi = 0; fi < num_frames_; ++fi) {
+    for (int fj = fi + 1; fj < num_frames_; ++fj) {
+      hsc->block<kFrameDim, kFrameDim>(fj * kFrameDim, fi * kFrameDim) =
+          hsc->block<kFrameDim, kFrameDim>(fi * kFrameDim, fj * kFrameDim).transpose();
     }
   }
 }

@@ -38,6 +38,8 @@ class SchurSystem {
   const Eigen::MatrixXd& hff() const { return hff_; }
   const Eigen::VectorXd& bf() const { return bf_; }
   std::vector<PointBlock>& points() { return points_; }
+  // Zeroes Hff, bf and `num_points` point blocks, keeping the allocated coupling storage.
+  void Reset(size_t num_points);
   const std::vector<PointBlock>& points() const { return points_; }
 
   // Reduced frame system after eliminating every point: hsc = Hff - sum Hfp Hpp^-1 Hpf,

@@ -4,6 +4,7 @@
 
 #include <Eigen/Dense>
 
+#include <algorithm>
 #include <random>
 
 namespace dso {
@@ -44,6 +45,44 @@ TEST(Schur, SolveEqualsDenseSolve) {
   // Tiny absolute regulariser in Solve (1e-9) => agreement to ~1e-7 relative.
   EXPECT_LT((dxf - dense.head(nf)).norm(), 1e-6 * dense.norm());
   for (size_t k = 0; k < dxp.size(); ++k) EXPECT_NEAR(dxp[k], dense(nf + k), 1e-6 * dense.norm());
+}
+
+TEST(Schur, ReduceMatchesDenseSchurComplementForAnyCouplingOrder) {
+  std::mt19937 rng(7);
+  SchurSystem sys = RandomSystem(4, 40, &rng);
+  // Couplings listed in decreasing frame order must give the same (symmetric) reduced system.
+  for (size_t k = 0; k < sys.points().size(); k += 2) {
+    auto& hfp = sys.points()[k].hfp;
+    std::reverse(hfp.begin(), hfp.end());
+  }
+  Eigen::MatrixXd h;
+  Eigen::VectorXd b;
+  sys.ToDense(&h, &b);
+  const int nf = 4 * kFrameDim, np = static_cast<int>(sys.points().size());
+  const Eigen::MatrixXd hpp_inv = h.bottomRightCorner(np, np).diagonal().cwiseInverse().asDiagonal();
+  const Eigen::MatrixXd expected_h = h.topLeftCorner(nf, nf) - h.topRightCorner(nf, np) * hpp_inv * h.bottomLeftCorner(np, nf);
+  const Eigen::VectorXd expected_b = b.head(nf) - h.topRightCorner(nf, np) * hpp_inv * b.tail(np);
+  Eigen::MatrixXd hsc;
+  Eigen::VectorXd bsc;
+  sys.Reduce(0.0, &hsc, &bsc);
+  EXPECT_LT((hsc - expected_h).norm(), 1e-9 * expected_h.norm());
+  EXPECT_LT((bsc - expected_b).norm(), 1e-9 * expected_b.norm());
+  EXPECT_LT((hsc - hsc.transpose()).norm(), 1e-12 * hsc.norm());
+}
+
+TEST(Schur, ResetClearsEverythingAndKeepsSize) {
+  std::mt19937 rng(9);
+  SchurSystem sys = RandomSystem(3, 20, &rng);
+  sys.Reset(25);
+  EXPECT_EQ(sys.points().size(), 25u);
+  EXPECT_EQ(sys.hff().norm(), 0.0);
+  EXPECT_EQ(sys.bf().norm(), 0.0);
+  EXPECT_EQ(sys.hff().rows(), 3 * kFrameDim);
+  for (const PointBlock& p : sys.points()) {
+    EXPECT_EQ(p.hpp, 0.0);
+    EXPECT_EQ(p.bp, 0.0);
+    EXPECT_TRUE(p.hfp.empty());
+  }
 }
 
 TEST(Schur, FixedVariablesStayZeroAndOthersMatchConstrainedSolve) {

@@ -29,12 +29,6 @@ PairGeometry MakePair(const Keyframe& host, const Keyframe& target) {
   return g;
 }
 
-double HuberWeight(double r, double k) { return std::abs(r) < k ? 1.0 : k / std::abs(r); }
-double HuberEnergy(double r, double k) {
-  const double ar = std::abs(r);
-  return ar < k ? r * r : 2.0 * k * ar - k * k;
-}
-
 }  // namespace
 
 WindowOptimizer::WindowOptimizer(const PinholeCamera& camera, const BundleAdjustmentOptions& options)
@@ -62,29 +56,61 @@ Vec8 WindowOptimizer::FejDelta(const Keyframe& kf) {
 bool WindowOptimizer::ResidualEnergy(const ActivePoint& p, const Keyframe& host, const Keyframe& target,
                                      double* energy) const {
   const PairGeometry g = MakePair(host, target);
-  return PatternEnergy(p, host, target, g.r_th, g.t_th, g.s, energy);
+  const PairProjection proj(camera_, g.r_th, g.t_th);
+  return PatternEnergy(p, host, target, proj, g.s, energy);
+}
+
+WindowOptimizer::PairProjection::PairProjection(const PinholeCamera& cam, const Mat3& r_th, const Vec3& t_th) {
+  Mat3 k = Mat3::Identity(), k_inv = Mat3::Identity();
+  k(0, 0) = cam.fx;
+  k(1, 1) = cam.fy;
+  k(0, 2) = cam.cx;
+  k(1, 2) = cam.cy;
+  k_inv(0, 0) = 1.0 / cam.fx;
+  k_inv(1, 1) = 1.0 / cam.fy;
+  k_inv(0, 2) = -cam.cx / cam.fx;
+  k_inv(1, 2) = -cam.cy / cam.fy;
+  const Mat3 krki_d = k * r_th * k_inv;
+  krki = krki_d.cast<float>();
+  kt = (k * t_th).cast<float>();
+  for (int i = 0; i < kPatternSize; ++i) {
+    pattern[i] = (krki_d.col(0) * kPattern[i][0] + krki_d.col(1) * kPattern[i][1]).cast<float>();
+  }
+}
+
+template <typename PixelFn>
+bool WindowOptimizer::ProjectPattern(const ActivePoint& p, const ImagePyramid& img, const PairProjection& proj,
+                                     PixelFn&& fn) {
+  // K * (R * K^-1 * (pixel + offset) + t * rho): the homogeneous target pixel of every pattern
+  // pixel, its third coordinate being the (idepth-scaled) depth.
+  const Eigen::Vector3f centre =
+      proj.krki * Eigen::Vector3f(p.pixel.x(), p.pixel.y(), 1.f) + proj.kt * static_cast<float>(p.idepth);
+  for (int k = 0; k < kPatternSize; ++k) {
+    const Eigen::Vector3f x = centre + proj.pattern[k];
+    if (!(x.z() > 1e-6f)) return false;
+    const float inv_z = 1.f / x.z();
+    const float u = x.x() * inv_z, v = x.y() * inv_z;
+    if (!img.InBounds(0, u, v, 1.f)) return false;
+    fn(k, img.Interpolate(0, u, v), u, v, inv_z);
+  }
+  return true;
 }
 
 bool WindowOptimizer::PatternEnergy(const ActivePoint& p, const Keyframe& host, const Keyframe& target,
-                                    const Mat3& r_th, const Vec3& t_th, double s, double* energy) const {
-  const ImagePyramid& img = *target.pyramid;
-  const double c2 = options_.gradient_weight_c * options_.gradient_weight_c;
-  double e = 0.0;
-  for (int k = 0; k < kPatternSize; ++k) {
-    const Vec3 ray((p.pixel.x() + kPattern[k][0] - camera_.cx) / camera_.fx,
-                   (p.pixel.y() + kPattern[k][1] - camera_.cy) / camera_.fy, 1.0);
-    const Vec3 xs = r_th * ray + t_th * p.idepth;
-    if (xs.z() <= 1e-6) return false;
-    const float u = static_cast<float>(camera_.fx * xs.x() / xs.z() + camera_.cx);
-    const float v = static_cast<float>(camera_.fy * xs.y() / xs.z() + camera_.cy);
-    if (!img.InBounds(0, u, v, 1.f)) return false;
-    const Eigen::Vector3f hit = img.Interpolate(0, u, v);
-    const double r = hit[0] - s * (p.intensity[k] - host.light.b) - target.light.b;
-    const double w = 0.5 * (c2 / (c2 + hit[1] * hit[1] + hit[2] * hit[2]) + p.weight[k]);
-    e += 0.5 * w * HuberEnergy(r, options_.huber_threshold);
-  }
+                                    const PairProjection& proj, double s, double* energy) const {
+  const float c2 = static_cast<float>(options_.gradient_weight_c * options_.gradient_weight_c);
+  const float huber = static_cast<float>(options_.huber_threshold);
+  const float sf = static_cast<float>(s), bh = static_cast<float>(host.light.b);
+  const float bt = static_cast<float>(target.light.b);
+  float e = 0.f;
+  const bool ok = ProjectPattern(p, *target.pyramid, proj, [&](int k, const Eigen::Vector3f& hit, float, float, float) {
+    const float r = hit[0] - sf * (p.intensity[k] - bh) - bt;
+    const float w = 0.5f * (c2 / (c2 + hit[1] * hit[1] + hit[2] * hit[2]) + p.weight[k]);
+    const float ar = std::abs(r);
+    e += 0.5f * w * (ar < huber ? r * r : 2.f * huber * ar - huber * huber);
+  });
   *energy = e;
-  return true;
+  return ok;
 }
 
 void WindowOptimizer::PreparePairs(const std::vector<Keyframe*>& window, Pairs* pairs) const {
@@ -92,6 +118,7 @@ void WindowOptimizer::PreparePairs(const std::vector<Keyframe*>& window, Pairs* 
   pairs->nf = nf;
   pairs->r_th.assign(nf * nf, Mat3::Identity());
   pairs->t_th.assign(nf * nf, Vec3::Zero());
+  pairs->proj.assign(nf * nf, PairProjection());
   pairs->s.assign(nf * nf, 1.0);
   pairs->m.assign(nf * nf, Mat88::Zero());
   pairs->h.assign(nf * nf, Mat88::Zero());
@@ -104,6 +131,7 @@ void WindowOptimizer::PreparePairs(const std::vector<Keyframe*>& window, Pairs* 
       const SE3 target_from_host = window[t]->cam_from_world * window[h]->cam_from_world.Inverse();
       pairs->r_th[i] = target_from_host.RotationMatrix();
       pairs->t_th[i] = target_from_host.Translation();
+      pairs->proj[i] = PairProjection(camera_, pairs->r_th[i], pairs->t_th[i]);
       pairs->s[i] = std::exp(window[t]->light.a - window[h]->light.a);
       pairs->m[i].topLeftCorner<6, 6>() = target_from_host.Adjoint();
       pairs->m[i](6, 6) = 1.0;
@@ -133,12 +161,12 @@ void WindowOptimizer::FlushPairs(const Pairs& pairs, SchurSystem* sys) const {
 }
 
 double WindowOptimizer::LinearizePoint(ActivePoint& p, const Keyframe& host, bool flag_outliers, Pairs* pairs,
-                                       PointBlock* block, int* num_residuals, double* sq_sum,
-                                       int* num_pixels) const {
+                                       PointBlock* block, LinearizeTotals* totals) const {
   using Vec9 = Eigen::Matrix<double, 9, 1>;  // [target pose 6, a_t, b_t, idepth]
   double energy = 0.0;
   const int hi = host.window_index;
-  const double c2 = options_.gradient_weight_c * options_.gradient_weight_c;
+  const float c2 = static_cast<float>(options_.gradient_weight_c * options_.gradient_weight_c);
+  const float huber = static_cast<float>(options_.huber_threshold);
   const double rho = p.idepth;
   for (PointResidual& res : p.residuals) {
     if (res.outlier) continue;
@@ -146,56 +174,73 @@ double WindowOptimizer::LinearizePoint(ActivePoint& p, const Keyframe& host, boo
     const int ti = target.window_index;
     if (ti < 0) continue;
     const int pi = hi * pairs->nf + ti;
-    const Mat3& r_th = pairs->r_th[pi];
-    const Vec3& t_th = pairs->t_th[pi];
     const double s = pairs->s[pi];
-    const ImagePyramid& img = *target.pyramid;
-    Eigen::Matrix<double, 9, 9> a = Eigen::Matrix<double, 9, 9>::Zero();
-    Vec9 bl = Vec9::Zero();
-    double e_res = 0.0, sq = 0.0;
-    bool oob = false;
-    for (int k = 0; k < kPatternSize; ++k) {
-      const Vec3 ray((p.pixel.x() + kPattern[k][0] - camera_.cx) / camera_.fx,
-                     (p.pixel.y() + kPattern[k][1] - camera_.cy) / camera_.fy, 1.0);
-      const Vec3 rray = r_th * ray;
-      const Vec3 xs = rray + t_th * rho;
-      if (xs.z() <= 1e-6) { oob = true; break; }
-      const float u = static_cast<float>(camera_.fx * xs.x() / xs.z() + camera_.cx);
-      const float v = static_cast<float>(camera_.fy * xs.y() / xs.z() + camera_.cy);
-      if (!img.InBounds(0, u, v, 1.f)) { oob = true; break; }
-      const Eigen::Vector3f hit = img.Interpolate(0, u, v);
-      const double ih = p.intensity[k] - host.light.b;
-      const double r = hit[0] - s * ih - target.light.b;
-      const double w = 0.5 * (c2 / (c2 + hit[1] * hit[1] + hit[2] * hit[2]) + p.weight[k]);
-      const double hw = HuberWeight(r, options_.huber_threshold);
-      e_res += 0.5 * w * HuberEnergy(r, options_.huber_threshold);
+    const float sf = static_cast<float>(s), bh = static_cast<float>(host.light.b);
+    const float bt = static_cast<float>(target.light.b);
+    const WindowOptimizer::PairProjection& proj = pairs->proj[pi];
+    const float fx = static_cast<float>(camera_.fx), fy = static_cast<float>(camera_.fy);
+    const float cx = static_cast<float>(camera_.cx), cy = static_cast<float>(camera_.cy);
+    const float ifx = 1.f / fx, ify = 1.f / fy, rhof = static_cast<float>(rho);
+    // Upper triangle of sum_k wt_k J_k^T J_k (9x9, row-major packed) and sum_k wt_k J_k^T r_k, with
+    // the exact per-pixel Jacobian J_k = [d r / d target pose (6), a_t, b_t, d r / d idepth].
+    std::array<float, 45> hacc{};
+    std::array<float, 9> bacc{};
+    float e_res = 0.f, sq = 0.f;
+    const bool in_image = ProjectPattern(p, *target.pyramid, proj, [&](int k, const Eigen::Vector3f& hit, float u,
+                                                                       float v, float inv_z) {
+      const float ja = -sf * (p.intensity[k] - bh);
+      const float r = hit[0] + ja - bt;
+      const float gx = hit[1], gy = hit[2];
+      const float w = 0.5f * (c2 / (c2 + gx * gx + gy * gy) + p.weight[k]);
+      const float abs_r = std::abs(r);
+      const bool inlier = abs_r < huber;
+      e_res += 0.5f * w * (inlier ? r * r : 2.f * huber * abs_r - huber * huber);
       sq += r * r;
-      // d r / d X_t = grad^T * d pi / d X_t, with X_t = xs / rho.
-      const Vec3 x_t = xs / rho;
-      const Eigen::RowVector3d gd =
-          Eigen::RowVector2d(hit[1], hit[2]) * ProjectionJacobian(camera_.fx, camera_.fy, x_t);
-      Vec9 j;
-      j.head<3>() = gd.transpose();
-      j.segment<3>(3) = x_t.cross(gd.transpose());  // gd * (-Hat(x_t)) as a column
-      j(6) = -s * ih;
-      j(7) = -1.0;
-      j(8) = -gd.dot(rray) / (rho * rho);
-      const double wt = w * hw;
-      a.selfadjointView<Eigen::Upper>().rankUpdate(j, wt);
-      bl += j * (wt * r);
-    }
-    if (oob || (flag_outliers && e_res > 0.5 * options_.outlier_energy * kPatternSize)) {
-      if (flag_outliers) res.outlier = true;
-      if (oob) res.energy = std::numeric_limits<double>::infinity();  // removed by the final pass
+      const float wt = inlier ? w : w * huber / abs_r;
+      // Target point X_t = depth * (un, vn, 1), rz = 1 / depth = rho * inv_z.
+      const float un = (u - cx) * ifx, vn = (v - cy) * ify, rz = rhof * inv_z;
+      const float gxf = gx * fx, gyf = gy * fy;
+      float j[9];
+      j[0] = gxf * rz;
+      j[1] = gyf * rz;
+      j[2] = -(gxf * un + gyf * vn) * rz;
+      j[3] = -gxf * un * vn - gyf * (1.f + vn * vn);
+      j[4] = gxf * (1.f + un * un) + gyf * un * vn;
+      j[5] = -gxf * vn + gyf * un;
+      j[6] = ja;
+      j[7] = -1.f;
+      j[8] = (gx * (proj.kt.x() - u * proj.kt.z()) + gy * (proj.kt.y() - v * proj.kt.z())) * inv_z;
+      int idx = 0;
+      for (int i = 0; i < 9; ++i) {
+        const float wj = wt * j[i];
+        bacc[i] += wj * r;
+        for (int c = i; c < 9; ++c) hacc[idx++] += wj * j[c];
+      }
+    });
+    if (!in_image || (flag_outliers && e_res > 0.5 * options_.outlier_energy * kPatternSize)) {
+      if (flag_outliers) {
+        res.outlier = true;
+      } else {
+        // A projection leaving the image (after a step) counts as the outlier energy.
+        if (totals) totals->out_of_image_energy += 0.5 * options_.outlier_energy * kPatternSize;
+      }
+      if (!in_image) res.energy = std::numeric_limits<double>::infinity();  // removed by the final pass
       continue;
     }
     res.energy = e_res;
     energy += e_res;
-    if (sq_sum) *sq_sum += sq;
-    if (num_pixels) *num_pixels += kPatternSize;
-    if (num_residuals) ++*num_residuals;
+    if (totals) {
+      totals->sq_sum += sq;
+      totals->num_pixels += kPatternSize;
+      ++totals->num_residuals;
+    }
     if (pairs == nullptr || block == nullptr) continue;
-    a.triangularView<Eigen::StrictlyLower>() = a.transpose();
+    Eigen::Matrix<double, 9, 9> a;
+    Vec9 bl;
+    for (int i = 0, idx = 0; i < 9; ++i) {
+      bl(i) = bacc[i];
+      for (int c = i; c < 9; ++c, ++idx) a(i, c) = a(c, i) = hacc[idx];
+    }
     pairs->used[pi] = 1;
     pairs->h[pi] += a.topLeftCorner<8, 8>();
     pairs->b[pi] += bl.head<8>();
@@ -258,37 +303,6 @@ double WindowOptimizer::AddPriors(const std::vector<Keyframe*>& window, SchurSys
   return energy;
 }
 
-double WindowOptimizer::TotalEnergy(const std::vector<Keyframe*>& window, const std::vector<ActivePoint*>& points,
-                                    const std::vector<const Keyframe*>& hosts) const {
-  Pairs pairs;
-  PreparePairs(window, &pairs);
-  std::vector<double> part(NumThreads(points.size()), 0.0);
-  ParallelFor(points.size(), [&](int t, size_t k0, size_t k1) {
-    double energy = 0.0;
-    for (size_t k = k0; k < k1; ++k) {
-      const ActivePoint& p = *points[k];
-      const Keyframe* host = hosts[k];
-      for (const PointResidual& res : p.residuals) {
-        if (res.outlier || res.target->window_index < 0) continue;
-        double e = 0.0;
-        const int pi = host->window_index * pairs.nf + res.target->window_index;
-        // A projection leaving the image during a trial step counts as the outlier energy.
-        energy += PatternEnergy(p, *host, *res.target, pairs.r_th[pi], pairs.t_th[pi], pairs.s[pi], &e)
-                      ? e
-                      : 0.5 * options_.outlier_energy * kPatternSize;
-      }
-      if (p.prior_idepth > 0.0 && p.prior_idepth_var > 0.0) {
-        const double r = p.idepth - p.prior_idepth;
-        energy += 0.5 * options_.depth_prior_weight / p.prior_idepth_var * r * r;
-      }
-    }
-    part[t] = energy;
-  });
-  double energy = AddPriors(window, nullptr);
-  for (double e : part) energy += e;  // fixed order: deterministic
-  return energy;
-}
-
 int WindowOptimizer::NumThreads(size_t work) const {
   return work < 256 ? 1 : std::max(1, options_.num_threads);
 }
@@ -321,44 +335,49 @@ BundleAdjustmentStats WindowOptimizer::Optimize(const std::vector<Keyframe*>& wi
   stats.num_points = static_cast<int>(points.size());
   double lambda = options_.initial_lambda;
   std::vector<bool> fixed(nf * kFrameDim, false);
-  auto linearize = [&](SchurSystem* sys, bool flag, double* rmse, int* nres) {
-    double e = AddPriors(window, sys);
-    double sq = 0.0;
-    int npx = 0;
-    sys->points().assign(points.size(), PointBlock());
-    const int nt = NumThreads(points.size());
-    std::vector<Pairs> pairs(nt);
+  const int nt = NumThreads(points.size());
+  std::vector<Pairs> pairs(nt);
+  // Linearises every point at the current state into `sys` (reused: no per-point allocations
+  // once warm). Returns the energy; `sum` gets the totals (its energy is that of the residuals in
+  // the image, as in the original DSO-style bookkeeping).
+  auto linearize = [&](SchurSystem* sys, bool flag, LinearizeTotals* sum) {
+    sys->Reset(points.size());
     for (Pairs& p : pairs) PreparePairs(window, &p);
-    std::vector<double> part_e(nt, 0.0), part_sq(nt, 0.0);
-    std::vector<int> part_px(nt, 0), part_res(nt, 0);
+    std::vector<LinearizeTotals> part(nt);
     ParallelFor(points.size(), [&](int t, size_t k0, size_t k1) {
       for (size_t k = k0; k < k1; ++k) {
-        part_e[t] += LinearizePoint(*points[k], *hosts[k], flag, &pairs[t], &sys->points()[k], &part_res[t],
-                                    &part_sq[t], &part_px[t]);
+        part[t].energy += LinearizePoint(*points[k], *hosts[k], flag, &pairs[t], &sys->points()[k], &part[t]);
       }
     });
+    *sum = LinearizeTotals();
+    sum->energy = AddPriors(window, sys);
     for (int t = 0; t < nt; ++t) {  // merge in a fixed order: deterministic
-      e += part_e[t];
-      sq += part_sq[t];
-      npx += part_px[t];
-      *nres += part_res[t];
+      sum->energy += part[t].energy;
+      sum->out_of_image_energy += part[t].out_of_image_energy;
+      sum->sq_sum += part[t].sq_sum;
+      sum->num_pixels += part[t].num_pixels;
+      sum->num_residuals += part[t].num_residuals;
       FlushPairs(pairs[t], sys);
     }
-    *rmse = npx > 0 ? std::sqrt(sq / npx) : 0.0;
-    return e;
+    return sum->energy;
   };
-  SchurSystem sys(nf);
-  int nres = 0;
-  double energy = linearize(&sys, true, &stats.initial_rmse, &nres);
-  stats.final_rmse = stats.initial_rmse;
+  auto rmse = [](const LinearizeTotals& t) { return t.num_pixels > 0 ? std::sqrt(t.sq_sum / t.num_pixels) : 0.0; };
+  SchurSystem sys(nf), trial(nf);
+  LinearizeTotals current, next;
+  double energy = linearize(&sys, true, &current);
+  stats.initial_rmse = stats.final_rmse = rmse(current);
+  Eigen::VectorXd dxf;
+  std::vector<double> dxp, idepth_bak(points.size()), energy_bak;
+  std::vector<SE3> pose_bak(nf);
+  std::vector<AffineLight> light_bak(nf);
   for (int it = 0; it < options_.max_iterations; ++it) {
     ++stats.iterations;
-    Eigen::VectorXd dxf;
-    std::vector<double> dxp;
     sys.Solve(lambda, fixed, &dxf, &dxp);
-    // Back up and apply.
-    std::vector<SE3> pose_bak(nf);
-    std::vector<AffineLight> light_bak(nf);
+    // Back up (state and the residual energies of the current linearisation) and apply.
+    energy_bak.clear();
+    for (const ActivePoint* p : points) {
+      for (const PointResidual& r : p->residuals) energy_bak.push_back(r.energy);
+    }
     for (int i = 0; i < nf; ++i) {
       pose_bak[i] = window[i]->cam_from_world;
       light_bak[i] = window[i]->light;
@@ -366,32 +385,37 @@ BundleAdjustmentStats WindowOptimizer::Optimize(const std::vector<Keyframe*>& wi
       window[i]->light.a += dxf(i * kFrameDim + 6);
       window[i]->light.b += dxf(i * kFrameDim + 7);
     }
-    std::vector<double> idepth_bak(points.size());
     for (size_t k = 0; k < points.size(); ++k) {
       idepth_bak[k] = points[k]->idepth;
       points[k]->idepth = std::max(points[k]->idepth + dxp[k], 1e-6);
     }
-    const double new_energy = TotalEnergy(window, points, hosts);
+    // The trial state is evaluated and linearised in one pass; residuals that left the image
+    // count with the outlier energy in the acceptance test.
+    linearize(&trial, false, &next);
     const double step = dxf.norm();
-    if (new_energy < energy) {
+    if (next.energy + next.out_of_image_energy < energy) {
       ++stats.accepted_steps;
       lambda = std::max(lambda * 0.25, 1e-8);
-      SchurSystem next(nf);
-      nres = 0;
-      energy = linearize(&next, false, &stats.final_rmse, &nres);
-      sys = std::move(next);
+      std::swap(sys, trial);
+      current = next;
+      energy = current.energy;
+      stats.final_rmse = rmse(current);
       if (step < options_.stop_update_norm) break;
     } else {
       for (int i = 0; i < nf; ++i) {
         window[i]->cam_from_world = pose_bak[i];
         window[i]->light = light_bak[i];
       }
-      for (size_t k = 0; k < points.size(); ++k) points[k]->idepth = idepth_bak[k];
+      size_t e = 0;
+      for (size_t k = 0; k < points.size(); ++k) {
+        points[k]->idepth = idepth_bak[k];
+        for (PointResidual& r : points[k]->residuals) r.energy = energy_bak[e++];
+      }
       lambda *= 8.0;
       if (lambda > 1e4) break;
     }
   }
-  stats.num_residuals = nres;
+  stats.num_residuals = current.num_residuals;
   // Final outlier pass: residuals whose energy at the last linearisation (the final state unless
   // the last step was rejected, then the state it returned to) is too large are removed.
   for (size_t k = 0; k < points.size(); ++k) {
@@ -446,7 +470,7 @@ void WindowOptimizer::MarginalizeKeyframe(const std::vector<Keyframe*>& window, 
     for (const PointResidual& r : p.residuals) good += (!r.outlier && r.target->window_index >= 0) ? 1 : 0;
     if (good < options_.marginalize_points_min_residuals) continue;
     PointBlock block;
-    LinearizePoint(p, *kf, true, &pairs, &block, nullptr, nullptr, nullptr);
+    LinearizePoint(p, *kf, true, &pairs, &block, nullptr);
     points_sys.points().push_back(block);
   }
   FlushPairs(pairs, &points_sys);

@@ -15,11 +15,13 @@
 // keyframe's pose that is part of the marginalisation prior (so it propagates on marginalisation).
 #include <Eigen/Core>
 
+#include <array>
 #include <functional>
 #include <vector>
 
 #include "dso/backend_options.h"
 #include "dso/camera.h"
+#include "dso/residual_pattern.h"
 #include "dso/schur.h"
 #include "dso/window_map.h"
 
@@ -62,10 +64,21 @@ class WindowOptimizer {
  private:
   // Per (host, target) pair of the window: relative geometry and the frame Hessian accumulated in
   // target coordinates (DSO-style), converted to host/target blocks once per pair.
+  // Projection of host pixels into the target (float, for the per-pixel loops): a host pixel
+  // (u, v) with inverse depth rho lands at the homogeneous target pixel
+  // krki * (u, v, 1) + kt * rho; pattern[k] = krki * (dx_k, dy_k, 0).
+  struct PairProjection {
+    PairProjection() = default;
+    PairProjection(const PinholeCamera& cam, const Mat3& r_th, const Vec3& t_th);
+    Eigen::Matrix3f krki = Eigen::Matrix3f::Identity();  // K R K^-1
+    Eigen::Vector3f kt = Eigen::Vector3f::Zero();        // K t
+    std::array<Eigen::Vector3f, kPatternSize> pattern{};
+  };
   struct Pairs {
     int nf = 0;
     std::vector<Mat3> r_th;
     std::vector<Vec3> t_th;
+    std::vector<PairProjection> proj;
     std::vector<double> s;     // exp(a_t - a_h)
     std::vector<Mat88> m;      // host Jacobian = -(target Jacobian) * m
     std::vector<Mat88> h;
@@ -74,16 +87,26 @@ class WindowOptimizer {
   };
   void PreparePairs(const std::vector<Keyframe*>& window, Pairs* pairs) const;
   void FlushPairs(const Pairs& pairs, SchurSystem* sys) const;
+  // Sums over the residuals of a linearisation.
+  struct LinearizeTotals {
+    double energy = 0.0;               // robust energy of the residuals inside the image (+ priors)
+    double out_of_image_energy = 0.0;  // outlier energy of residuals that left the image (not flagged)
+    double sq_sum = 0.0;               // sum of squared pattern-pixel residuals (for the RMSE)
+    int num_pixels = 0;
+    int num_residuals = 0;             // inlier residuals
+  };
   // Adds the Jacobian blocks of one point (its residuals and depth prior) to `pairs`/`block`
-  // (keyframes must have window_index set). Returns the energy; counts residuals.
+  // (keyframes must have window_index set). Returns the energy; adds to `totals` (may be null)
+  // everything but the energy.
   double LinearizePoint(ActivePoint& p, const Keyframe& host, bool flag_outliers, Pairs* pairs,
-                        PointBlock* block, int* num_residuals, double* sq_sum, int* num_pixels) const;
+                        PointBlock* block, LinearizeTotals* totals) const;
+  // Calls fn(k, (value, dx, dy)) for every pattern pixel k of `p` projected into `img`; false
+  // (early) when a pixel falls behind the camera or outside the image.
+  template <typename PixelFn>
+  static bool ProjectPattern(const ActivePoint& p, const ImagePyramid& img, const PairProjection& proj, PixelFn&& fn);
   // Robust energy of one residual with the pair geometry; false if it leaves the image.
-  bool PatternEnergy(const ActivePoint& p, const Keyframe& host, const Keyframe& target, const Mat3& r_th,
-                     const Vec3& t_th, double s, double* energy) const;
-  // Energy of the whole window (photometric + priors) at the current state.
-  double TotalEnergy(const std::vector<Keyframe*>& window, const std::vector<ActivePoint*>& points,
-                     const std::vector<const Keyframe*>& hosts) const;
+  bool PatternEnergy(const ActivePoint& p, const Keyframe& host, const Keyframe& target, const PairProjection& proj,
+                     double s, double* energy) const;
   // Splits [0, n) into NumThreads(n) contiguous chunks run as body(thread, begin, end); the
   // partition depends only on n, so results merged in thread order are deterministic.
   int NumThreads(size_t work) const;
