@@ -45,7 +45,7 @@ class FrontendOutput:
     keypoints: (K, 2) float32 pixel (x, y), pixel-centre convention; best first.
     scores: (K,) float32 in [0, 1].
     descriptors: (K, D) float32, unit L2 norm.
-    depth: (H, W) float32 metres (> 0).
+    depth: (H, W) float32 metres; 0 = unknown (the network output at its min/max bound).
     """
 
     keypoints: np.ndarray
@@ -139,6 +139,9 @@ class FrontendRuntime:
         optimize: post-load optimisation, "none", "freeze" (default) or "optimize_for_inference"
             (see ``load_torchscript``).
         channels_last: channels-last weights and input (default True).
+        saturation_margin: depth within this fraction of the network's min/max depth (``frontend.json``)
+            is reported as 0 = unknown (default 0.02; None keeps it): a saturated sigmoid is a bound,
+            not a measurement (the shipped DepthNet clamps the nearest road rows at its minimum).
 
     Defaults measured with ``bench/frontend.py`` (640x192, CPU): channels_last + freeze was the fastest
     setting for both variants; ``optimize_for_inference`` was 20-30 % slower than that here because
@@ -150,7 +153,7 @@ class FrontendRuntime:
 
     def __init__(self, model_dir: str | os.PathLike, device: Optional[str | torch.device] = None,
                  num_threads: Optional[int] = None, top_k: Optional[int] = None, optimize: str = "freeze",
-                 channels_last: bool = True):
+                 channels_last: bool = True, saturation_margin: Optional[float] = 0.02):
         self.model_dir = Path(model_dir)
         self.meta = read_frontend_meta(self.model_dir)
         self.device = resolve_device(device)
@@ -171,6 +174,11 @@ class FrontendRuntime:
         depth_input = self.meta["depth"].get("input", self.meta["input"])
         self.depth_width, self.depth_height = int(depth_input["width"]), int(depth_input["height"])
         self.channels_last = bool(channels_last)
+        if saturation_margin is not None and not 0 <= saturation_margin < 1:
+            raise ValueError(f"saturation_margin must be None or in [0, 1), got {saturation_margin}")
+        self.saturation_margin = saturation_margin
+        self.min_depth = float(self.meta["depth"]["min_depth"])
+        self.max_depth = float(self.meta["depth"]["max_depth"])
         self.keypoint_net = load_torchscript(self.model_dir / kp_meta["file"], self.device, optimize,
                                              self.channels_last)
         self.depth_net = load_torchscript(self.model_dir / self.meta["depth"]["file"], self.device, optimize,
@@ -242,6 +250,10 @@ class FrontendRuntime:
             if (height, width) != tuple(idepth.shape[-2:]):
                 idepth = F.interpolate(idepth, size=(height, width), mode="bilinear", align_corners=False)
             depth = 1.0 / idepth[0, 0]
+            if self.saturation_margin is not None:
+                m = self.saturation_margin
+                saturated = (depth <= self.min_depth * (1 + m)) | (depth >= self.max_depth * (1 - m))
+                depth = depth.masked_fill(saturated, 0.0)
         return FrontendOutput(
             keypoints=kps.cpu().numpy().astype(np.float32, copy=False),
             scores=scores[0].cpu().numpy().astype(np.float32, copy=False),

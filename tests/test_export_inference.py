@@ -219,3 +219,21 @@ def test_depth_scale_calibration_makes_depth_metric(nets, tmp_path, synth_sequen
                  "--calibrate-depth", str(synth_sequence)]) == 0
     cli_meta = read_frontend_meta(tmp_path / "cli")
     assert cli_meta["depth"]["scale"]["frames"] == 60 and cli_meta["depth"]["scale"]["factor"] > 0
+
+
+def test_saturated_depth_is_reported_unknown(model_dir, runtime):
+    """Depth at the network's min/max bound is a clamp, not a measurement: 0 (unknown) by default."""
+    image = (np.random.default_rng(2).random((96, 200)) * 255).astype(np.uint8)
+    raw_rt = FrontendRuntime(model_dir, device="cpu", top_k=50, saturation_margin=None)
+    raw = raw_rt(image).depth
+    assert raw.min() > 0
+    # Pretend the network's lower bound sits at the 30th percentile of this frame's depth.
+    masked_rt = FrontendRuntime(model_dir, device="cpu", top_k=50)
+    masked_rt.min_depth = float(np.percentile(raw, 30)) / 1.02
+    masked = masked_rt(image).depth
+    expect_unknown = raw <= masked_rt.min_depth * 1.02
+    assert 0.2 < expect_unknown.mean() < 0.4
+    np.testing.assert_array_equal(masked == 0, expect_unknown)
+    np.testing.assert_allclose(masked[~expect_unknown], raw[~expect_unknown], rtol=1e-6)
+    with pytest.raises(ValueError, match="saturation_margin"):
+        FrontendRuntime(model_dir, device="cpu", saturation_margin=1.5)

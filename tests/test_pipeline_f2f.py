@@ -85,3 +85,13 @@ def test_config_errors_name_the_problem(tmp_path):
         load_config(None, width=641)
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_sample_depth_is_bilinear_and_unknown_next_to_unknown_depth():
+    from apps.pipeline.f2f import sample_depth
+
+    depth = np.tile(np.arange(10, dtype=np.float32) + 1.0, (6, 1))  # depth = x + 1
+    depth[:, 7:] = 0.0                                              # unknown right of x = 6
+    kps = np.array([[2.25, 3.0], [5.5, 1.5], [6.5, 2.0], [-0.5, 2.0], [0.0, 0.0]], np.float32)
+    np.testing.assert_allclose(sample_depth(depth, kps), [3.25, 6.5, 0.0, 0.0, 1.0], atol=1e-5)
+    assert sample_depth(depth, np.zeros((0, 2), np.float32)).shape == (0,)

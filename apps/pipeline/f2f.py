@@ -50,13 +50,20 @@ def mutual_nn_matches(desc_a: np.ndarray, desc_b: np.ndarray, max_distance: floa
 
 
 def sample_depth(depth: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
-    """Bilinear depth at keypoints. depth: (H, W) float32 metres; keypoints: (K, 2) pixels -> (K,)."""
+    """Bilinear depth at keypoints. depth: (H, W) float32 metres, 0 = unknown; keypoints: (K, 2) pixels.
+
+    Returns (K,) float32; 0 where any of the four neighbours is unknown or outside the image.
+    """
     if len(keypoints) == 0:
         return np.zeros((0,), np.float32)
     kp = np.asarray(keypoints, np.float32)
-    values = cv2.remap(depth.astype(np.float32), kp[:, 0:1].copy(), kp[:, 1:2].copy(),
-                       interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    return values.reshape(-1)
+    mx, my = kp[:, 0:1].copy(), kp[:, 1:2].copy()
+    depth = depth.astype(np.float32, copy=False)
+    values = cv2.remap(depth, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                       borderValue=0.0).reshape(-1)
+    valid = cv2.remap((depth > 0).astype(np.float32), mx, my, interpolation=cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_CONSTANT, borderValue=0.0).reshape(-1)
+    return np.where(valid > 0.999, values, 0.0).astype(np.float32)
 
 
 def relative_pose_pnp(
