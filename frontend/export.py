@@ -55,6 +55,8 @@ class ExportOptions:
     depth_height: Optional[int] = None  # DepthNet input height (multiple of 32); None: ``height``
     depth_scale: float = 1.0     # multiplies the DepthNet's depth (monocular training has no metric scale;
                                  # see ``calibrate_depth_scale``); min/max depth are scaled with it
+    depth_prior_sigma: Optional[float] = None  # sigma(depth)/depth the backend should assume for this
+                                               # network's depth prior (None: the backend's default)
     atol: float = 1e-4           # allowed |exported - eager| ...
     rtol: float = 1e-4           # ... + rtol * |eager| (depth is in metres, coords in pixels)
 
@@ -72,6 +74,8 @@ class ExportOptions:
         if not (isinstance(self.depth_scale, (int, float)) and self.depth_scale > 0
                 and self.depth_scale < float("inf")):
             raise ValueError(f"ExportOptions.depth_scale must be a positive finite number, got {self.depth_scale!r}")
+        if self.depth_prior_sigma is not None and not 0 < self.depth_prior_sigma < 10:
+            raise ValueError(f"ExportOptions.depth_prior_sigma must be in (0, 10), got {self.depth_prior_sigma!r}")
         if self.atol < 0 or self.rtol < 0:
             raise ValueError("ExportOptions.atol and rtol must be >= 0")
 
@@ -201,6 +205,7 @@ def export_frontend(keypoint_net: KeypointNet, depth_net: DepthNet, out_dir: str
             "min_depth": float(dcfg.min_depth) * options.depth_scale,
             "max_depth": float(dcfg.max_depth) * options.depth_scale,
             "scale": {"factor": float(options.depth_scale), **(sources.get("depth_scale") or {})},
+            "prior_relative_sigma": options.depth_prior_sigma,
             "outputs": "depth (B,1,H,W) float32 metres", "max_abs_error": depth_err, "source": sources.get("depth"),
         },
         "export": {"method": options.method, "options": asdict(options), "torch_version": torch.__version__,

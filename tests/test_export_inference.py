@@ -237,3 +237,14 @@ def test_saturated_depth_is_reported_unknown(model_dir, runtime):
     np.testing.assert_allclose(masked[~expect_unknown], raw[~expect_unknown], rtol=1e-6)
     with pytest.raises(ValueError, match="saturation_margin"):
         FrontendRuntime(model_dir, device="cpu", saturation_margin=1.5)
+
+
+def test_export_records_the_depth_prior_sigma(nets, tmp_path):
+    kp, dp = nets
+    with pytest.raises(ValueError, match="depth_prior_sigma"):
+        ExportOptions(depth_prior_sigma=0.0)
+    meta = json.loads(export_frontend(kp, dp, tmp_path, ExportOptions(width=NET_W, height=NET_H,
+                                                                      depth_prior_sigma=0.1)).read_text())
+    assert meta["depth"]["prior_relative_sigma"] == 0.1
+    meta = json.loads(export_frontend(kp, dp, tmp_path / "b", ExportOptions(width=NET_W, height=NET_H)).read_text())
+    assert meta["depth"]["prior_relative_sigma"] is None

@@ -47,3 +47,27 @@ def test_map_points_are_metric(results):
     # points lie in front of / around the path: none absurdly far (metric scale, street scene)
     dist = np.linalg.norm(r.points_xyz - seq.gt_world_from_cam[:, :3, 3].mean(0), axis=1)
     assert np.median(dist) < 100
+
+
+def test_depth_network_uncertainty_reaches_the_backend(synth_sequence):
+    """frontend.json's depth.prior_relative_sigma becomes the backend's prior sigma unless the config sets it."""
+    from apps.pipeline.config import with_model_depth_prior
+
+    meta = {"depth": {"prior_relative_sigma": 0.1}}
+    base = RunConfig(backend={"ba": {"max_iterations": 3}})
+    cfg = with_model_depth_prior(base, meta)
+    assert cfg.backend == {"ba": {"max_iterations": 3}, "points": {"default_prior_relative_sigma": 0.1}}
+    assert base.backend == {"ba": {"max_iterations": 3}}  # not modified
+    own = RunConfig(backend={"points": {"default_prior_relative_sigma": 0.3}})
+    assert with_model_depth_prior(own, meta) is own
+    assert with_model_depth_prior(base, None) is base
+    assert with_model_depth_prior(base, {"depth": {"prior_relative_sigma": None}}) is base
+
+    seq = open_sequence(synth_sequence)
+
+    class FrontendWithMeta(OracleFrontend):
+        meta = {"depth": {"prior_relative_sigma": 0.123}}
+
+    cfg = RunConfig(width=seq.intrinsics.width, height=seq.intrinsics.height)
+    r = run_sequence(seq, cfg, None, frontend=FrontendWithMeta(seq), progress=False, max_frames=8)
+    assert r.summary["config"]["backend"]["points"]["default_prior_relative_sigma"] == 0.123

@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scale.add_argument("--calibrate-depth", metavar="SEQ",
                        help="set the depth scale to make depth metric on SEQ, a sequence with exact depth "
                             "(a `kp3d-vo synth` render with the target camera)")
+    parser.add_argument("--depth-prior-sigma", type=float, default=None, metavar="R",
+                        help="relative depth uncertainty sigma(d)/d recorded for the backend's depth prior "
+                             "(default: none recorded; the backend then uses its own default)")
     parser.add_argument("--method", choices=("trace", "script"), default="trace",
                         help="torch.jit.trace or torch.jit.script (default trace)")
     parser.add_argument("--top-k", type=int, default=None, metavar="K",
@@ -61,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"depth scale {depth_scale:.3f} from {scale_source['frames']} frames of {args.calibrate_depth} "
               f"(AbsRel after median scaling {scale_source['abs_rel']:.3f})")
     options = ExportOptions(width=args.width, height=args.height, method=args.method, top_k=args.top_k,
-                            depth_width=args.depth_width, depth_height=args.depth_height, depth_scale=depth_scale)
+                            depth_width=args.depth_width, depth_height=args.depth_height, depth_scale=depth_scale,
+                            depth_prior_sigma=args.depth_prior_sigma)
     if args.random:
         if args.keypoint or args.depth:
             raise ValueError("--random cannot be combined with --keypoint/--depth checkpoints")

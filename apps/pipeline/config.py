@@ -77,3 +77,18 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> RunConfig:
     cfg = RunConfig(**data, f2f=f2f)
     cfg.check()
     return cfg
+
+
+def with_model_depth_prior(config: RunConfig, frontend_meta: dict[str, Any] | None) -> RunConfig:
+    """``config`` with the depth network's own prior uncertainty for the backend.
+
+    ``frontend.json``'s ``depth.prior_relative_sigma`` (sigma(depth)/depth of that network, written by
+    ``kp3d-vo export --depth-prior-sigma``) becomes ``backend.points.default_prior_relative_sigma``
+    unless the run config sets that option itself. Returns a new config; the input is not modified.
+    """
+    sigma = ((frontend_meta or {}).get("depth") or {}).get("prior_relative_sigma")
+    points = dict((config.backend or {}).get("points") or {})
+    if sigma is None or "default_prior_relative_sigma" in points:
+        return config
+    points["default_prior_relative_sigma"] = float(sigma)
+    return dataclasses.replace(config, backend={**config.backend, "points": points})

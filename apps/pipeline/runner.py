@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from apps.pipeline.config import RunConfig
+from apps.pipeline.config import with_model_depth_prior
 from apps.pipeline.odometry import make_odometry
 from apps.pipeline.outputs import RunResult, versions, write_run_outputs
 from apps.viewer.observer import CompositeObserver
@@ -77,11 +78,13 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
     """
     config.check()
     observer = CompositeObserver([observer] if observer is not None else [])
-    odometry = make_odometry(sequence.intrinsics, config)
-    if odometry.needs_frontend and frontend is None:
+    if config.mode != "dso" and frontend is None:
         from frontend.inference import FrontendRuntime
 
         frontend = FrontendRuntime(config.resolved_model_dir, device=device, top_k=config.top_k)
+    if config.mode == "dsdso":
+        config = with_model_depth_prior(config, getattr(frontend, "meta", None))
+    odometry = make_odometry(sequence.intrinsics, config)
     if not odometry.needs_frontend:
         frontend = None
     n = len(sequence) if max_frames is None else min(len(sequence), int(max_frames))
