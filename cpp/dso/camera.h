@@ -7,6 +7,19 @@
 
 namespace dso {
 
+// Image-gradient-weighted derivative of a pixel with respect to a left-multiplied se(3) increment
+// (translation, rotation) of the observing camera's pose: out[i] = (gx, gy) . d(u, v)/d(xi_i).
+// gx, gy: image gradient already multiplied by fx, fy; (x, y): normalised coordinates of the point
+// in that camera; idepth: its inverse z-depth there. Shared by the tracker and the window BA.
+inline void GradientPoseJacobian(float gx, float gy, float x, float y, float idepth, float* out) {
+  out[0] = gx * idepth;
+  out[1] = gy * idepth;
+  out[2] = -(gx * x + gy * y) * idepth;
+  out[3] = -gx * x * y - gy * (1.f + y * y);
+  out[4] = gx * (1.f + x * x) + gy * x * y;
+  out[5] = -gx * y + gy * x;
+}
+
 struct PinholeCamera {
   double fx = 1.0;  // focal length x, pixels (> 0)
   double fy = 1.0;  // focal length y, pixels (> 0)

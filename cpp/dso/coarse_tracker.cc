@@ -278,12 +278,7 @@ void CoarseTracker::Evaluate(const ImagePyramid& pyr, int level, const SE3& cam_
       const float gx = sw * hit[1] * fx, gy = sw * hit[2] * fy;
       const float id = res.idepth * iz;  // inverse depth in the new camera
       float* j = jw + 8 * rows;
-      j[0] = gx * id;
-      j[1] = gy * id;
-      j[2] = -(gx * x + gy * y) * id;
-      j[3] = -gx * x * y - gy * (1.f + y * y);
-      j[4] = gx * (1.f + x * x) + gy * x * y;
-      j[5] = -gx * y + gy * x;
+      GradientPoseJacobian(gx, gy, x, y, id, j);
       j[6] = -sw * s * (res.color - b_ref);
       j[7] = -sw;
       rw[rows] = sw * r;

@@ -201,12 +201,7 @@ double WindowOptimizer::LinearizePoint(ActivePoint& p, const Keyframe& host, boo
       const float un = (u - cx) * ifx, vn = (v - cy) * ify, rz = rhof * inv_z;
       const float gxf = gx * fx, gyf = gy * fy;
       float j[9];
-      j[0] = gxf * rz;
-      j[1] = gyf * rz;
-      j[2] = -(gxf * un + gyf * vn) * rz;
-      j[3] = -gxf * un * vn - gyf * (1.f + vn * vn);
-      j[4] = gxf * (1.f + un * un) + gyf * un * vn;
-      j[5] = -gxf * vn + gyf * un;
+      GradientPoseJacobian(gxf, gyf, un, vn, rz, j);
       j[6] = ja;
       j[7] = -1.f;
       j[8] = (gx * (proj.kt.x() - u * proj.kt.z()) + gy * (proj.kt.y() - v * proj.kt.z())) * inv_z;
