@@ -30,7 +30,7 @@ from typing import Any, Optional, Tuple
 import torch
 from torch import nn
 
-from apps.io.atomic import atomic_write_bytes, atomic_write_text
+from frontend.common.atomic import atomic_write_bytes, atomic_write_text
 from frontend.models.depth_net import DepthNet, disp_to_depth
 from frontend.models.factory import build_depth_net, build_keypoint_net, load_checkpoint, load_config_file
 from frontend.models.keypoint_net import CELL, KeypointNet

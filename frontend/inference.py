@@ -11,7 +11,7 @@ on request; optimised modules cannot be saved and re-loaded). Each call:
 2. runs both networks under ``torch.inference_mode()``;
 3. keeps the ``top_k`` best cells (``frontend.keypoints.select_topk``, border cells dropped) and maps
    keypoints back to the input image with the pixel-centre convention of
-   ``apps.io.camera.Intrinsics.scaled``: ``x = (x_net + 0.5) * W / W_net - 0.5``;
+   ``frontend.common.camera.Intrinsics.scaled``: ``x = (x_net + 0.5) * W / W_net - 0.5``;
 4. resizes inverse depth bilinearly (``align_corners=False``, the same convention) to ``(H, W)``
    and returns depth in metres.
 """

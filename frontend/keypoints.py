@@ -1,7 +1,7 @@
 """Keypoint selection, descriptor sampling and mutual nearest-neighbour matching (pure torch).
 
 Pixel convention everywhere: full-image pixel coordinates ``(x, y)``, the centre of the top-left
-pixel is (0, 0) (as ``apps.io.camera.Intrinsics``). The functions are TorchScript-compatible.
+pixel is (0, 0) (as ``frontend.common.camera.Intrinsics``). The functions are TorchScript-compatible.
 """
 from __future__ import annotations
 

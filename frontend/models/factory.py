@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from apps.io.atomic import atomic_write_bytes
+from frontend.common.atomic import atomic_write_bytes
 from frontend.models.config_base import NetConfig
 from frontend.models.depth_net import DepthNet, DepthNetConfig
 from frontend.models.keypoint_net import KeypointNet, KeypointNetConfig

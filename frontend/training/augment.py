@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from apps.io.camera import Intrinsics
+from frontend.common.camera import Intrinsics
 
 
 @dataclass

@@ -97,7 +97,7 @@ def config_from_dict(data: dict[str, Any], where: str = "train config") -> Train
 
 def load_train_config(path: str | os.PathLike) -> TrainConfig:
     """Read ``configs/train/*.yaml``; a bare name (``keypoints_light``) is looked up in the repo."""
-    from apps.io.yaml_file import read_yaml
+    from frontend.common.yaml_file import read_yaml
 
     p = Path(path)
     if not p.exists() and p.suffix == "":

@@ -32,7 +32,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from apps.io.atomic import atomic_write_bytes, atomic_write_text
+from frontend.common.atomic import atomic_write_bytes, atomic_write_text
 from frontend.training.config import OptimConfig, TrainConfig
 from frontend.training.distributed import (DistInfo, all_reduce_mean, barrier, check_replicas_in_sync,
                                            init_distributed, resolve_device, shutdown_distributed)

@@ -1,0 +1,10 @@
+"""Project-wide primitives that depend on nothing else in the project.
+
+- :mod:`frontend.common.atomic`: atomic file writes (``atomic_open``, ``atomic_write_text``, ``atomic_write_bytes``);
+- :mod:`frontend.common.camera`: pinhole ``Intrinsics`` with consistent resize/crop;
+- :mod:`frontend.common.yaml_file`: ``read_yaml`` with errors that name the file.
+
+They live at the bottom of the layering (``frontend`` <- ``apps``) so that the frontend never imports
+``apps``; ``apps.io.atomic``, ``apps.io.camera`` and ``apps.io.yaml_file`` re-export them for the
+application code.
+"""
