@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,11 @@ def versions() -> dict[str, str]:
         out["kp3d_vo"] = apps.__version__
     except Exception:  # pragma: no cover - best effort
         pass
-    try:
-        import torch
-
+    # Report torch only if this run already loaded it: importing it just for a version string
+    # costs ~200 MB and ~2 s in --mode dso (issue 11).
+    torch = sys.modules.get("torch")
+    if torch is not None:
         out["torch"] = torch.__version__
-    except ImportError:
-        pass
     try:
         import dso_bridge
 

@@ -180,6 +180,7 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
         "versions": versions(),
         "config": config.to_dict(),
     }
+    summary["peak_rss_mb"] = peak_rss_mb()  # read last: after versions() and every import of the run
     result = RunResult(poses, np.asarray(sequence.timestamps[:n_done], np.float64), statuses[:n_done],
                        xyz, grey, odometry.keyframes(), summary)
     gt = sequence.gt_world_from_cam
