@@ -191,13 +191,15 @@ def test_runtime_cuda_matches_cpu(model_dir):
 def test_depth_scale_calibration_makes_depth_metric(nets, tmp_path, synth_sequence):
     """``--calibrate-depth``: the median gt/pred ratio on exact depth becomes the exported depth factor."""
     from apps.cli import main
+    from apps.io.sequence import open_sequence
     from frontend.training.evaluate import calibrate_depth_scale, evaluate_depth_checkpoint
 
     kp, dp = nets
     save_checkpoint(tmp_path / "kp.ckpt", kp, step=1)
     save_checkpoint(tmp_path / "depth.ckpt", dp, step=1)
-    cal = calibrate_depth_scale(tmp_path / "depth.ckpt", synth_sequence, size=(320, 96), max_frames=6)
-    raw = evaluate_depth_checkpoint(tmp_path / "depth.ckpt", synth_sequence, size=(320, 96), max_frames=6)
+    frames = open_sequence(synth_sequence, resize=(320, 96), gt=False, max_frames=6)
+    cal = calibrate_depth_scale(tmp_path / "depth.ckpt", frames, label="synth/sequences/00")
+    raw = evaluate_depth_checkpoint(tmp_path / "depth.ckpt", frames)
     assert cal["factor"] == pytest.approx(raw["scale_median"]) and cal["frames"] == 6
     with pytest.raises(ValueError, match="depth_scale"):
         ExportOptions(depth_scale=0.0)
@@ -206,7 +208,7 @@ def test_depth_scale_calibration_makes_depth_metric(nets, tmp_path, synth_sequen
                                          ExportOptions(width=320, height=96, depth_scale=cal["factor"]),
                                          cal).read_text())
     assert meta["depth"]["scale"]["factor"] == pytest.approx(cal["factor"])
-    assert meta["depth"]["scale"]["calibrated_on"] == str(synth_sequence.resolve())
+    assert meta["depth"]["scale"]["calibrated_on"] == "synth/sequences/00"
     assert meta["depth"]["max_depth"] == pytest.approx(100.0 * cal["factor"])
     x = reference_image(96, 320)
     with torch.inference_mode():
@@ -219,6 +221,7 @@ def test_depth_scale_calibration_makes_depth_metric(nets, tmp_path, synth_sequen
                  "--calibrate-depth", str(synth_sequence)]) == 0
     cli_meta = read_frontend_meta(tmp_path / "cli")
     assert cli_meta["depth"]["scale"]["frames"] == 60 and cli_meta["depth"]["scale"]["factor"] > 0
+    assert not cli_meta["depth"]["scale"]["calibrated_on"].startswith("/")  # nothing of this machine
 
 
 def test_saturated_depth_is_reported_unknown(model_dir, runtime):

@@ -141,9 +141,10 @@ def _write_sequence(root: Path, n=5, h=120, w=400):
 
 
 def test_snippets_adjust_intrinsics_for_resize_crop_and_flip(tmp_path):
+    from apps.io.sequence import open_sequence
     from frontend.training.data import DataSource, open_source_sequences
 
-    seqs = open_source_sequences(DataSource(kind="sequences", path=str(_write_sequence(tmp_path))))
+    seqs = open_source_sequences(DataSource(kind="sequences", path=str(_write_sequence(tmp_path))), open_sequence)
     opts = SnippetOptions(image_size=(64, 128), scale_range=(1.0, 1.0), flip_probability=0.0, photometric=NO_AUG)
     item = SnippetDataset(seqs, opts)[0]
     assert item["images"].shape == (3, 1, 64, 128)
@@ -232,6 +233,7 @@ def test_depth_with_keypoint_procrustes_pose_trains_depth_only():
 def test_snippet_depth_only_when_every_sequence_has_it(tmp_path):
     from torch.utils.data import default_collate
 
+    from apps.io.sequence import open_sequence
     from frontend.training.data import DataSource, open_source_sequences
 
     root = _write_sequence(tmp_path)
@@ -240,8 +242,8 @@ def test_snippet_depth_only_when_every_sequence_has_it(tmp_path):
     depth_dir.mkdir()
     for i in range(5):
         np.save(depth_dir / f"{i:06d}.npy", np.full((120, 400), 7.5, np.float32))
-    plain = open_source_sequences(DataSource(kind="sequences", path=str(root)))
-    with_depth = open_source_sequences(DataSource(kind="sequences", path=str(tmp_path / "b")))
+    plain = open_source_sequences(DataSource(kind="sequences", path=str(root)), open_sequence)
+    with_depth = open_source_sequences(DataSource(kind="sequences", path=str(tmp_path / "b")), open_sequence)
     opts = SnippetOptions(image_size=(64, 128), photometric=NO_AUG)
     item = SnippetDataset(with_depth, opts)[0]
     assert item["depth"].shape == (1, 64, 128) and float(item["depth"].min()) == 7.5

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 
@@ -56,10 +57,12 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--calibrate-depth needs a trained --depth checkpoint, not --random")
         if not args.depth:
             raise ValueError("--calibrate-depth needs --depth CKPT")
+        from apps.io.sequence import open_sequence
         from frontend.training.evaluate import calibrate_depth_scale
 
         size = (args.depth_width or args.width, args.depth_height or args.height)
-        scale_source = calibrate_depth_scale(args.depth, args.calibrate_depth, size=size)
+        frames = open_sequence(args.calibrate_depth, resize=size, gt=False)
+        scale_source = calibrate_depth_scale(args.depth, frames, label=portable_label(args.calibrate_depth))
         depth_scale = scale_source["factor"]
         print(f"depth scale {depth_scale:.3f} from {scale_source['frames']} frames of {args.calibrate_depth} "
               f"(AbsRel after median scaling {scale_source['abs_rel']:.3f})")
@@ -83,3 +86,13 @@ def run(args: argparse.Namespace) -> int:
           f"input {args.width}x{args.height} (depth {options.depth_size[0]}x{options.depth_size[1]}), max |exported - eager| "
           f"{max(meta['keypoint']['max_abs_error'], meta['depth']['max_abs_error']):.2g}")
     return 0
+
+
+def portable_label(path: str | Path) -> str:
+    """``path`` as recorded in shipped metadata: relative to the working directory when inside it, else its
+    last three components (``synth_calib/sequences/01``), so nothing names this machine's folders."""
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return "/".join(p.parts[-3:])

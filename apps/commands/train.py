@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from apps.io.sequence import open_sequence
     from frontend.training.config import load_train_config
     from frontend.training.engine import Trainer
 
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     if overrides:
         config = dataclasses.replace(config, run=dataclasses.replace(config.run, **overrides))
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
-    trainer = Trainer(config, out, device=args.device, resume=args.resume, progress=not args.no_progress)
+    trainer = Trainer(config, out, device=args.device, resume=args.resume, progress=not args.no_progress,
+                      open_sequence=open_sequence)
     try:
         last = trainer.train(args.max_steps)
         if trainer.dist.is_main:

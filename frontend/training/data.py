@@ -1,8 +1,10 @@
 """Training data: image sources, homography pairs (KP2D) and monocular snippets (depth / KP3D).
 
 Sources (``DataSource``):
-* ``sequences``: KITTI-layout sequence folders (real KITTI or ``kp3d-vo synth`` renders), read through
-  ``apps.io.sequence.open_sequence``; ``path`` is a root with ``sequences/NN`` or one sequence folder.
+* ``sequences``: KITTI-layout sequence folders (real KITTI or ``kp3d-vo synth`` renders); ``path`` is a root
+  with ``sequences/NN`` or one sequence folder. The frames are read through a :class:`SequenceOpener` that
+  the caller hands in (``kp3d-vo train`` passes ``apps.io.sequence.open_sequence``): the frontend defines
+  what it reads (:class:`FrameSequence`), the application provides the readers.
 * ``skimage``: the offline sample images of ``skimage.data`` (converted to grey).
 * ``folder``: images matching ``glob`` under ``path`` (homography pairs only: no intrinsics).
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 import cv2
 import numpy as np
@@ -50,10 +52,35 @@ class DataSource:
             raise ValueError(f"DataSource.repeat must be >= 1, got {self.repeat}")
 
 
-def open_source_sequences(source: DataSource) -> list:
-    """The ``apps.io.sequence.Sequence`` objects of a ``sequences`` source (native resolution, no GT)."""
-    from apps.io.sequence import open_sequence
+class FrameSequence(Protocol):
+    """The frames the training data reads (``apps.io.sequence.Sequence`` is one).
 
+    ``intrinsics``: ``frontend.common.camera.Intrinsics`` of the frames as returned; ``has_depth``: whether
+    ``depth(i)`` gives exact depth; ``image(i)``: ``(H, W) uint8`` grey; ``depth(i)``: ``(H, W) float32``
+    metres (0 = unknown) or None.
+    """
+
+    intrinsics: Any
+    has_depth: bool
+
+    def __len__(self) -> int: ...
+
+    def image(self, i: int) -> np.ndarray: ...
+
+    def depth(self, i: int) -> np.ndarray | None: ...
+
+
+class SequenceOpener(Protocol):
+    """Opens one sequence folder: ``open_sequence(folder, gt=False, max_frames=N)`` (as ``apps.io.sequence``)."""
+
+    def __call__(self, path: Path, *, gt: bool, max_frames: int | None) -> FrameSequence: ...
+
+
+def open_source_sequences(source: DataSource, open_sequence: SequenceOpener | None) -> list[FrameSequence]:
+    """The sequences of a ``sequences`` source (native resolution, no GT), opened with ``open_sequence``."""
+    if open_sequence is None:
+        raise ValueError(f"data source {source.path!r} (kind 'sequences') needs a sequence reader: pass "
+                         "open_sequence (e.g. apps.io.sequence.open_sequence, as kp3d-vo train does)")
     root = Path(source.path)
     if not root.exists():
         raise FileNotFoundError(f"data source path not found: {root} (expected a KITTI-layout root or sequence)")
@@ -92,12 +119,17 @@ def _skimage_images() -> list[np.ndarray]:
     return out
 
 
-def image_readers(sources: list[DataSource]) -> list[Callable[[], np.ndarray]]:
-    """One zero-argument reader per image ((H, W) uint8 grey) over all sources, repeats included."""
+def image_readers(sources: list[DataSource],
+                  open_sequence: SequenceOpener | None = None) -> list[Callable[[], np.ndarray]]:
+    """One zero-argument reader per image ((H, W) uint8 grey) over all sources, repeats included.
+
+    ``open_sequence`` reads the ``sequences`` sources (see :class:`SequenceOpener`).
+    """
     readers: list[Callable[[], np.ndarray]] = []
     for src in sources:
         if src.kind == "sequences":
-            items = [(lambda s=seq, i=i: s.image(i)) for seq in open_source_sequences(src) for i in range(len(seq))]
+            items = [(lambda s=seq, i=i: s.image(i)) for seq in open_source_sequences(src, open_sequence)
+                     for i in range(len(seq))]
         elif src.kind == "skimage":
             items = [(lambda im=im: im) for im in _skimage_images()]
         else:
@@ -200,7 +232,7 @@ class SnippetDataset(_SeededDataset):
     the target (0 = unknown; nearest-neighbour resampled).
     """
 
-    def __init__(self, sequences: list, options: SnippetOptions, seed: int = 0):
+    def __init__(self, sequences: list[FrameSequence], options: SnippetOptions, seed: int = 0):
         super().__init__(seed)
         self.sequences, self.options = sequences, options
         lo, hi = min(min(options.offsets), 0), max(max(options.offsets), 0)

@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from frontend.common.atomic import atomic_write_bytes, atomic_write_text
 from frontend.training.config import OptimConfig, TrainConfig
+from frontend.training.data import SequenceOpener
 from frontend.training.distributed import (DistInfo, all_reduce_mean, barrier, check_replicas_in_sync,
                                            init_distributed, resolve_device, shutdown_distributed)
 
@@ -71,10 +72,12 @@ class Trainer:
         device: "cpu", "cuda", "cuda:N" or None/"auto".
         resume: continue from ``run_dir/checkpoint.pt`` (error if absent).
         progress: show a tqdm bar on rank 0.
+        open_sequence: reader of the ``sequences`` data sources (``frontend.training.data.SequenceOpener``,
+            e.g. ``apps.io.sequence.open_sequence``); needed only when the config has such sources.
     """
 
     def __init__(self, config: TrainConfig, run_dir: str | Path, *, device: str | None = None,
-                 resume: bool = False, progress: bool = True):
+                 resume: bool = False, progress: bool = True, open_sequence: SequenceOpener | None = None):
         from frontend.training.tasks import build_task
 
         self.config = config
@@ -84,7 +87,7 @@ class Trainer:
             torch.set_num_threads(config.run.num_threads)
         self.dist, self.device = init_distributed(resolve_device(device))
         torch.manual_seed(config.run.seed)  # identical initialisation on every rank
-        self.task = build_task(config, self.device)
+        self.task = build_task(config, self.device, open_sequence)
         self.module = self.task.module.to(self.device)
         params = [p for p in self.module.parameters() if p.requires_grad]
         o = config.optim

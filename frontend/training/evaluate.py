@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from frontend.training.data import FrameSequence
 
 DEPTH_METRICS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "a1", "a2", "a3")
 
@@ -36,42 +39,47 @@ def depth_errors(pred: np.ndarray, gt: np.ndarray, *, min_depth: float = 1e-3, m
 
 
 @torch.no_grad()
-def evaluate_depth_checkpoint(checkpoint: str | os.PathLike, sequence: str | os.PathLike, *,
-                              size: tuple[int, int] = (320, 96), device: str = "cpu", max_frames: int | None = None,
+def evaluate_depth_checkpoint(checkpoint: str | os.PathLike, sequence: FrameSequence, *, device: str = "cpu",
                               max_depth: float = 80.0) -> dict[str, float]:
     """Mean depth errors (median scaling per frame) of a DepthNet checkpoint on a sequence with depth.
 
-    ``size`` is the network input (width, height); ground truth is resampled to it (nearest).
+    ``sequence`` (a :class:`frontend.training.data.FrameSequence` with ``has_depth``, e.g.
+    ``apps.io.sequence.open_sequence(folder, resize=(320, 96))``) gives the network input frames as they
+    are: ``image(i)`` ``(H, W) uint8`` at the network's input size and ``depth(i)`` ``(H, W) float32`` metres.
     """
-    from apps.io.sequence import open_sequence
     from frontend.models import disp_to_depth, load_checkpoint
 
+    if not sequence.has_depth:
+        raise ValueError("evaluate_depth_checkpoint: the sequence has no depth maps (expected the depth_0/*.npy "
+                         "of a synthetic render)")
+    if len(sequence) == 0:
+        raise ValueError("evaluate_depth_checkpoint: the sequence has no frames")
     net, cfg = load_checkpoint(checkpoint, expected_kind="depth")
     net = net.to(device)
-    seq = open_sequence(Path(sequence), resize=tuple(size), gt=False, max_frames=max_frames)
-    if not seq.has_depth:
-        raise ValueError(f"sequence {sequence} has no depth maps (expected depth_0/*.npy of a synthetic render)")
     rows = []
-    for i in range(len(seq)):
-        img = torch.from_numpy(seq.image(i).astype(np.float32) / 255.0)[None, None].to(device)
+    for i in range(len(sequence)):
+        img = torch.from_numpy(sequence.image(i).astype(np.float32) / 255.0)[None, None].to(device)
         _, depth = disp_to_depth(net(img)[0], cfg.min_depth, cfg.max_depth)
-        rows.append(depth_errors(depth[0, 0].cpu().numpy(), seq.depth(i), max_depth=max_depth))
+        rows.append(depth_errors(depth[0, 0].cpu().numpy(), sequence.depth(i), max_depth=max_depth))
     out = {k: float(np.mean([r[k] for r in rows])) for k in (*DEPTH_METRICS, "scale")}
     out["scale_median"] = float(np.median([r["scale"] for r in rows]))
     out["frames"] = len(rows)
     return out
 
 
-def calibrate_depth_scale(checkpoint: str | os.PathLike, sequence: str | os.PathLike, *,
-                          size: tuple[int, int] = (320, 96), max_frames: int | None = None) -> dict[str, float | str]:
+def calibrate_depth_scale(checkpoint: str | os.PathLike, sequence: FrameSequence, *,
+                          label: str) -> dict[str, float | str]:
     """Metric scale of a monocular DepthNet from a sequence with exact depth (e.g. a synthetic render).
 
     Self-supervised monocular training fixes depth only up to one unknown factor. On a render made with
     the target camera's intrinsics and mounting (``kp3d-vo synth`` uses KITTI's), the median over frames
     of median(gt) / median(pred) is that factor; multiplying the network depth by it (``kp3d-vo export
     --calibrate-depth SEQ``) gives approximately metric depth on similar footage.
-    Returns ``{"factor", "calibrated_on", "frames", "abs_rel"}``.
+
+    ``sequence`` as for :func:`evaluate_depth_checkpoint` (frames at the network input size); ``label``
+    names it in the result (recorded in ``frontend.json``: give a path relative to the repository, not
+    one of this machine). Returns ``{"factor", "calibrated_on", "frames", "abs_rel"}``.
     """
-    errors = evaluate_depth_checkpoint(checkpoint, sequence, size=size, max_frames=max_frames)
-    return {"factor": errors["scale_median"], "calibrated_on": str(Path(sequence).resolve()),
+    errors = evaluate_depth_checkpoint(checkpoint, sequence)
+    return {"factor": errors["scale_median"], "calibrated_on": str(label),
             "frames": int(errors["frames"]), "abs_rel": errors["abs_rel"]}

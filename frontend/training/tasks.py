@@ -15,7 +15,7 @@ from frontend.models.io_net import IONet, IONetConfig
 from frontend.training.augment import PhotometricOptions
 from frontend.training.config import TrainConfig, resolve_path
 from frontend.training.data import (DataSource, HomographyPairDataset, PairOptions, SnippetDataset, SnippetOptions,
-                                    image_readers, open_source_sequences)
+                                    SequenceOpener, image_readers, open_source_sequences)
 from frontend.training.homography import HomographyOptions
 from frontend.training.modules import (DepthModule, DepthTaskOptions, HomographyModule, MultiViewModule,
                                        MultiViewOptions)
@@ -111,18 +111,21 @@ def _networks(config: TrainConfig, needed: tuple[str, ...], optional: tuple[str,
     return nets
 
 
-def build_task(config: TrainConfig, device: torch.device) -> Task:
-    """Networks (initialised), training module and dataset of ``config.task``."""
+def build_task(config: TrainConfig, device: torch.device, open_sequence: SequenceOpener | None = None) -> Task:
+    """Networks (initialised), training module and dataset of ``config.task``.
+
+    ``open_sequence`` reads the ``sequences`` data sources (``apps.io.sequence.open_sequence``).
+    """
     data = dict(config.data)
     seed = config.run.seed
     if config.task == "keypoints":
         nets = _networks(config, ("keypoint",), ("io",))
         opts = _dc(PairOptions, {k: v for k, v in data.items() if k != "sources"}, "data",
                    {"homography": HomographyOptions, "photometric": PhotometricOptions})
-        dataset = HomographyPairDataset(image_readers(_sources(data, ("sequences", "skimage", "folder"))), opts, seed)
+        dataset = HomographyPairDataset(image_readers(_sources(data, ("sequences", "skimage", "folder")), open_sequence), opts, seed)
         module = HomographyModule(nets["keypoint"], nets.get("io"), _dc(KeypointLossOptions, config.loss, "loss"))
         return Task(module, dataset, {"keypoint": nets["keypoint"]})
-    sequences = [seq for s in _sources(data, ("sequences",)) for seq in open_source_sequences(s)]
+    sequences = [seq for s in _sources(data, ("sequences",)) for seq in open_source_sequences(s, open_sequence)]
     snippet_keys = {k: v for k, v in data.items() if k != "sources"}
     if config.task == "depth":
         options = _dc(DepthTaskOptions, config.loss, "loss", {"depth": DepthLossOptions})
