@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from apps.io.camera import Intrinsics
+from apps.io.kitti_format import parse_calib
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,6 @@ def _read_numbers(path: Path, text: str) -> dict[str, float]:
 
 
 def _read_keyed_text(path: Path, text: str, camera: int) -> dict[str, Any]:
-    from apps.io.kitti import parse_calib
-
     if re.search(r"^\s*P(_rect_0)?\d\s*:", text, flags=re.MULTILINE):
         matrices = parse_calib(path)
         P = matrices.get(f"P{camera}", matrices.get(f"P_rect_0{camera}"))

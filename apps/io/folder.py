@@ -1,4 +1,4 @@
-"""A folder of image files as a :class:`~apps.io.sequence.Sequence`.
+"""A folder of image files as a :class:`~apps.io.sequence_base.Sequence`.
 
 Layout::
 
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from apps.io.calibration import read_intrinsics
-from apps.io.kitti import read_times
-from apps.io.sequence import Sequence, list_images, load_gt_poses, nominal_timestamps, read_grey
+from apps.io.kitti_format import read_times
+from apps.io.sequence_base import Sequence, list_images, load_gt_poses, nominal_timestamps, read_grey
 
 DEFAULT_CALIB_NAMES = ("calib.yaml", "calib.yml", "calib.txt", "camera.txt")
 

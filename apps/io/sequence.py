@@ -1,267 +1,26 @@
-"""Frame sequences: one interface over KITTI folders, image folders and videos.
-
-A :class:`Sequence` is a finite list of grey frames with intrinsics, timestamps and optional
-ground truth:
-
-- ``name: str`` (KITTI sequence number, folder name or video file stem), ``path: Path``;
-- ``intrinsics: Intrinsics`` of the frames as returned (after any resize/crop);
-- ``timestamps: (N,) float64`` seconds, strictly increasing;
-- ``gt_world_from_cam: (N, 4, 4) float64 | None`` ground-truth camera-to-world poses;
-- ``len(seq)``, ``seq.image(i) -> (H, W) uint8`` grey, ``seq.depth(i) -> (H, W) float32`` metric
-  z-depth (0 = unknown) or ``None`` when the sequence has no depth, ``seq.frame_path(i) -> str``;
-- iteration yields :class:`Frame` records in order (sequential reading, efficient for videos).
+"""Frame sequences: :func:`open_sequence` over KITTI folders, image folders and videos.
 
 :func:`open_sequence` picks the reader from what the path is and applies the resize/crop
 (:class:`apps.io.preprocess.Preprocess`) and ``max_frames`` truncation consistently to images,
-depth, intrinsics, timestamps and ground truth.
+depth, intrinsics, timestamps and ground truth. The interface the readers share (:class:`Sequence`,
+:class:`Frame`, :class:`SequenceView` and the reading helpers) is in :mod:`apps.io.sequence_base`
+and re-exported here; the readers import that module, so there is no import cycle.
 """
 from __future__ import annotations
 
-import abc
-import logging
 import os
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-import cv2
-import numpy as np
-
-from apps.io.camera import Intrinsics
+from apps.io.folder import ImageFolderSequence
+from apps.io.kitti import KittiSequence
 from apps.io.preprocess import Preprocess
+from apps.io.sequence_base import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, Frame, Sequence, SequenceView, list_images,
+                                   load_gt_poses, natural_key, nominal_timestamps, read_grey)
+from apps.io.video import VideoSequence
 
-logger = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm", ".ppm")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
-                  ".ts", ".mts", ".m2ts", ".3gp", ".ogv")
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One frame of a sequence as yielded by iteration.
-
-    ``image`` is ``(H, W) uint8`` grey; ``world_from_cam`` is the ``(4, 4) float64`` ground-truth
-    pose or ``None``. Depth is not loaded here: call ``seq.depth(frame.index)`` when needed.
-    """
-
-    index: int
-    timestamp: float
-    image: np.ndarray
-    world_from_cam: np.ndarray | None
-
-
-class Sequence(abc.ABC):
-    """Base class of all frame sequences (see the module docstring for the interface).
-
-    Subclasses set ``name``, ``path``, ``intrinsics``, ``timestamps`` and ``gt_world_from_cam``
-    in ``__init__`` and implement ``_read_image(i)`` and ``frame_path(i)``; sequences with depth
-    override ``has_depth`` and ``_read_depth(i)``. The public accessors check the index and the
-    shape/dtype of what the subclass returns.
-    """
-
-    name: str
-    path: Path
-    intrinsics: Intrinsics
-    timestamps: np.ndarray
-    gt_world_from_cam: np.ndarray | None
-
-    def __len__(self) -> int:
-        return int(len(self.timestamps))
-
-    @property
-    def has_depth(self) -> bool:
-        """True when :meth:`depth` returns depth maps (synthetic sequences)."""
-        return False
-
-    @abc.abstractmethod
-    def frame_path(self, i: int) -> str:
-        """Where frame ``i`` comes from (image file, or ``video#index``), for messages and logs."""
-
-    @abc.abstractmethod
-    def _read_image(self, i: int) -> np.ndarray:
-        """Frame ``i`` (already range-checked) as ``(H, W) uint8``."""
-
-    def _read_depth(self, i: int) -> np.ndarray | None:
-        return None
-
-    def _check_index(self, i: int) -> int:
-        n = len(self)
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"{self.name}: frame index must be an integer, got {i!r}")
-        if not -n <= i < n:
-            raise IndexError(f"{self.name}: frame index {i} out of range for {n} frames")
-        return int(i) % n
-
-    def image(self, i: int) -> np.ndarray:
-        """Frame ``i`` as ``(H, W) uint8`` grey, ``H, W = intrinsics.height, intrinsics.width``."""
-        i = self._check_index(i)
-        img = self._read_image(i)
-        shape = (self.intrinsics.height, self.intrinsics.width)
-        if img.dtype != np.uint8 or img.shape != shape:
-            raise ValueError(f"{self.frame_path(i)}: expected a {shape[1]}x{shape[0]} grey image (as the "
-                             f"calibration/first frame says), got shape {img.shape} dtype {img.dtype}")
-        return img
-
-    def depth(self, i: int) -> np.ndarray | None:
-        """Metric z-depth of frame ``i``, ``(H, W) float32`` (0 = unknown), or ``None`` without depth."""
-        i = self._check_index(i)
-        d = self._read_depth(i)
-        if d is None:
-            return None
-        shape = (self.intrinsics.height, self.intrinsics.width)
-        if d.dtype != np.float32 or d.shape != shape:
-            raise ValueError(f"depth of {self.frame_path(i)}: expected (H, W) = {shape} float32, "
-                             f"got shape {d.shape} dtype {d.dtype}")
-        return d
-
-    def __iter__(self) -> Iterator[Frame]:
-        gt = self.gt_world_from_cam
-        for i in range(len(self)):
-            yield Frame(i, float(self.timestamps[i]), self.image(i), None if gt is None else gt[i])
-
-    def __repr__(self) -> str:
-        k = self.intrinsics
-        return (f"{type(self).__name__}(name={self.name!r}, frames={len(self)}, size={k.width}x{k.height}, "
-                f"gt={'yes' if self.gt_world_from_cam is not None else 'no'}, path='{self.path}')")
-
-
-class SequenceView(Sequence):
-    """A sequence seen through a resize/crop and/or truncated to its first ``max_frames`` frames.
-
-    Images, depth, intrinsics, timestamps and ground truth are all transformed consistently.
-    """
-
-    def __init__(self, base: Sequence, *, preprocess: Preprocess | None = None, max_frames: int | None = None):
-        if max_frames is not None and (isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer))
-                                       or max_frames <= 0):
-            raise ValueError(f"max_frames must be a positive integer or None, got {max_frames!r}")
-        self.base = base
-        self.preprocess = preprocess
-        n = len(base) if max_frames is None else min(len(base), int(max_frames))
-        self.name, self.path = base.name, base.path
-        self.intrinsics = base.intrinsics if preprocess is None else preprocess.intrinsics(base.intrinsics)
-        self.timestamps = base.timestamps[:n]
-        gt = base.gt_world_from_cam
-        self.gt_world_from_cam = None if gt is None else gt[:n]
-
-    @property
-    def has_depth(self) -> bool:
-        return self.base.has_depth
-
-    def frame_path(self, i: int) -> str:
-        return self.base.frame_path(i)
-
-    def _read_image(self, i: int) -> np.ndarray:
-        img = self.base.image(i)
-        return img if self.preprocess is None else self.preprocess.image(img)
-
-    def _read_depth(self, i: int) -> np.ndarray | None:
-        d = self.base.depth(i)
-        return d if d is None or self.preprocess is None else self.preprocess.depth(d)
-
-
-# ----------------------------------------------------------------------------------------------
-# helpers shared by the readers
-
-
-def natural_key(name: str) -> list:
-    """Sort key that orders embedded numbers numerically: ``img2.png`` before ``img10.png``."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
-
-
-def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files (``IMAGE_SUFFIXES``, any case) directly in ``folder``, naturally sorted.
-
-    Raises FileNotFoundError when the folder is missing, ValueError when it holds no images.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image folder not found: {folder}")
-    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
-    if not files:
-        raise ValueError(f"image folder {folder} contains no images (expected files ending in "
-                         f"{', '.join(IMAGE_SUFFIXES)})")
-    return sorted(files, key=lambda p: natural_key(p.name))
-
-
-def read_grey(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as ``(H, W) uint8`` grey.
-
-    Colour is converted with ``cv2.cvtColor(..., COLOR_BGR2GRAY)`` (the same conversion as for
-    video frames), 16-bit images are scaled to 8 bits (``round(v / 257)``), EXIF orientation is
-    applied. Raises FileNotFoundError when missing, ValueError naming the file when it cannot be
-    decoded or has an unsupported pixel type.
-    """
-    path = Path(path)
-    img = cv2.imread(str(path), cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH)
-    if img is None:
-        if not path.is_file():
-            raise FileNotFoundError(f"image file not found: {path}")
-        raise ValueError(f"cannot decode image file {path} (corrupt or unsupported format)")
-    if img.ndim == 3:
-        code = {3: cv2.COLOR_BGR2GRAY, 4: cv2.COLOR_BGRA2GRAY}.get(img.shape[2])
-        img = img[:, :, 0] if img.shape[2] == 1 else None if code is None else cv2.cvtColor(img, code)
-        if img is None:
-            raise ValueError(f"image file {path}: unsupported channel count")
-    if img.dtype == np.uint16:
-        img = np.round(img.astype(np.float32) / 257.0).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        raise ValueError(f"image file {path}: unsupported pixel type {img.dtype} (expected 8 or 16 bit)")
-    return np.ascontiguousarray(img)
-
-
-def nominal_timestamps(n: int, fps: float) -> np.ndarray:
-    """``index / fps`` seconds, ``(n,) float64``."""
-    if not np.isfinite(fps) or fps <= 0:
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
-    return np.arange(n, dtype=np.float64) / float(fps)
-
-
-def load_gt_poses(path: str | os.PathLike, n_frames: int, frame_timestamps: np.ndarray | None = None) -> np.ndarray:
-    """Ground truth for ``n_frames`` frames from a KITTI or TUM trajectory file, ``(n, 4, 4) float64``.
-
-    KITTI pose files (one pose per frame, no timestamps) must have at least ``n_frames`` lines;
-    longer files are truncated to the first ``n_frames`` poses with an INFO log note (the KITTI
-    ground truth covers the whole drive even when only its first frames are present); shorter
-    files raise ValueError naming the file and both counts. TUM files (with timestamps) are
-    associated to ``frame_timestamps`` by nearest timestamp within half a frame period; a frame
-    without a match raises ValueError.
-    """
-    from apps.io.trajectory import read_trajectory  # lazy: only sequences with GT need it
-
-    path = Path(path)
-    times, poses = read_trajectory(path)
-    poses = np.asarray(poses, dtype=np.float64)
-    if times is None or frame_timestamps is None:
-        if len(poses) < n_frames:
-            raise ValueError(f"ground-truth file {path} has {len(poses)} poses but the sequence has "
-                             f"{n_frames} frames (expected one pose per frame)")
-        if len(poses) > n_frames:
-            logger.info("ground-truth file %s has %d poses for %d frames: using the first %d",
-                        path, len(poses), n_frames, n_frames)
-        return poses[:n_frames].copy()
-    return _associate_by_time(path, np.asarray(times, np.float64), poses, np.asarray(frame_timestamps, np.float64))
-
-
-def _associate_by_time(path: Path, gt_times: np.ndarray, poses: np.ndarray, frame_times: np.ndarray) -> np.ndarray:
-    order = np.argsort(gt_times, kind="stable")
-    gt_times, poses = gt_times[order], poses[order]
-    period = float(np.median(np.diff(frame_times))) if len(frame_times) > 1 else 0.1
-    tolerance = 0.5 * period
-    j = np.clip(np.searchsorted(gt_times, frame_times), 1, max(len(gt_times) - 1, 1))
-    left = np.clip(j - 1, 0, len(gt_times) - 1)
-    right = np.clip(j, 0, len(gt_times) - 1)
-    pick = np.where(np.abs(gt_times[left] - frame_times) <= np.abs(gt_times[right] - frame_times), left, right)
-    dt = np.abs(gt_times[pick] - frame_times)
-    bad = np.flatnonzero(dt > tolerance)
-    if bad.size:
-        k = int(bad[0])
-        raise ValueError(f"ground-truth file {path}: no pose within {tolerance:.4f} s of frame {k} "
-                         f"(t = {frame_times[k]:.6f} s; nearest pose at {gt_times[pick[k]]:.6f} s); "
-                         f"{bad.size} of {len(frame_times)} frames unmatched")
-    return poses[pick].copy()
+__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "Frame", "ImageFolderSequence", "KittiSequence", "Sequence",
+           "SequenceView", "VideoSequence", "list_images", "load_gt_poses", "natural_key", "nominal_timestamps",
+           "open_sequence", "read_grey"]
 
 
 def _is_kitti_folder(path: Path) -> bool:
@@ -315,10 +74,8 @@ def open_sequence(path: str | os.PathLike, *, calib: str | os.PathLike | None = 
                          f"give the ground-truth file for {path}")
     gt_file = None if gt is None or gt is False else gt
     if path.is_dir() and _is_kitti_folder(path):
-        from apps.io.kitti import KittiSequence
         base: Sequence = KittiSequence(path, camera=camera, gt=gt, calib=calib)
     elif path.is_dir():
-        from apps.io.folder import ImageFolderSequence
         base = ImageFolderSequence(path, calib, fps=10.0 if fps is None else fps, gt=gt_file, camera=camera)
     elif path.suffix.lower() in IMAGE_SUFFIXES:
         raise ValueError(f"{path} is a single image; give the folder that holds the frames")
@@ -326,7 +83,6 @@ def open_sequence(path: str | os.PathLike, *, calib: str | os.PathLike | None = 
         if calib is None:
             raise ValueError(f"video {path} needs a calibration file (calib=...; fx fy cx cy [width height] "
                              "text or YAML)")
-        from apps.io.video import VideoSequence
         base = VideoSequence(path, calib, fps=fps, gt=gt_file, camera=camera)
     if preprocess is None and max_frames is None:
         return base

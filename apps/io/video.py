@@ -1,4 +1,4 @@
-"""A video file as a :class:`~apps.io.sequence.Sequence` (OpenCV ``VideoCapture``, FFmpeg backend).
+"""A video file as a :class:`~apps.io.sequence_base.Sequence` (OpenCV ``VideoCapture``, FFmpeg backend).
 
 Any container/codec the installed OpenCV decodes works (mp4/H.264, avi/MJPG, mkv, ...). Frames are
 converted to grey. Opening indexes the video once (each frame is grabbed, not converted) to learn
@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from apps.io.calibration import read_intrinsics
-from apps.io.sequence import Sequence, load_gt_poses, nominal_timestamps
+from apps.io.sequence_base import Sequence, load_gt_poses, nominal_timestamps
 
 logger = logging.getLogger(__name__)
 
