@@ -10,7 +10,7 @@ from apps.io.sequence import open_sequence
 from apps.io.trajectory import read_kitti_poses, read_tum
 from apps.pipeline.config import RunConfig, load_config
 from apps.pipeline.runner import run_sequence
-from apps.viewer.observer import OutputObserver
+from apps.pipeline.observer import OutputObserver
 from pipeline_helpers import OracleFrontend
 
 

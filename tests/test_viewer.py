@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from apps.viewer import CompositeObserver, Open3DViewer, OutputObserver, ViewerOptions
+from apps.pipeline.observer import CompositeObserver, OutputObserver
+from apps.viewer import Open3DViewer, ViewerOptions
 from apps.viewer import scene
 from apps.viewer.open3d_viewer import ACTIVE_TINT, FRUSTUM_RGB
 from apps.viewer.panel import KEYPOINT_RGB, image_panel

@@ -22,7 +22,7 @@ from apps.pipeline.config import RunConfig
 from apps.pipeline.config import with_model_depth_prior
 from apps.pipeline.odometry import make_odometry
 from apps.pipeline.outputs import RunResult, versions, write_run_outputs
-from apps.viewer.observer import CompositeObserver
+from apps.pipeline.observer import CompositeObserver
 
 logger = logging.getLogger(__name__)
 _END = object()
@@ -71,7 +71,7 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
     Args:
         frontend: a callable ``(H, W) uint8 -> FrontendOutput``; built from ``config.model_dir`` when
             None and the mode needs one.
-        observer: an ``apps.viewer.observer.OutputObserver`` receiving per-frame callbacks (viewer,
+        observer: an ``apps.pipeline.observer.OutputObserver`` receiving per-frame callbacks (viewer,
             loggers); a failing observer is logged and dropped, never stopping the run.
         output_dir: where outputs are written (also after Ctrl-C); None writes nothing.
     Returns the :class:`RunResult` (its ``summary`` is what summary.json holds).

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from apps.viewer import scene
-from apps.viewer.observer import OutputObserver
+from apps.pipeline.observer import OutputObserver
 from apps.viewer.panel import image_panel, side_by_side, write_png_rgb
 
 logger = logging.getLogger(__name__)
