@@ -6,10 +6,11 @@ import math
 import pytest
 import torch
 
+from frontend.geometry import pose_vec_to_matrix
 from frontend.keypoints import mutual_nn_match, sample_descriptors, select_topk
 from frontend.models import (CELL, DepthNetConfig, KeypointNetConfig, ResNetEncoder, build_depth_net,
                              build_keypoint_net, build_pose_net, disp_to_depth, load_checkpoint,
-                             load_config_file, pose_vector_to_matrix, save_checkpoint)
+                             load_config_file, save_checkpoint)
 
 VARIANTS = ["resnet18", "light"]
 SIZES = [(192, 640), (256, 320)]
@@ -96,10 +97,10 @@ def test_pose_net_output_and_matrix():
         pose = net(a, b)
     assert pose.shape == (1, 6) and float(pose.abs().max()) < 0.5  # small output scaling
     vec = torch.tensor([[0.0, math.pi / 2, 0.0, 1.0, 2.0, 3.0]])
-    m = pose_vector_to_matrix(vec)[0]
+    m = pose_vec_to_matrix(vec)[0]
     expected = torch.tensor([[0.0, 0, 1, 1], [0, 1, 0, 2], [-1, 0, 0, 3], [0, 0, 0, 1]])
     assert torch.allclose(m, expected, atol=1e-6)
-    assert torch.allclose(pose_vector_to_matrix(torch.zeros(1, 6))[0], torch.eye(4))
+    assert torch.allclose(pose_vec_to_matrix(torch.zeros(1, 6))[0], torch.eye(4))
 
 
 def test_sample_descriptors_pixel_centre_convention():

@@ -6,7 +6,7 @@ output over the image to ``(B, 6) = (axis_angle (3, radians), translation (3, me
 scale of the depth))`` of ``cam_b_from_cam_a``, the rigid transform that maps a point from camera-a
 coordinates to camera-b coordinates: ``X_b = R(axis_angle) X_a + t``. Outputs are multiplied by
 small constants (``rotation_scale``, ``translation_scale``, default 0.01) so training starts near
-the identity. ``pose_vector_to_matrix`` turns the vector into ``(B, 4, 4)`` matrices.
+the identity. ``frontend.geometry.pose_vec_to_matrix`` turns the vector into ``(B, 4, 4)`` matrices.
 """
 from __future__ import annotations
 
@@ -60,29 +60,3 @@ class PoseNet(nn.Module):
             raise ValueError(f"PoseNet: image_a {list(image_a.shape)} and image_b {list(image_b.shape)} differ")
         x = self.decoder(self.encoder(torch.cat([image_a, image_b], dim=1))[4])
         return x.mean(dim=(2, 3)) * self.output_scale
-
-
-def axis_angle_to_matrix(axis_angle: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Rodrigues: ``(B, 3)`` radians -> ``(B, 3, 3)`` rotation matrices (differentiable, stable at 0)."""
-    theta2 = (axis_angle * axis_angle).sum(dim=1, keepdim=True)
-    theta = torch.sqrt(theta2 + eps)
-    # sin(t)/t and (1 - cos t)/t^2 with series expansions for small angles.
-    small = theta2 < 1e-6
-    a = torch.where(small, 1.0 - theta2 / 6.0, torch.sin(theta) / theta)
-    b = torch.where(small, 0.5 - theta2 / 24.0, (1.0 - torch.cos(theta)) / (theta * theta))
-    x, y, z = axis_angle[:, 0], axis_angle[:, 1], axis_angle[:, 2]
-    zero = torch.zeros_like(x)
-    skew = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=1).view(-1, 3, 3)
-    eye = torch.eye(3, dtype=axis_angle.dtype, device=axis_angle.device).expand_as(skew)
-    return eye + a.view(-1, 1, 1) * skew + b.view(-1, 1, 1) * (skew @ skew)
-
-
-def pose_vector_to_matrix(pose: torch.Tensor) -> torch.Tensor:
-    """``(B, 6)`` (axis-angle, translation) -> ``(B, 4, 4)`` rigid transforms ``[[R, t], [0, 1]]``."""
-    if pose.dim() != 2 or pose.shape[1] != 6:
-        raise ValueError(f"pose must be (B, 6), got {list(pose.shape)}")
-    out = torch.zeros(pose.shape[0], 4, 4, dtype=pose.dtype, device=pose.device)
-    out[:, :3, :3] = axis_angle_to_matrix(pose[:, :3])
-    out[:, :3, 3] = pose[:, 3:]
-    out[:, 3, 3] = 1.0
-    return out
