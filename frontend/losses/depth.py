@@ -57,3 +57,36 @@ def multiscale_photometric_loss(disparities: list[torch.Tensor], target: torch.T
     out = {"photometric": photo / n, "smoothness": smooth / n, "automask_ratio": mask_ratio / n}
     out["loss"] = out["photometric"] + options.smoothness_weight * out["smoothness"]
     return out
+
+
+def sparse_scale_invariant_loss(depth: torch.Tensor, target: torch.Tensor, variance_weight: float = 0.85,
+                                min_points: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale-invariant log loss (Eigen et al.) of a dense depth against sparse target depths, per image.
+
+    ``d = log(depth) - log(target)`` over the pixels where ``target > 0``; per image
+    ``mean(d^2) - variance_weight * mean(d)^2`` (1: only the spread of the log ratio counts, i.e. fully
+    scale-invariant; 0: the plain squared log error), averaged over the images with at least ``min_points``
+    targets. The depths may be in different units: a global factor between them changes nothing when
+    ``variance_weight`` is 1 and little when it is close to 1.
+
+    Args:
+        depth: (B, 1, H, W) positive predicted depth (any unit).
+        target: (B, 1, H, W) sparse target depth (0 = no target), e.g. backend points projected into the frame.
+    Returns:
+        (loss scalar, number of images used (scalar tensor)); the loss is 0 (with a gradient path) when
+        no image has enough targets.
+    """
+    if depth.shape != target.shape or depth.dim() != 4 or depth.shape[1] != 1:
+        raise ValueError(f"sparse_scale_invariant_loss: depth {tuple(depth.shape)} and target {tuple(target.shape)} "
+                         "must both be (B, 1, H, W)")
+    if not 0.0 <= variance_weight <= 1.0:
+        raise ValueError(f"variance_weight must be in [0, 1], got {variance_weight}")
+    valid = (target > 0).flatten(1)
+    count = valid.sum(dim=1)
+    d = (torch.log(depth.clamp_min(1e-6)) - torch.log(target.clamp_min(1e-6))).flatten(1) * valid
+    n = count.clamp_min(1).to(depth.dtype)
+    per_image = (d * d).sum(dim=1) / n - variance_weight * (d.sum(dim=1) / n) ** 2
+    used = count >= min_points
+    if not bool(used.any()):
+        return depth.sum() * 0.0, used.sum()
+    return per_image[used].mean(), used.sum()
