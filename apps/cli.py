@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
+import traceback
 
 # name -> (module under apps.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -53,23 +56,56 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line for an error: the library's message (which names the file/option), or for an
+    unexpected error type its name and message (``-v`` shows the traceback)."""
+    if isinstance(exc, OSError) and exc.filename is not None and not isinstance(exc, FileNotFoundError):
+        target = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        text = f"{target}: {exc.strerror or exc}"
+    else:
+        text = str(exc) or type(exc).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    text = " ".join(lines) if len(lines) <= 3 else lines[0] + " ..."
+    if not isinstance(exc, (ValueError, FileNotFoundError, OSError)):
+        text = f"{text} ({type(exc).__name__}; run with -v for the traceback)"
+    return text
+
+
+def _terminate(signum, frame):  # SIGTERM during start-up: stop like Ctrl-C (the run loop has its own handler)
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Entry point. Exit codes: 0 ok, 1 some batch entries failed, 2 error (one line on stderr;
+    ``-v`` adds the traceback), 3 a run that never started tracking, 130/143 interrupted by SIGINT/SIGTERM."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    verbose = "-v" in argv[:1] or "--verbose" in argv[:1]
+    command = "kp3d-vo"
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
+        verbose = args.verbose
+        command = f"kp3d-vo {args.command}"
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.INFO,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
         return int(_load(args.command).run(args) or 0)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        # Library code raises with a message naming the file/argument; the CLI prints it.
-        print(f"kp3d-vo {args.command}: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        name = str(exc) if str(exc) in ("SIGTERM", "SIGINT") else "SIGINT"
+        print(f"{command}: interrupted ({name})", file=sys.stderr)
+        return 128 + int(getattr(signal, name))
+    except Exception as exc:  # noqa: BLE001 - the CLI's job: one clear line instead of a traceback
+        if verbose:
+            traceback.print_exc()
+        print(f"{command}: error: {describe_error(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"kp3d-vo {args.command}: interrupted", file=sys.stderr)
-        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -35,13 +35,15 @@ def run_config(tmp_path_factory, random_models):
 def test_run_dso_with_viewer_recording(synth_sequence, tmp_path, run_config):
     out, rec = tmp_path / "out", tmp_path / "viewer"
     r = _cli("run", synth_sequence, "--output", out, "--mode", "dso", "--config", run_config,
-             "--max-frames", "30", "--viewer-record", rec, "--viewer-size", "320x240", "--viewer-every", "5",
+             "--max-frames", "40", "--viewer-record", rec, "--viewer-size", "320x240", "--viewer-every", "5",
              "--no-progress")
     assert r.returncode == 0, r.stderr[-3000:]
     poses = read_kitti_poses(out / "poses_kitti.txt")
-    assert poses.shape == (30, 4, 4)
+    assert poses.shape == (40, 4, 4)
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["frames"] == 30 and summary["mode"] == "dso"
+    assert summary["frames"] == 40 and summary["mode"] == "dso"
+    # dso alone needs ~30 frames of this render to initialise (with 30 frames it silently gave identity poses)
+    assert summary["tracking_started"] and summary["initializing_frames"] < 40
     assert "t_rel" in r.stdout or "ATE" in r.stdout
     frames = sorted(rec.glob("frame_*.png"))
     assert len(frames) >= 4
@@ -74,26 +76,26 @@ def test_run_missing_sequence_names_it(tmp_path):
 
 def test_vo_batch_table_and_resume(synth_sequence, tmp_path, run_config):
     cfg = tmp_path / "batch.yaml"
+    # dso alone initialises after ~30 frames of this render; two names for one clip give two parallel runs
     cfg.write_text(
-        f"output: {tmp_path / 'batch'}\nmodes: [dso, f2f]\nconfig: {run_config}\n"
-        f"sequences:\n  - {{name: s00, path: {synth_sequence}, max_frames: 20}}\n")
+        f"output: {tmp_path / 'batch'}\nmodes: [dso]\nconfig: {run_config}\n"
+        f"sequences:\n  - {{name: s00, path: {synth_sequence}, max_frames: 40}}\n"
+        f"  - {{name: s00b, path: {synth_sequence}, max_frames: 40}}\n")
     r = _cli("evaluate", "--batch", cfg, "--jobs", "2")
     assert r.returncode == 0, r.stderr[-3000:]
     table = (tmp_path / "batch" / "results.md").read_text()
-    assert "| s00 | dso |" in table and "| s00 | f2f |" in table and "**mean**" in table
+    assert "| s00 | dso |" in table and "| s00b | dso |" in table and "**mean**" in table
     csv_text = (tmp_path / "batch" / "results.csv").read_text()
     assert csv_text.startswith("sequence,method,t_rel")
     results = json.loads((tmp_path / "batch" / "results.json").read_text())
-    assert results["status"] == {"s00/dso": "ran", "s00/f2f": "ran"}
-    rows = {row["method"]: row for row in results["rows"]}
-    assert np.isfinite(rows["dso"]["ate_rmse"])
-    # random-weight networks: f2f may not move at all; the table then says why it has no score
-    assert "ate_rmse" in rows["f2f"] or rows["f2f"]["error"].startswith("not scorable")
+    assert results["status"] == {"s00/dso": "ran", "s00b/dso": "ran"}
+    rows = {row["sequence"]: row for row in results["rows"]}
+    assert np.isfinite(rows["s00"]["ate_rmse"]) and rows["s00"]["frames"] == 40
     # resume: finished runs are not run again
     r = _cli("evaluate", "--batch", cfg)
     assert r.returncode == 0
     results = json.loads((tmp_path / "batch" / "results.json").read_text())
-    assert results["status"] == {"s00/dso": "cached", "s00/f2f": "cached"}
+    assert results["status"] == {"s00/dso": "cached", "s00b/dso": "cached"}
 
 
 def test_demo_runs_the_shipped_pipeline(tmp_path):

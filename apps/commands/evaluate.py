@@ -54,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="devkit: bit-exact float32 emulation of evaluate_odometry.cpp (default); "
                           "float64: same definition in double precision")
     opt.add_argument("--keep-going", action="store_true",
-                     help="batch: report failing entries and go on instead of stopping")
+                     help="batch (--batch, --gt-dir/--est-dir, VO batch): report failing entries or "
+                          "sequences and go on instead of stopping at the first")
     out = parser.add_argument_group("outputs")
     out.add_argument("--json", metavar="OUT", help="write JSON ('-': print JSON to stdout instead of the table)")
     out.add_argument("--csv", metavar="OUT", help="write CSV (one row per trajectory, batch: + mean row)")
@@ -105,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         text = report.format_result(result)
     else:
         if dirs:
-            entries, overrides = entries_from_dirs(args.gt_dir, args.est_dir, args.sequences), {}
+            entries = entries_from_dirs(args.gt_dir, args.est_dir, args.sequences, check_files=not args.keep_going)
+            overrides = {}
         else:
             entries, overrides = load_batch_config(args.batch)
         result = run_batch(entries, _options(args, overrides), keep_going=args.keep_going)
@@ -144,7 +146,7 @@ def _run_vo_batch(args: argparse.Namespace) -> int:
         cfg.jobs = args.jobs
     if args.align:
         cfg.align = args.align
-    out = run_vo_batch(cfg)
+    out = run_vo_batch(cfg, keep_going=args.keep_going)
     sys.stdout.write(format_markdown(out["rows"], out["means"], cfg))
     print(f"tables: {cfg.output / 'results.md'}, {cfg.output / 'results.csv'}; runs and plots under {cfg.output}")
     return 1 if any(st.startswith("failed") for st in out["status"].values()) else 0

@@ -22,14 +22,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+EXIT_NEVER_STARTED = 3  # the run finished but tracking never started (outputs are written all the same)
+
+
 def run(args: argparse.Namespace) -> int:
     import json
+    import logging
+    import sys
 
     from apps.io.sequence import open_sequence
     from apps.pipeline.config import load_config
+    from apps.pipeline.outputs import check_output_dir
     from apps.pipeline.runner import run_sequence
 
+    check_output_dir(args.output)  # before anything slow: a bad --output is reported at once
     config = load_config(args.config, mode=args.mode, model_dir=args.model_dir)
+    if args.device is not None and config.mode == "dso":
+        logging.getLogger("apps.commands.run").warning(
+            "--device %s has no effect with --mode dso: the backend runs on the CPU (the device is for the "
+            "networks of dsdso and f2f)", args.device)
     seq = open_sequence(args.sequence, calib=args.calib, camera=args.camera, gt=args.gt,
                         resize=(config.width, config.height), crop=config.crop, max_frames=args.max_frames)
     from apps.viewer.cli_args import viewer_from_args
@@ -39,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
                           progress=not args.no_progress)
     s = result.summary
     print(f"{s['frames']} frames, {s['keyframes']} keyframes, {s['fps']:.1f} fps, "
-          f"lost {len(s['lost_frames'])}, skipped {len(s['skipped_frames'])}; outputs in {args.output}")
+          f"initialising {s['initializing_frames']}, lost {len(s['lost_frames'])}, "
+          f"skipped {len(s['skipped_frames'])}; outputs in {args.output}")
     ev = s.get("evaluation")
     if ev and "t_rel" in ev:
         def fmt(v):
@@ -48,5 +60,8 @@ def run(args: argparse.Namespace) -> int:
               "(scale-only alignment, KITTI devkit metric)")
     if s["interrupted"]:
         print(json.dumps({"interrupted": True, "frames_written": s["frames"]}))
-        return 130
+        return 143 if "SIGTERM" in s.get("signals", []) else 130
+    if s["frames"] and not s["tracking_started"]:
+        print(f"kp3d-vo run: error: {s['failure']}", file=sys.stderr)
+        return EXIT_NEVER_STARTED
     return 0

@@ -142,10 +142,12 @@ def run_batch(
 
 
 def entries_from_dirs(gt_dir: str | os.PathLike, est_dir: str | os.PathLike,
-                      sequences: Sequence[str] | None = None) -> list[BatchEntry]:
+                      sequences: Sequence[str] | None = None, *, check_files: bool = True) -> list[BatchEntry]:
     """Entries pairing ``est_dir/NN.txt`` with ``gt_dir/NN.txt``.
 
     sequences: names such as ["00", "03"]; None: every ``*.txt`` in est_dir except ``*_stats.txt``.
+    check_files: raise for a sequence whose files are missing; False leaves that to ``run_batch``
+    (so ``keep_going`` reports it as one failed entry and scores the others).
     Raises FileNotFoundError naming the missing folder or file.
     """
     gt_dir, est_dir = Path(gt_dir), Path(est_dir)
@@ -161,9 +163,9 @@ def entries_from_dirs(gt_dir: str | os.PathLike, est_dir: str | os.PathLike,
     entries = []
     for name in names:
         gt, est = gt_dir / f"{name}.txt", est_dir / f"{name}.txt"
-        if not est.is_file():
+        if check_files and not est.is_file():
             raise FileNotFoundError(f"estimate for sequence {name} not found: {est}")
-        if not gt.is_file():
+        if check_files and not gt.is_file():
             raise FileNotFoundError(f"ground truth for sequence {name} not found: {gt}")
         entries.append(BatchEntry(name=name, gt=gt, est=est))
     return entries

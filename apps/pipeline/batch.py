@@ -11,8 +11,9 @@ A batch YAML (see ``configs/batch/kitti_dev.yaml``)::
       - {name: ds-dso-published, dir: ../../../shared/data/kp3d_reference/ds_dso_kitti_00_10}
 
 Each (sequence, mode) run writes ``OUTPUT/<sequence>/<mode>/`` through ``kp3d-vo run`` in its own
-process (``jobs`` in parallel); a run whose ``summary.json`` says it finished is not re-run when the
-batch is resumed. References (``dir/<sequence>.txt``) are truncated to the frames of the clip and
+process (``jobs`` in parallel); when the batch is resumed, a finished run is reused only if its output
+set verifies and it was made from the same resolved sequence path, run config and model files
+(``batch_key.json`` beside it, see :func:`run_key`). References (``dir/<sequence>.txt``) are truncated to the frames of the clip and
 aligned the same way (scale only), as KP3D evaluated.
 """
 from __future__ import annotations
@@ -97,21 +98,70 @@ def load_vo_batch(path: str | os.PathLike) -> VOBatchConfig:
                          int(data.get("jobs", 1)), str(data.get("align", "scale")))
 
 
-def _run_done(run_dir: Path, expected_frames: int) -> bool:
-    summary = run_dir / "summary.json"
-    if not summary.is_file():
-        return False
+KEY_FILE = "batch_key.json"
+
+
+def _file_sha256(path: Path) -> str:
+    from apps.pipeline.outputs import file_sha256
+
+    return file_sha256(path)
+
+
+def _model_hashes(model_dir: Path) -> dict[str, str]:
+    """SHA-256 of frontend.json and of every model file it lists (what the runs' networks are)."""
+    meta_path = model_dir / "frontend.json"
+    if not meta_path.is_file():
+        return {"frontend.json": "missing"}
+    out = {"frontend.json": _file_sha256(meta_path)}
     try:
-        s = json.loads(summary.read_text())
-    except (OSError, json.JSONDecodeError):
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        files = [meta["keypoint"]["file"], meta["depth"]["file"]]
+    except (ValueError, KeyError, TypeError):
+        return out
+    for name in files:
+        p = model_dir / str(name)
+        out[str(name)] = _file_sha256(p) if p.is_file() else "missing"
+    return out
+
+
+def run_key(spec: SequenceSpec, mode: str, cfg: VOBatchConfig) -> dict[str, Any]:
+    """What a cached run must match to be reused: the resolved sequence path, frame count and
+    calibration, the mode, the full run config and (modes with networks) the model files' hashes."""
+    from apps.pipeline.config import load_config
+
+    config = load_config(cfg.config, mode=mode)
+    key: dict[str, Any] = {
+        "sequence": str(Path(spec.path).resolve()),
+        "max_frames": spec.max_frames,
+        "calib": None if spec.calib is None else {"path": str(Path(spec.calib).resolve()),
+                                                  "sha256": _file_sha256(Path(spec.calib))},
+        "mode": mode,
+        "config": json.loads(json.dumps(config.to_dict(), default=str)),
+    }
+    if mode != "dso":
+        key["models"] = _model_hashes(config.resolved_model_dir.resolve())
+    return key
+
+
+def _run_done(run_dir: Path, expected_frames: int, key: dict[str, Any]) -> bool:
+    """True when ``run_dir`` holds a complete, finished output set made with exactly ``key``."""
+    from apps.pipeline.outputs import verify_run_outputs
+
+    try:
+        s = verify_run_outputs(run_dir)
+        stored = json.loads((run_dir / KEY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return False
-    return not s.get("interrupted") and s.get("frames") == expected_frames
+    return (stored.get("key") == key and stored.get("run_id") == s.get("run_id")
+            and not s.get("interrupted") and s.get("frames") == expected_frames)
 
 
 def _run_one(spec: SequenceSpec, mode: str, cfg: VOBatchConfig, n_frames: int) -> tuple[str, str, str]:
     run_dir = cfg.output / spec.name / mode
-    if _run_done(run_dir, n_frames):
+    key = run_key(spec, mode, cfg)
+    if _run_done(run_dir, n_frames, key):
         return spec.name, mode, "cached"
+    (run_dir / KEY_FILE).unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "apps.cli", "run", str(spec.path), "--output", str(run_dir), "--mode", mode,
            "--no-progress"]
     if spec.max_frames:
@@ -128,33 +178,69 @@ def _run_one(spec: SequenceSpec, mode: str, cfg: VOBatchConfig, n_frames: int) -
         rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     if rc != 0:
         return spec.name, mode, f"failed (exit {rc}, see {run_dir / 'log.txt'})"
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    atomic_write_text(run_dir / KEY_FILE, json.dumps({"key": key, "run_id": summary.get("run_id")}, indent=2) + "\n")
     return spec.name, mode, "ran"
 
 
-def run_vo_batch(cfg: VOBatchConfig) -> dict[str, Any]:
+def run_vo_batch(cfg: VOBatchConfig, keep_going: bool = False) -> dict[str, Any]:
     """Run (or resume) every sequence x mode, score, write ``results.md``/``results.csv``/plots.
 
+    A finished run is reused only when its outputs verify and its key (:func:`run_key`) matches.
+    Without ``keep_going`` the first sequence that cannot be opened or run stops the batch
+    (ValueError naming it; runs already started finish); with it, failures become table rows.
     Returns ``{"rows": [...], "means": {...}, "status": {...}}``.
     """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     from apps.evaluation.evaluate import evaluate_trajectory
     from apps.io.sequence import open_sequence
     from apps.io.trajectory import read_kitti_poses
 
+    names = [s.name for s in cfg.sequences]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"batch: several sequences are named {duplicates} (their runs would share a folder); "
+                         "give each a distinct 'name'")
     gts: dict[str, np.ndarray] = {}
-    for spec in cfg.sequences:
-        seq = open_sequence(spec.path, calib=spec.calib, max_frames=spec.max_frames)
-        if seq.gt_world_from_cam is None:
-            raise ValueError(f"batch sequence {spec.name} ({spec.path}) has no ground truth to score against")
-        gts[spec.name] = seq.gt_world_from_cam
-    tasks = [(s, m) for s in cfg.sequences for m in cfg.modes]
     status: dict[str, str] = {}
+    for spec in cfg.sequences:
+        try:
+            seq = open_sequence(spec.path, calib=spec.calib, max_frames=spec.max_frames)
+            if seq.gt_world_from_cam is None:
+                raise ValueError(f"{spec.path} has no ground truth to score against")
+        except (ValueError, OSError) as exc:
+            if not keep_going:
+                raise ValueError(f"batch sequence {spec.name}: {exc} (--keep-going scores the others)") from exc
+            logger.error("batch sequence %s: %s", spec.name, exc)
+            for mode in cfg.modes:
+                status[f"{spec.name}/{mode}"] = f"failed (cannot open: {exc})"
+            continue
+        gts[spec.name] = seq.gt_world_from_cam
+    tasks = [(s, m) for s in cfg.sequences for m in cfg.modes if s.name in gts]
+    failed_run = None
     with ThreadPoolExecutor(max_workers=max(1, cfg.jobs)) as pool:
-        for name, mode, st in pool.map(lambda t: _run_one(t[0], t[1], cfg, len(gts[t[0].name])), tasks):
-            status[f"{name}/{mode}"] = st
-            logger.info("%s/%s: %s", name, mode, st)
+        pending = {pool.submit(_run_one, s, m, cfg, len(gts[s.name])) for s, m in tasks}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                name, mode, st = fut.result()
+                status[f"{name}/{mode}"] = st
+                logger.info("%s/%s: %s", name, mode, st)
+                if st.startswith("failed") and not keep_going and failed_run is None:
+                    failed_run = f"{name}/{mode}: {st}"
+                    for other in pending:
+                        other.cancel()
+            pending = {f for f in pending if not f.cancelled()}
+    if failed_run is not None:
+        raise ValueError(f"batch run {failed_run} (--keep-going runs and scores the others)")
 
     rows: list[dict[str, Any]] = []
     for spec in cfg.sequences:
+        if spec.name not in gts:
+            for mode in cfg.modes:
+                rows.append({"sequence": spec.name, "method": mode, "error": status[f"{spec.name}/{mode}"]})
+            continue
         gt = gts[spec.name]
         estimates: dict[str, np.ndarray] = {}
         for mode in cfg.modes:

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from apps.io.camera import Intrinsics
+from apps.pipeline.status import FrameStatus
 
 
 @dataclass
@@ -108,31 +109,28 @@ class FrameToFrameOdometry:
         self._poses: list[np.ndarray] = []
         self._velocity = np.eye(4)  # cam_cur_from_cam_prev of the last good step
 
-    def step(self, keypoints: np.ndarray, descriptors: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, str]:
+    def step(self, keypoints: np.ndarray, descriptors: np.ndarray, depth: np.ndarray
+             ) -> tuple[np.ndarray, FrameStatus]:
         """Add one frame. keypoints (K, 2) float32 px, descriptors (K, D) float32, depth (H, W) float32 m.
 
-        Returns (world_from_cam (4, 4) float64, status in {"init", "tracked", "lost"}).
+        Returns (world_from_cam (4, 4) float64, status): INITIALIZING for the first frame (the
+        reference), then TRACKED, or LOST when PnP failed (constant-velocity pose).
         """
         if self._prev is None:
-            pose, status = np.eye(4), "init"
+            pose, status = np.eye(4), FrameStatus.INITIALIZING
         else:
             kp_prev, desc_prev, depth_prev = self._prev
             matches = mutual_nn_matches(desc_prev, descriptors, self.options.max_descriptor_distance)
             rel, _ = relative_pose_pnp(kp_prev, depth_prev, keypoints, matches, self.intrinsics, self.options)
             if rel is None:
-                rel, status = self._velocity, "lost"  # constant-velocity fallback, never a gap
+                rel, status = self._velocity, FrameStatus.LOST  # constant-velocity fallback, never a gap
             else:
-                self._velocity, status = rel, "tracked"
+                self._velocity, status = rel, FrameStatus.TRACKED
             pose = self._poses[-1] @ np.linalg.inv(rel)
         self._prev = (keypoints, descriptors, depth)
         self._poses.append(pose)
         return pose, status
 
-    def repeat_last(self) -> np.ndarray:
-        """Pose for a frame that could not be processed (unreadable image): the last pose."""
-        pose = self._poses[-1] if self._poses else np.eye(4)
-        self._poses.append(pose)
-        return pose
-
     def trajectory(self) -> np.ndarray:
+        """(P, 4, 4) float64 world_from_cam, one per frame given to :meth:`step`."""
         return np.asarray(self._poses, dtype=np.float64).reshape(-1, 4, 4)

@@ -1,74 +1,138 @@
-"""Odometry modes behind one interface: DS-DSO (backend + network), DSO (backend alone), frame-to-frame."""
+"""Odometry modes behind one interface: DS-DSO (backend + network), DSO (backend alone), frame-to-frame.
+
+Every mode owns one :class:`FrameRecord` per input frame, in input order: a frame is either
+processed (:meth:`OdometryBase.step`) or could not be read (:meth:`OdometryBase.skip`). A skipped
+frame keeps the previous frame's pose in every mode and does not touch the estimator. The
+trajectory is rebuilt from the records and the estimator's own poses (one per processed frame);
+any disagreement between the two counts raises instead of shifting poses.
+"""
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from apps.io.camera import Intrinsics
 from apps.pipeline.config import RunConfig
 from apps.pipeline.f2f import FrameToFrameOdometry, mutual_nn_matches, relative_pose_pnp
+from apps.pipeline.status import FrameRecord, FrameStatus
 
 logger = logging.getLogger(__name__)
 
 
-class Odometry(Protocol):
-    needs_frontend: bool
+class OdometryBase:
+    """Record keeping shared by every mode; subclasses implement ``_step`` and ``_estimates``."""
 
-    def step(self, timestamp: float, image: np.ndarray, frontend_out: Any | None) -> tuple[np.ndarray, str]:
-        """Process one frame: image (H, W) uint8. Returns (world_from_cam (4, 4), status)."""
+    needs_frontend: bool = False
 
-    def skip(self) -> np.ndarray:
-        """Pose for a frame that could not be read (kept so the output has one line per input frame)."""
+    def __init__(self) -> None:
+        self._records: list[FrameRecord] = []
+
+    # -- per frame ----------------------------------------------------------------------------
+    def _check_next(self, index: int) -> None:
+        if int(index) != len(self._records):
+            raise ValueError(f"frame index {index}: the odometry expects every input frame once, in order "
+                             f"(next is {len(self._records)})")
+
+    def step(self, index: int, timestamp: float, image: np.ndarray, frontend_out: Any | None
+             ) -> tuple[np.ndarray, FrameStatus]:
+        """Process input frame ``index``: image (H, W) uint8. Returns (world_from_cam (4, 4) float64, status)."""
+        self._check_next(index)
+        pose, status = self._step(float(timestamp), image, frontend_out)
+        self._records.append(FrameRecord(int(index), float(timestamp), status))
+        return pose, status
+
+    def skip(self, index: int, timestamp: float, reason: str) -> np.ndarray:
+        """Record input frame ``index`` as unreadable; its pose is the previous frame's (identity first)."""
+        self._check_next(index)
+        self._records.append(FrameRecord(int(index), float(timestamp), FrameStatus.SKIPPED, str(reason)))
+        return self._previous_pose()
+
+    def _previous_pose(self) -> np.ndarray:
+        est = self._estimates()
+        return est[-1].copy() if len(est) else np.eye(4)
+
+    # -- results ------------------------------------------------------------------------------
+    def records(self) -> list[FrameRecord]:
+        """One record per input frame handed to :meth:`step` or :meth:`skip`, in input order."""
+        return list(self._records)
+
+    def statuses(self) -> list[FrameStatus]:
+        return [r.status for r in self._records]
 
     def trajectory(self) -> np.ndarray:
-        """(N, 4, 4) float64 world_from_cam of every frame so far (refined by the backend)."""
+        """(N, 4, 4) float64 world_from_cam, one per record (refined by the backend where it has one).
+
+        Raises RuntimeError when the estimator's pose count differs from the processed-frame count.
+        """
+        est = np.asarray(self._estimates(), np.float64).reshape(-1, 4, 4)
+        n_processed = sum(r.status is not FrameStatus.SKIPPED for r in self._records)
+        if len(est) != n_processed:
+            raise RuntimeError(f"{type(self).__name__}: the estimator holds {len(est)} poses for "
+                               f"{n_processed} processed frames (one per processed frame expected)")
+        poses = np.tile(np.eye(4), (len(self._records), 1, 1))
+        k, current = 0, np.eye(4)
+        for i, rec in enumerate(self._records):
+            if rec.status is not FrameStatus.SKIPPED:
+                current = est[k]
+                k += 1
+            poses[i] = current
+        return poses
+
+    def keyframes(self) -> list[int]:
+        """Input indices of keyframes."""
+        processed = [r.index for r in self._records if r.status is not FrameStatus.SKIPPED]
+        return [processed[k] for k in self._keyframe_slots() if 0 <= k < len(processed)]
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """Marginalised map points: (M, 3) float32 world metres, (M,) uint8 grey."""
+        return np.zeros((0, 3), np.float32), np.zeros((0,), np.uint8)
 
     def window_points(self) -> tuple[np.ndarray, np.ndarray]:
         """Active points of the optimisation window: (N, 3) float32 world metres, (N,) uint8 grey."""
+        return self.points()
 
-    def keyframes(self) -> list[int]:
-        """Indices of keyframes among the processed frames."""
+    # -- for subclasses -----------------------------------------------------------------------
+    def _step(self, timestamp: float, image: np.ndarray, frontend_out: Any | None) -> tuple[np.ndarray, FrameStatus]:
+        raise NotImplementedError
+
+    def _estimates(self) -> np.ndarray:
+        """(P, 4, 4) poses of the processed frames only, in order."""
+        raise NotImplementedError
+
+    def _keyframe_slots(self) -> list[int]:
+        """Keyframes as positions among the processed frames."""
+        return []
 
 
-class F2FMode:
+Odometry = OdometryBase
+
+
+class F2FMode(OdometryBase):
     """KP3D frame-to-frame baseline (network keypoints + depth, PnP-RANSAC, chained poses)."""
 
     needs_frontend = True
 
     def __init__(self, intrinsics: Intrinsics, config: RunConfig):
+        super().__init__()
         self._odo = FrameToFrameOdometry(intrinsics, config.f2f)
-        self._intrinsics = intrinsics
-        self._points: list[np.ndarray] = []
 
-    def step(self, timestamp, image, frontend_out):
-        pose, status = self._odo.step(frontend_out.keypoints, frontend_out.descriptors, frontend_out.depth)
-        return pose, status
+    def _step(self, timestamp, image, frontend_out):
+        return self._odo.step(frontend_out.keypoints, frontend_out.descriptors, frontend_out.depth)
 
-    def skip(self):
-        return self._odo.repeat_last()
-
-    def trajectory(self):
+    def _estimates(self):
         return self._odo.trajectory()
 
-    def points(self):
-        return np.zeros((0, 3), np.float32), np.zeros((0,), np.uint8)
-
-    def window_points(self):
-        return self.points()
-
-    def keyframes(self):
-        return list(range(len(self._odo.trajectory())))
+    def _keyframe_slots(self):
+        return list(range(len(self._odo.trajectory())))  # every processed frame is a reference
 
 
-class BackendMode:
+class BackendMode(OdometryBase):
     """The C++ DS-DSO backend through dso_bridge; ``use_network`` selects dsdso (True) or dso (False)."""
 
     def __init__(self, intrinsics: Intrinsics, config: RunConfig, use_network: bool):
+        super().__init__()
         import dso_bridge
 
         self.needs_frontend = use_network
@@ -89,7 +153,7 @@ class BackendMode:
             return None
         return self._last_pose @ np.linalg.inv(rel)
 
-    def step(self, timestamp, image, fe):
+    def _step(self, timestamp, image, fe):
         kwargs: dict[str, Any] = {}
         if fe is not None:
             if self._config.keypoint_candidates:
@@ -103,13 +167,19 @@ class BackendMode:
             self._prev = (fe.keypoints, fe.descriptors, fe.depth)
         result = self._backend.track(np.asarray(image, np.float32), float(timestamp), **kwargs)
         self._last_pose = np.asarray(result.world_from_cam, np.float64)
-        return self._last_pose, str(result.status).lower()
+        return self._last_pose, FrameStatus.parse(result.status)
 
-    def skip(self):
-        return self._last_pose
-
-    def trajectory(self):
+    def _estimates(self):
         return np.asarray(self._backend.trajectory(), np.float64).reshape(-1, 4, 4)
+
+    def keyframes(self):
+        """Input indices of keyframes (the backend counts processed frames only)."""
+        processed = [r.index for r in self._records if r.status is not FrameStatus.SKIPPED]
+        slots = [int(i) for i in self._backend.keyframe_indices()]
+        bad = [k for k in slots if not 0 <= k < len(processed)]
+        if bad:
+            raise RuntimeError(f"backend keyframe index {bad[0]} outside the {len(processed)} processed frames")
+        return [processed[k] for k in slots]
 
     def points(self):
         xyz, grey = self._backend.points(include_marginalized=True)
@@ -119,11 +189,8 @@ class BackendMode:
         xyz, grey = self._backend.points(include_marginalized=False)
         return np.asarray(xyz, np.float32).reshape(-1, 3), np.asarray(grey, np.uint8).reshape(-1)
 
-    def keyframes(self):
-        return [int(i) for i in self._backend.keyframe_indices()]
 
-
-def make_odometry(intrinsics: Intrinsics, config: RunConfig) -> Odometry:
+def make_odometry(intrinsics: Intrinsics, config: RunConfig) -> OdometryBase:
     if config.mode == "f2f":
         return F2FMode(intrinsics, config)
     return BackendMode(intrinsics, config, use_network=config.mode == "dsdso")

@@ -1,9 +1,20 @@
-"""What a run writes: poses (KITTI + TUM), the map (PLY), summary.json. Every file is written atomically."""
+"""What a run writes: poses (KITTI + TUM), the map (PLY), summary.json. Every file is written atomically.
+
+The set is consistent as a whole: writing starts by removing the previous ``summary.json``, the
+pose files come first (they are what a second Ctrl-C must not lose), and ``summary.json`` is written
+last with the SHA-256 of each file of its set (``outputs``) and a ``run_id``. A folder whose summary
+is missing, or whose files do not match the hashes in it, holds an incomplete or mixed set
+(:func:`verify_run_outputs`).
+"""
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import platform
 import sys
+import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,14 +25,20 @@ from apps.io.atomic import atomic_write_text
 from apps.io.ply import write_ply
 from apps.io.trajectory import write_kitti_poses, write_tum
 
+POSES_KITTI = "poses_kitti.txt"
+POSES_TUM = "poses_tum.txt"
+POINTS = "points.ply"
+SUMMARY = "summary.json"
+OUTPUT_FILES = (POSES_KITTI, POSES_TUM, POINTS, SUMMARY)
+
 
 @dataclass
 class RunResult:
-    """Everything a run produced. ``world_from_cam`` has one pose per processed input frame."""
+    """Everything a run produced. ``world_from_cam`` has one pose per input frame handled."""
 
     world_from_cam: np.ndarray                 # (N, 4, 4) float64
     timestamps: np.ndarray                     # (N,) float64 seconds
-    statuses: list[str]                        # per frame: init/tracked/keyframe/lost/recovered/skipped
+    statuses: list[str]                        # per frame: apps.pipeline.status.FrameStatus values
     points_xyz: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))  # (M, 3) world, m
     points_grey: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint8))     # (M,)
     keyframes: list[int] = field(default_factory=list)
@@ -53,27 +70,124 @@ def versions() -> dict[str, str]:
     return out
 
 
-def write_run_outputs(result: RunResult, output_dir: str | Path) -> dict[str, Path]:
-    """Write ``poses_kitti.txt``, ``poses_tum.txt``, ``points.ply``, ``summary.json`` into ``output_dir``."""
+def check_output_dir(output_dir: str | os.PathLike) -> Path:
+    """Create ``output_dir`` (with parents) and check that the run's files can be written there.
+
+    Called before a run starts, so a bad folder is reported at once, not after the whole run.
+    Raises ValueError naming the folder: empty name, a file in the way, a folder that cannot be
+    created or written, or an output file name taken by a folder.
+    """
+    if output_dir is None or not str(os.fspath(output_dir)).strip():
+        raise ValueError("output folder must not be empty (give a folder name, e.g. --output runs/02)")
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "poses_kitti": out / "poses_kitti.txt",
-        "poses_tum": out / "poses_tum.txt",
-        "points": out / "points.ply",
-        "summary": out / "summary.json",
-    }
-    if len(result.world_from_cam):
-        write_kitti_poses(paths["poses_kitti"], result.world_from_cam)
-        write_tum(paths["poses_tum"], result.timestamps, result.world_from_cam)
-    else:
-        atomic_write_text(paths["poses_kitti"], "")
-        atomic_write_text(paths["poses_tum"], "")
-    grey = np.asarray(result.points_grey, np.uint8).reshape(-1)
-    write_ply(paths["points"], np.asarray(result.points_xyz, np.float32).reshape(-1, 3),
-              np.repeat(grey[:, None], 3, axis=1) if len(grey) else None)
-    atomic_write_text(paths["summary"], json.dumps(result.summary, indent=2, default=_json_default) + "\n")
-    return paths
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output folder {out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".kp3d-write-test-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"output folder {out} is not writable: {exc.strerror or exc}") from None
+    for name in OUTPUT_FILES:
+        if (out / name).is_dir():
+            raise ValueError(f"output folder {out}: {name} is a folder, but the run writes a file of that name")
+    return out
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class RunOutputWriter:
+    """Writes one run's output set into ``output_dir`` in a safe order (see the module docstring).
+
+    ``write_poses`` -> ``write_points`` -> ``write_summary`` (which may be called again, e.g. once
+    the evaluation is done). The previous set's ``summary.json`` is removed before the first new file.
+    """
+
+    def __init__(self, output_dir: str | os.PathLike):
+        self.out = check_output_dir(output_dir)
+        self.run_id = uuid.uuid4().hex
+        self.written: dict[str, Path] = {}
+        self._started = False
+
+    def _begin(self) -> None:
+        if not self._started:
+            (self.out / SUMMARY).unlink(missing_ok=True)  # an old summary never describes new files
+            self._started = True
+
+    def write_poses(self, result: RunResult) -> None:
+        self._begin()
+        kitti, tum = self.out / POSES_KITTI, self.out / POSES_TUM
+        if len(result.world_from_cam):
+            write_kitti_poses(kitti, result.world_from_cam)
+            write_tum(tum, result.timestamps, result.world_from_cam)
+        else:
+            atomic_write_text(kitti, "")
+            atomic_write_text(tum, "")
+        self.written.update(poses_kitti=kitti, poses_tum=tum)
+
+    def write_points(self, result: RunResult) -> None:
+        self._begin()
+        grey = np.asarray(result.points_grey, np.uint8).reshape(-1)
+        path = self.out / POINTS
+        write_ply(path, np.asarray(result.points_xyz, np.float32).reshape(-1, 3),
+                  np.repeat(grey[:, None], 3, axis=1) if len(grey) else None)
+        self.written["points"] = path
+
+    def write_summary(self, result: RunResult) -> Path:
+        """summary.json with ``run_id`` and ``outputs`` (name -> sha256, bytes of each file written)."""
+        self._begin()
+        result.summary["run_id"] = self.run_id
+        result.summary["outputs"] = {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size}
+                                     for key, p in self.written.items() if key != "summary"}
+        path = self.out / SUMMARY
+        atomic_write_text(path, json.dumps(result.summary, indent=2, default=_json_default) + "\n")
+        self.written["summary"] = path
+        return path
+
+
+def write_run_outputs(result: RunResult, output_dir: str | Path) -> dict[str, Path]:
+    """Write ``poses_kitti.txt``, ``poses_tum.txt``, ``points.ply`` and, last, ``summary.json``."""
+    writer = RunOutputWriter(output_dir)
+    writer.write_poses(result)
+    writer.write_points(result)
+    writer.write_summary(result)
+    return dict(writer.written)
+
+
+def verify_run_outputs(output_dir: str | os.PathLike) -> dict[str, Any]:
+    """The summary of a complete output set in ``output_dir``.
+
+    Raises FileNotFoundError when summary.json is missing (no set, or an unfinished one) and
+    ValueError naming the file when a file of the set is missing or differs from its hash.
+    """
+    out = Path(output_dir)
+    path = out / SUMMARY
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found (no finished run in {out})")
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable summary ({exc})") from None
+    files = summary.get("outputs") if isinstance(summary, dict) else None
+    if not isinstance(files, dict) or not files:
+        raise ValueError(f"{path}: no 'outputs' list (written by an older version): cannot verify the set")
+    for name, meta in files.items():
+        p = out / name
+        if not p.is_file():
+            raise ValueError(f"{p}: listed in {path} but missing")
+        if file_sha256(p) != meta.get("sha256"):
+            raise ValueError(f"{p}: does not match {path} (the files are from different runs)")
+    return summary
 
 
 def _json_default(obj: Any) -> Any:

@@ -2,14 +2,19 @@
 
 Decoding and the networks run in a prefetch thread (torch and OpenCV release the GIL), so they
 overlap with the backend, which releases the GIL inside dso_bridge. A frame that cannot be read
-is skipped with a warning: it still gets a pose line (the previous frame's) so outputs keep one
-line per input frame. Ctrl-C stops the loop; what was processed is written all the same.
+is skipped with a warning: the odometry records it (its pose is the previous frame's), so outputs
+keep one line per input frame in every mode.
+
+Stopping: SIGINT (Ctrl-C) and SIGTERM stop the loop after the current frame; the poses processed
+so far are written first, then the map and summary, then the run is evaluated. A further signal
+during the evaluation aborts only the evaluation; nothing already written is lost.
 """
 from __future__ import annotations
 
 import logging
 import queue
 import resource
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -21,7 +26,8 @@ import numpy as np
 from apps.pipeline.config import RunConfig
 from apps.pipeline.config import with_model_depth_prior
 from apps.pipeline.odometry import make_odometry
-from apps.pipeline.outputs import RunResult, versions, write_run_outputs
+from apps.pipeline.outputs import RunOutputWriter, RunResult, check_output_dir, versions
+from apps.pipeline.status import FrameStatus
 from apps.pipeline.observer import CompositeObserver
 
 logger = logging.getLogger(__name__)
@@ -36,6 +42,7 @@ class _Item:
     error: str | None
     decode_ms: float
     frontend_ms: float
+    mean_grey: float = float("nan")
 
 
 def _producer(sequence, frontend, n_frames: int, out: queue.Queue, stop: threading.Event) -> None:
@@ -52,7 +59,7 @@ def _producer(sequence, frontend, n_frames: int, out: queue.Queue, stop: threadi
             t1 = time.perf_counter()
             fe = frontend(image) if frontend is not None else None
             t2 = time.perf_counter()
-            out.put(_Item(i, image, fe, None, (t1 - t0) * 1e3, (t2 - t1) * 1e3))
+            out.put(_Item(i, image, fe, None, (t1 - t0) * 1e3, (t2 - t1) * 1e3, float(image.mean())))
     except BaseException as exc:  # surfaced in the main thread
         out.put(exc)
     finally:
@@ -63,6 +70,72 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+class StopSignals:
+    """SIGINT/SIGTERM handling of a run (installed only in the main thread).
+
+    While the loop runs, a signal asks it to stop after the current frame (``requested``). Inside
+    :meth:`interruptible` (the evaluation, after the outputs are written) a signal raises
+    KeyboardInterrupt; anywhere else it is only recorded, so writing the outputs is never cut short.
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.received: list[str] = []
+        self._interruptible = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _handle(self, signum, frame) -> None:
+        name = signal.Signals(signum).name
+        self.received.append(name)
+        if self._interruptible:
+            raise KeyboardInterrupt(name)
+        if not self.requested.is_set():
+            logger.warning("%s: stopping after the current frame; the frames processed so far are written", name)
+        self.requested.set()
+
+    def interruptible(self):
+        signals = self
+
+        class _Section:
+            def __enter__(self):
+                signals._interruptible = True
+
+            def __exit__(self, *exc):
+                signals._interruptible = False
+
+        return _Section()
+
+
+def never_started_message(summary: dict[str, Any]) -> str:
+    """Why a run that never started tracking failed, with the likely causes (for the CLI)."""
+    k = summary.get("intrinsics") or {}
+    grey = summary.get("mean_grey")
+    has_grey = isinstance(grey, float) and np.isfinite(grey)
+    calib = (f" (fx {k['fx']:.1f}, cx {k['cx']:.1f}, cy {k['cy']:.1f} px for {k['width']}x{k['height']} "
+             "processed frames)" if isinstance(k, dict) and "fx" in k else "")
+    dark = f" (mean grey {grey:.1f} of 255{'; 12-bit data in 16-bit PNGs?' if grey < 20 else ''})" if has_grey else ""
+    return "\n".join([
+        f"tracking never started: none of the {summary.get('frames', 0)} frames got a pose "
+        f"({summary.get('initializing_frames', 0)} initialising, {len(summary.get('skipped_frames', []))} "
+        "skipped); every pose written is the identity. Likely causes:",
+        f"  - a calibration that does not fit these frames{calib};",
+        f"  - frames too dark or too flat{dark};",
+        "  - frames of different sizes or unreadable (see the skipped frames), or too little camera motion;",
+        "  - too few frames for the initialiser (a larger --max-frames).",
+    ])
+
+
 def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = None, *, observer=None,
                  frontend=None, device: str | None = None, max_frames: int | None = None,
                  progress: bool = True) -> RunResult:
@@ -71,12 +144,16 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
     Args:
         frontend: a callable ``(H, W) uint8 -> FrontendOutput``; built from ``config.model_dir`` when
             None and the mode needs one.
-        observer: an ``apps.pipeline.observer.OutputObserver`` receiving per-frame callbacks (viewer,
+        observer: an ``apps.viewer.observer.OutputObserver`` receiving per-frame callbacks (viewer,
             loggers); a failing observer is logged and dropped, never stopping the run.
-        output_dir: where outputs are written (also after Ctrl-C); None writes nothing.
-    Returns the :class:`RunResult` (its ``summary`` is what summary.json holds).
+        output_dir: where outputs are written (also after Ctrl-C/SIGTERM); None writes nothing.
+            It is created and checked before the run starts (ValueError naming it otherwise).
+    Returns the :class:`RunResult` (its ``summary`` is what summary.json holds). A run that never
+    started tracking is returned all the same with ``summary["tracking_started"] = False`` (and
+    ``summary["failure"]``); the CLI turns it into a non-zero exit.
     """
     config.check()
+    writer = RunOutputWriter(output_dir) if output_dir is not None else None  # checked before any work
     observer = CompositeObserver([observer] if observer is not None else [])
     if config.mode != "dso" and frontend is None:
         from frontend.inference import FrontendRuntime
@@ -92,10 +169,9 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
     q: queue.Queue = queue.Queue(maxsize=max(1, config.prefetch))
     stop = threading.Event()
     worker = threading.Thread(target=_producer, args=(sequence, frontend, n, q, stop), daemon=True)
-    processed: list[int] = []   # input indices the odometry saw, in order
-    statuses: list[str] = ["skipped"] * n
     skipped: list[dict[str, Any]] = []
     stage_ms = {"decode": 0.0, "frontend": 0.0, "backend": 0.0}
+    grey_sum, grey_count = 0.0, 0
     interrupted = False
     bar = None
     if progress:
@@ -103,92 +179,146 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
 
         bar = tqdm(total=n, unit="frame", desc=f"{config.mode} {sequence.name}", dynamic_ncols=True,
                    disable=None)  # None: no bar when stderr is not a terminal (logs, CI)
+    signals = StopSignals()
     t_start = time.perf_counter()
-    worker.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _END:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            if item.error is not None:
-                logger.warning("frame %d skipped: %s", item.index, item.error)
-                skipped.append({"frame": item.index, "reason": item.error})
-                odometry.skip()
-            else:
-                t0 = time.perf_counter()
-                pose, status = odometry.step(float(sequence.timestamps[item.index]), item.image, item.frontend)
-                stage_ms["backend"] += (time.perf_counter() - t0) * 1e3
-                stage_ms["decode"] += item.decode_ms
-                stage_ms["frontend"] += item.frontend_ms
-                processed.append(item.index)
-                statuses[item.index] = status
-                if status in ("keyframe", "init", "initializing", "recovered"):
-                    observer.on_keyframe(item.index, pose)
-                    observer.on_points(*odometry.window_points(), *odometry.points())
-                kps = getattr(item.frontend, "keypoints", None)
-                observer.on_frame(item.index, item.image, pose, kps, status)  # last: it draws the frame
+    with signals:
+        worker.start()
+        try:
+            while not signals.requested.is_set():
+                item = q.get()
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                timestamp = float(sequence.timestamps[item.index])
+                if item.error is not None:
+                    logger.warning("frame %d skipped: %s", item.index, item.error)
+                    skipped.append({"frame": item.index, "reason": item.error})
+                    odometry.skip(item.index, timestamp, item.error)
+                    status = FrameStatus.SKIPPED
+                else:
+                    t0 = time.perf_counter()
+                    pose, status = odometry.step(item.index, timestamp, item.image, item.frontend)
+                    stage_ms["backend"] += (time.perf_counter() - t0) * 1e3
+                    stage_ms["decode"] += item.decode_ms
+                    stage_ms["frontend"] += item.frontend_ms
+                    grey_sum, grey_count = grey_sum + item.mean_grey, grey_count + 1
+                    if status in (FrameStatus.KEYFRAME, FrameStatus.RECOVERED):
+                        observer.on_keyframe(item.index, pose)
+                        observer.on_points(*odometry.window_points(), *odometry.points())
+                    kps = getattr(item.frontend, "keypoints", None)
+                    observer.on_frame(item.index, item.image, pose, kps, status)  # last: it draws the frame
+                if bar is not None:
+                    bar.update(1)
+                    elapsed = time.perf_counter() - t_start
+                    bar.set_postfix(fps=f"{bar.n / max(elapsed, 1e-9):.1f}", status=str(status))
+        except KeyboardInterrupt:  # raised by code (an observer), not by our signal handler
+            signals.requested.set()
+        except Exception as exc:  # keep what was processed, then report the error
+            _write_partial(sequence, config, odometry, n, skipped, stage_ms, t_start, writer, exc)
+            raise
+        finally:
+            stop.set()
+            while worker.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    q.get(timeout=0.05)
+                except queue.Empty:
+                    pass
             if bar is not None:
-                bar.update(1)
-                elapsed = time.perf_counter() - t_start
-                bar.set_postfix(fps=f"{bar.n / max(elapsed, 1e-9):.1f}", status=statuses[item.index])
-    except KeyboardInterrupt:
-        interrupted = True
-        logger.warning("interrupted: writing the %d frames processed so far", len(processed))
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                q.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        if bar is not None:
-            bar.close()
-    wall_s = time.perf_counter() - t_start
+                bar.close()
+        interrupted = signals.requested.is_set()
+        if interrupted:
+            logger.warning("interrupted: writing the %d frames processed so far", len(odometry.records()))
+        wall_s = time.perf_counter() - t_start
+        result = _collect(sequence, config, odometry, n, skipped, stage_ms, wall_s, interrupted,
+                          grey_sum / grey_count if grey_count else float("nan"))
+        return _finish(result, sequence, writer, observer, signals)
 
-    # One pose per input frame up to the last one handled; skipped frames repeat the previous pose.
-    refined = odometry.trajectory()
-    last = max(processed + [s["frame"] for s in skipped], default=-1)
-    poses = np.tile(np.eye(4), (last + 1, 1, 1))
-    by_index = dict(zip(processed, refined[: len(processed)])) if len(refined) >= len(processed) else {}
-    current = np.eye(4)
-    for i in range(last + 1):
-        current = by_index.get(i, current)
-        poses[i] = current
+
+def _collect(sequence, config, odometry, n_requested, skipped, stage_ms, wall_s, interrupted, mean_grey) -> RunResult:
+    records = odometry.records()
+    poses = odometry.trajectory()           # one per record; raises on a bookkeeping mismatch
+    n_done = len(records)
+    if len(poses) != n_done or [r.index for r in records] != list(range(n_done)):
+        raise RuntimeError(f"run bookkeeping: {len(poses)} poses for {n_done} frame records")
+    statuses = [r.status for r in records]
+    n_processed = sum(s is not FrameStatus.SKIPPED for s in statuses)
     xyz, grey = odometry.points()
-    observer.on_trajectory(poses)
-    observer.close()
-    n_done = last + 1
+    started = any(s.has_pose for s in statuses)
     summary: dict[str, Any] = {
         "sequence": sequence.name,
         "sequence_path": str(sequence.path),
         "mode": config.mode,
         "frames": n_done,
-        "frames_requested": n,
+        "frames_requested": n_requested,
         "keyframes": len(odometry.keyframes()),
-        "lost_frames": [i for i in range(n_done) if statuses[i] == "lost"],
-        "recovered_frames": [i for i in range(n_done) if statuses[i] == "recovered"],
+        "tracking_started": started,
+        "initializing_frames": sum(s is FrameStatus.INITIALIZING for s in statuses),
+        "lost_frames": [i for i, s in enumerate(statuses) if s is FrameStatus.LOST],
+        "recovered_frames": [i for i, s in enumerate(statuses) if s is FrameStatus.RECOVERED],
         "skipped_frames": skipped,
+        "status_counts": {s.value: statuses.count(s) for s in FrameStatus},
         "interrupted": interrupted,
         "wall_s": wall_s,
         "fps": n_done / wall_s if wall_s > 0 else 0.0,
-        "stage_ms_per_frame": {k: v / max(len(processed), 1) for k, v in stage_ms.items()},
-        "peak_rss_mb": peak_rss_mb(),
+        "stage_ms_per_frame": {k: v / max(n_processed, 1) for k, v in stage_ms.items()},
+        "mean_grey": mean_grey,
         "points": int(len(xyz)),
         "intrinsics": vars(sequence.intrinsics) if hasattr(sequence.intrinsics, "__dict__") else str(sequence.intrinsics),
         "versions": versions(),
         "config": config.to_dict(),
     }
+    if n_done and not started:
+        summary["failure"] = never_started_message(summary)
     summary["peak_rss_mb"] = peak_rss_mb()  # read last: after versions() and every import of the run
-    result = RunResult(poses, np.asarray(sequence.timestamps[:n_done], np.float64), statuses[:n_done],
-                       xyz, grey, odometry.keyframes(), summary)
+    return RunResult(poses, np.asarray(sequence.timestamps[:n_done], np.float64), [s.value for s in statuses],
+                     xyz, grey, odometry.keyframes(), summary)
+
+
+def _finish(result: RunResult, sequence, writer: RunOutputWriter | None, observer, signals: StopSignals) -> RunResult:
+    """Poses first, then map and summary, then the evaluation (interruptible), then the summary again."""
+    summary = result.summary
+    if writer is not None:
+        writer.write_poses(result)
+        writer.write_points(result)
+        writer.write_summary(result)
+    observer.on_trajectory(result.world_from_cam)
+    observer.close()
     gt = sequence.gt_world_from_cam
+    n_done = len(result.world_from_cam)
     if gt is not None and n_done >= 2:
-        summary["evaluation"] = _evaluate(gt[:n_done], poses)
-    if output_dir is not None:
-        write_run_outputs(result, output_dir)
+        if not summary["tracking_started"]:
+            summary["evaluation"] = {"error": "not evaluated: tracking never started"}
+        else:
+            try:
+                with signals.interruptible():
+                    summary["evaluation"] = _evaluate(gt[:n_done], result.world_from_cam)
+            except KeyboardInterrupt:
+                logger.warning("evaluation interrupted; the poses are written")
+                summary["evaluation"] = {"error": "interrupted"}
+                summary["interrupted"] = True
+    if signals.received:
+        summary["signals"] = list(signals.received)
+    if writer is not None and ("evaluation" in summary or signals.received):
+        writer.write_summary(result)
     return result
+
+
+def _write_partial(sequence, config, odometry, n, skipped, stage_ms, t_start, writer, exc) -> None:
+    """After an error in the loop: write the frames processed so far, best effort (the error is re-raised)."""
+    if writer is None or not odometry.records():
+        return
+    try:
+        result = _collect(sequence, config, odometry, n, skipped, stage_ms, time.perf_counter() - t_start,
+                          True, float("nan"))
+        result.summary["failure"] = f"run stopped by an error: {exc}"
+        writer.write_poses(result)
+        writer.write_points(result)
+        writer.write_summary(result)
+        logger.warning("run stopped by an error; the %d frames processed so far are in %s",
+                       len(result.world_from_cam), writer.out)
+    except Exception as inner:  # never hide the original error
+        logger.warning("could not write the partial outputs: %s", inner)
 
 
 def _evaluate(gt: np.ndarray, est: np.ndarray) -> dict[str, Any]:
@@ -199,3 +329,6 @@ def _evaluate(gt: np.ndarray, est: np.ndarray) -> dict[str, Any]:
     except ValueError as exc:  # e.g. a degenerate (static) estimate cannot be aligned
         logger.warning("evaluation failed: %s", exc)
         return {"error": str(exc)}
+
+
+__all__ = ["run_sequence", "never_started_message", "StopSignals", "check_output_dir", "peak_rss_mb"]
