@@ -108,10 +108,12 @@ def test_cli_plot_kitti_and_tum(tmp_path, caplog, capsys):
     write_kitti_poses(tmp_path / "gt.txt", gt)
     write_kitti_poses(tmp_path / "runA" / "poses_kitti.txt", scaled_noisy(gt[:70], 0.5, 0.05))
     write_tum(tmp_path / "runB" / "poses_tum.txt", np.arange(80) * 0.1, scaled_noisy(gt, 2.0, 0.1))
+    args = ["plot", "--gt", str(tmp_path / "gt.txt"), "--est", str(tmp_path / "runA" / "poses_kitti.txt"),
+            "--est", str(tmp_path / "runB" / "poses_tum.txt"), "--out", str(tmp_path / "out"), "--formats", "png"]
+    # evaluate's rule: a longer ground truth is an error unless --truncate-gt (plot used to cut it silently)
+    assert cli_main(args) == 2 and "--truncate-gt" in capsys.readouterr().err
     with caplog.at_level(logging.INFO, logger="apps.plotting"):
-        rc = cli_main(["plot", "--gt", str(tmp_path / "gt.txt"), "--est", str(tmp_path / "runA" / "poses_kitti.txt"),
-                       "--est", str(tmp_path / "runB" / "poses_tum.txt"), "--out", str(tmp_path / "out"),
-                       "--formats", "png"])
+        rc = cli_main(args + ["--truncate-gt"])
     assert rc == 0
     out = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert out == ["ape_runA.png", "ape_runB.png", "trajectories_xyz.png", "trajectories_xz.png"]

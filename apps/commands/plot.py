@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--formats", nargs="+", choices=("png", "pdf", "svg"), default=["png", "pdf"],
                         help="file formats (default: png pdf)")
     parser.add_argument("--title", default=None, help="prefix of the figure titles")
+    parser.add_argument("--truncate-gt", action="store_true",
+                        help="allow a ground truth longer than an estimate and use its first N poses (as "
+                             "`kp3d-vo evaluate --truncate-gt`; off by default: a count mismatch is an error)")
 
 
 def default_labels(paths: list[Path]) -> list[str]:
@@ -32,22 +35,42 @@ def default_labels(paths: list[Path]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from apps.evaluation.evaluate import EvaluateOptions, associate_poses
+    from apps.evaluation.kitti_metric import check_trajectory
     from apps.io.trajectory import read_trajectory
-    from apps.plotting import match_gt_length, plot_trajectories
+    from apps.plotting import plot_trajectories
 
     labels = args.labels if args.labels is not None else default_labels(args.est)
     if len(labels) != len(args.est):
         raise ValueError(f"--labels: expected {len(args.est)} labels (one per --est), got {len(labels)}")
     if len(set(labels)) != len(labels):
         raise ValueError(f"--labels must be unique, got {labels}")
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out} exists and is not a folder (the figures go into a folder)")
     gt_times, gt = read_trajectory(args.gt)
-    estimates = {}
+    gt = check_trajectory(gt, f"ground truth {args.gt}")
+    options = EvaluateOptions(truncate_gt=args.truncate_gt).check()
+    estimates, by_time = {}, None
     for label, path in zip(labels, args.est):
-        _, est = read_trajectory(path)
-        match_gt_length(gt, est, f"ground truth {args.gt}", f"estimate {path}")  # names both files
-        estimates[label] = est
-    written = plot_trajectories(gt, estimates, args.out, align=args.align, formats=args.formats,
-                                timestamps=gt_times, title=args.title)
+        est_times, est = read_trajectory(path)
+        est = check_trajectory(est, f"estimate {path}")
+        # the pairing rule of `kp3d-vo evaluate`: by time when both files have timestamps, else by index
+        # (equal counts, or a longer ground truth only with --truncate-gt)
+        gt_m, est_m, stamps, _ = associate_poses(gt, est, gt_times, est_times, options, str(args.gt), str(path))
+        if stamps is not None:  # time-paired: plot the paired poses; every estimate must pair the same way
+            if by_time is not None and (len(gt_m) != len(by_time[0]) or not np.allclose(gt_m, by_time[0])):
+                raise ValueError(f"estimate {path} pairs by time with other ground-truth poses than the estimate "
+                                 "before it; plot estimates of the same frames together")
+            by_time = (gt_m, stamps)
+        estimates[label] = est_m
+    if by_time is not None and any(len(e) != len(by_time[0]) for e in estimates.values()):
+        raise ValueError("some estimates pair with the ground truth by time and others by index; "
+                         "plot them separately")
+    plot_gt, plot_times = (gt, gt_times) if by_time is None else by_time
+    written = plot_trajectories(plot_gt, estimates, args.out, align=args.align, formats=args.formats,
+                                timestamps=plot_times, title=args.title)
     for path in written:
         print(path)
     return 0

@@ -139,9 +139,14 @@ class EvaluationResult:
         }
 
 
-def _associate(gt: np.ndarray, est: np.ndarray, gt_timestamps, est_timestamps,
-               opts: EvaluateOptions, gt_name: str, est_name: str):
-    """-> (gt (M,4,4), est (M,4,4), timestamps (M,) | None, association description)."""
+def associate_poses(gt: np.ndarray, est: np.ndarray, gt_timestamps, est_timestamps,
+                    opts: EvaluateOptions, gt_name: str, est_name: str):
+    """Pair ground-truth and estimated poses: the one rule of ``evaluate`` and ``plot``.
+
+    By time when both timestamp arrays are given, else by index: equal counts, or a longer ground
+    truth cut to its first N poses only with ``opts.truncate_gt``; anything else is a ValueError
+    naming both. Returns (gt (M,4,4), est (M,4,4), timestamps (M,) | None, association description).
+    """
     if gt_timestamps is not None and est_timestamps is not None:
         stamps, gt_m, est_m = associate_by_time(gt_timestamps, gt, est_timestamps, est,
                                            max_diff=opts.max_time_diff)
@@ -216,8 +221,8 @@ def evaluate_trajectory(
     opts = (options or EvaluateOptions(align=align, lengths=tuple(lengths), step=step)).check()
     gt_arr = check_trajectory(gt, f"ground truth {gt_name}")
     est_arr = check_trajectory(est, f"estimate {est_name}")
-    gt_m, est_m, stamps, association = _associate(gt_arr, est_arr, gt_timestamps, est_timestamps,
-                                                  opts, gt_name, est_name)
+    gt_m, est_m, stamps, association = associate_poses(gt_arr, est_arr, gt_timestamps, est_timestamps,
+                                                        opts, gt_name, est_name)
     if timestamps is not None and stamps is None:
         stamps = np.array(timestamps, dtype=np.float64).reshape(-1)
         if stamps.shape[0] != est_m.shape[0]:
