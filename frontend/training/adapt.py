@@ -270,7 +270,7 @@ def finetune_depth(depth_net: nn.Module, samples: list[Sample], K: np.ndarray, o
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_(params, options.grad_clip if options.grad_clip > 0 else float("inf"))
         opt.step()
-        metrics = {k: float(v) for k, v in out.items()}
+        metrics = {k: float(v.detach()) for k, v in out.items()}
         history.append(metrics)
         if on_step is not None:
             on_step(step, metrics)

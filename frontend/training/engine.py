@@ -7,6 +7,7 @@ Run directory layout::
     RUN_DIR/<name>_net.pt          each network in the frontend.models checkpoint format (export input)
     RUN_DIR/snapshots/step_N/      optional copies of the network files
     RUN_DIR/metrics.csv            step, lr, wall time, every loss part (rank 0)
+    RUN_DIR/metrics.png            the curves of metrics.csv, redrawn at every checkpoint (plot_metrics)
     RUN_DIR/summary.json           last metrics, steps, wall time, world size
 
 Metrics go to CSV only: ``torch.utils.tensorboard`` needs the ``tensorboard`` package, which the
@@ -132,7 +133,19 @@ class Trainer:
                 if snap and self.step % snap == 0:
                     save_checkpoint(self.run_dir / "snapshots" / f"step_{self.step:07d}" / f"{name}_net.pt", net,
                                     step=self.step, train_task=self.config.task)
+            self._plot()
         barrier(self.dist)
+
+    def _plot(self) -> None:
+        """RUN_DIR/metrics.png from metrics.csv (a plotting failure is logged, never stops training)."""
+        if not (self.run_dir / "metrics.csv").is_file():
+            return
+        try:
+            from frontend.training.plot_metrics import plot_run
+
+            plot_run(self.run_dir)
+        except Exception as exc:  # noqa: BLE001 - e.g. matplotlib missing: the curves are optional
+            logger.warning("could not plot %s/metrics.csv: %s", self.run_dir, exc)
 
     def _load(self, path: Path) -> None:
         if not path.is_file():
