@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plot": ("plot", "plot trajectories against ground truth (evo)"),
     "train": ("train", "train KeypointNet / DepthNet (self-supervised)"),
     "export": ("export", "export trained networks to TorchScript"),
+    "adapt": ("adapt", "adapt the networks to a sequence by learning from the backend (no labels)"),
     "eval-keypoints": ("eval_keypoints", "HPatches-protocol keypoint evaluation vs ORB/SIFT"),
 }
 

@@ -1,0 +1,61 @@
+"""``kp3d-vo adapt SEQ_OR_VIDEO --out DIR``: adapt the frontend to the user's own footage, no labels needed.
+
+    kp3d-vo adapt ../shared/data/kitti/sequences/07 --out runs/adapted07
+    kp3d-vo adapt drive.mp4 --calib calib.yaml --out models/my_car --iterations 2
+    kp3d-vo run drive.mp4 --calib calib.yaml --model-dir models/my_car --output runs/drive
+
+Runs the backend over the sequence (DS-DSO with the frontend of ``--model-dir``, default the shipped
+one), fine-tunes the DepthNet on its optimised poses and points, and writes an exported frontend
+(``frontend.json`` + TorchScript files, as ``kp3d-vo export``) plus ``adapt.json`` and the networks in
+checkpoint format. See ``frontend.training.adapt``.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sequence", help="KITTI sequence folder (sequences/NN), image folder or video file")
+    p.add_argument("--out", required=True, help="output model folder (use it with kp3d-vo run --model-dir)")
+    p.add_argument("--calib", help="calibration file for image folders/videos (fx fy cx cy [w h], or YAML)")
+    p.add_argument("--camera", type=int, default=0, help="KITTI camera (0 = image_0, 2 = image_2)")
+    p.add_argument("--model-dir", help="frontend folder to start from (default: the shipped models)")
+    p.add_argument("--config", help="YAML run config of the backend runs (processing size, backend options)")
+    p.add_argument("--iterations", type=int, default=1, metavar="K",
+                   help="backend run + fine-tuning rounds (default 1)")
+    p.add_argument("--steps", type=int, default=300, metavar="N", help="fine-tuning steps per round (default 300)")
+    p.add_argument("--first-mode", choices=("dsdso", "dso"), default="dsdso",
+                   help="backend of the first round: dsdso with the starting networks (default) or pure dso")
+    p.add_argument("--max-frames", type=int, help="use only the first N frames")
+    p.add_argument("--seed", type=int, default=0, help="sample order and augmentation seed (default 0)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    p.add_argument("--keypoint-checkpoint", help="KeypointNet checkpoint of the starting frontend "
+                   "(default: found from --model-dir)")
+    p.add_argument("--depth-checkpoint", help="DepthNet checkpoint of the starting frontend (default: found "
+                   "from --model-dir)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from apps.adapt import backend_runner
+    from apps.io.sequence import open_sequence
+    from apps.pipeline.config import load_config
+    from frontend.training.adapt import AdaptOptions, adapt_frontend
+
+    config = load_config(args.config, model_dir=args.model_dir)
+    if args.max_frames is not None and args.max_frames < 3:
+        raise ValueError(f"--max-frames must be >= 3, got {args.max_frames}")
+    seq = open_sequence(args.sequence, calib=args.calib, camera=args.camera, gt=False,
+                        resize=(config.width, config.height), crop=config.crop, max_frames=args.max_frames)
+    options = AdaptOptions(iterations=args.iterations, steps=args.steps, first_mode=args.first_mode, seed=args.seed,
+                           num_threads=args.threads)
+    report = adapt_frontend(seq, args.out, config.resolved_model_dir, backend_runner(seq, config), options,
+                            keypoint_checkpoint=args.keypoint_checkpoint, depth_checkpoint=args.depth_checkpoint,
+                            sequence_label=str(args.sequence))
+    for it in report["iterations"]:
+        b, a = it["losses_before"], it["losses_after"]
+        print(f"round {it['iteration'] + 1}: backend {it['backend']['mode']} {it['backend']['keyframes']} keyframes, "
+              f"{it['samples']} frames, {it['sparse_points']} backend depths; photometric {b['photometric']:.4f} -> "
+              f"{a['photometric']:.4f}, scale-invariant {b['sparse_si']:.4f} -> {a['sparse_si']:.4f} "
+              f"({it['cpu_s']:.0f} CPU s)")
+    print(f"adapted frontend in {args.out} (kp3d-vo run ... --model-dir {args.out})")
+    return 0
