@@ -8,8 +8,9 @@
 * ``out_dir/depth_net.pt``: ``forward(image (B, 1, H, W)) -> depth (B, 1, H, W) float32 metres`` (the
   full-resolution disparity through ``disp_to_depth`` with the config's min/max depth);
 * ``out_dir/frontend.json``: input size (``depth.input`` when the DepthNet runs at another size), configs, min/max depth, default top-k and border cells,
-  format version, source checkpoints, export method/date, torch version, file sizes and the measured
-  exported-vs-eager error (see ``FRONTEND_JSON_VERSION``).
+  format version, source checkpoints, export method/date, torch version, file sizes, SHA-256 and kind
+  of each file (checked at load by ``frontend.inference``) and the measured exported-vs-eager error
+  (see ``FRONTEND_JSON_VERSION``). Each ``.pt`` also declares its kind inside (``KIND_EXTRA_FILE``).
 
 Every exported module is re-loaded from its bytes and compared with the eager network on a fixed test
 image; a difference above the tolerance raises ``RuntimeError`` and nothing is written.
@@ -19,6 +20,7 @@ again, so the runtime applies it after ``torch.jit.load``.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import io
 import json
 import logging
@@ -128,9 +130,13 @@ def _compile(module: nn.Module, method: str, example: torch.Tensor) -> torch.jit
     return torch.jit.trace(module, (example,), check_trace=False)
 
 
-def _serialise(module: torch.jit.ScriptModule) -> bytes:
+KIND_EXTRA_FILE = "kp3d_vo_kind.json"  # inside each .pt: {"kind": "keypoint" | "depth"}
+
+
+def _serialise(module: torch.jit.ScriptModule, kind: str | None = None) -> bytes:
     buf = io.BytesIO()
-    torch.jit.save(module, buf)
+    extra = {KIND_EXTRA_FILE: json.dumps({"kind": kind})} if kind else {}
+    torch.jit.save(module, buf, _extra_files=extra)
     return buf.getvalue()
 
 
@@ -151,13 +157,13 @@ def _max_excess(exported: Any, eager: Any, atol: float, rtol: float) -> tuple[fl
 
 
 def _export_one(wrapper: nn.Module, name: str, options: ExportOptions,
-                size: tuple[int, int]) -> tuple[bytes, float]:
+                size: tuple[int, int], kind: str | None = None) -> tuple[bytes, float]:
     wrapper = wrapper.eval()
     width, height = size
     example = reference_image(height, width)
     with torch.no_grad():
         compiled = _compile(wrapper, options.method, example)
-        data = _serialise(compiled)
+        data = _serialise(compiled, kind)
         reloaded = torch.jit.load(io.BytesIO(data), map_location="cpu").eval()
         check = reference_image(height, width, seed=4321)  # other content than the trace
         eager_out = wrapper(check)
@@ -183,9 +189,9 @@ def export_frontend(keypoint_net: KeypointNet, depth_net: DepthNet, out_dir: str
                          f"(got {type(keypoint_net).__name__}, {type(depth_net).__name__})")
     out = Path(out_dir)
     kp_bytes, kp_err = _export_one(KeypointExport(keypoint_net), "keypoint_net", options,
-                                   (options.width, options.height))
+                                   (options.width, options.height), kind="keypoint")
     depth_bytes, depth_err = _export_one(DepthExport(depth_net, options.depth_scale), "depth_net", options,
-                                         options.depth_size)
+                                         options.depth_size, kind="depth")
     kcfg, dcfg = keypoint_net.config, depth_net.config
     sources = sources or {}
     meta = {
@@ -193,14 +199,16 @@ def export_frontend(keypoint_net: KeypointNet, depth_net: DepthNet, out_dir: str
         "input": {"width": options.width, "height": options.height, "channels": 1, "range": [0.0, 1.0],
                   "layout": "(B, 1, H, W) float32 grey"},
         "keypoint": {
-            "file": KEYPOINT_FILE, "bytes": len(kp_bytes), "config": kcfg.to_dict(),
+            "file": KEYPOINT_FILE, "bytes": len(kp_bytes), "sha256": hashlib.sha256(kp_bytes).hexdigest(),
+            "kind": "keypoint", "config": kcfg.to_dict(),
             "top_k": int(options.top_k or kcfg.top_k), "border_cells": int(kcfg.border_cells), "cell": CELL,
             "desc_dim": int(kcfg.desc_dim), "desc_stride": int(kcfg.desc_stride),
             "outputs": "score (B,1,H/8,W/8), coord (B,2,H/8,W/8) input pixels, desc (B,D,H/s,W/s)",
             "max_abs_error": kp_err, "source": sources.get("keypoint"),
         },
         "depth": {
-            "file": DEPTH_FILE, "bytes": len(depth_bytes), "config": dcfg.to_dict(),
+            "file": DEPTH_FILE, "bytes": len(depth_bytes), "sha256": hashlib.sha256(depth_bytes).hexdigest(),
+            "kind": "depth", "config": dcfg.to_dict(),
             "input": {"width": options.depth_size[0], "height": options.depth_size[1]},
             "min_depth": float(dcfg.min_depth) * options.depth_scale,
             "max_depth": float(dcfg.max_depth) * options.depth_scale,

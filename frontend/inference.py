@@ -17,6 +17,7 @@ on request; optimised modules cannot be saved and re-loaded). Each call:
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_FORMAT_VERSIONS = (1,)
 META_FILE = "frontend.json"
+KIND_EXTRA_FILE = "kp3d_vo_kind.json"  # = frontend.export.KIND_EXTRA_FILE (the runtime does not import export)
 
 
 @dataclass
@@ -95,26 +97,90 @@ def read_frontend_meta(model_dir: str | os.PathLike) -> dict[str, Any]:
     missing = [f for f in files if not (root / f).is_file()]
     if missing:
         raise FileNotFoundError(f"model dir {root}: missing {', '.join(missing)} listed in {META_FILE}")
+    for role in ("keypoint", "depth"):
+        check_model_file(root, meta, role)
     return meta
+
+
+def check_model_file(root: Path, meta: dict[str, Any], role: str) -> None:
+    """Check ``meta[role]["file"]`` against the size, SHA-256 and kind that ``frontend.json`` records.
+
+    ValueError naming the file when it was changed, truncated, corrupted or swapped with the other
+    network. Folders exported before hashes were recorded are loaded with a warning.
+    """
+    entry = meta[role]
+    path = root / entry["file"]
+    declared_kind = entry.get("kind", role)
+    if declared_kind != role:
+        raise ValueError(f"{root / META_FILE}: the '{role}' entry declares kind {declared_kind!r}")
+    expected = entry.get("sha256")
+    if expected is None:
+        size = path.stat().st_size
+        if entry.get("bytes") is not None and int(entry["bytes"]) != size:
+            raise ValueError(f"{path}: {size} bytes, but {META_FILE} records {entry['bytes']} (the file was "
+                             "changed or truncated after export; export the model again)")
+        log.warning("%s: %s records no SHA-256 for it; the file cannot be verified", path, META_FILE)
+        return
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    if h.hexdigest() != expected:
+        other_role = "depth" if role == "keypoint" else "keypoint"
+        if meta[other_role].get("sha256") == h.hexdigest():
+            reason = f"it is the {other_role} network's file (are the two files swapped?)"
+        else:
+            reason = "the file is corrupted or was replaced after export; export the model again"
+        raise ValueError(f"{path}: SHA-256 {h.hexdigest()[:12]}... does not match the {str(expected)[:12]}... "
+                         f"recorded in {META_FILE}: {reason}")
+
+
+def check_outputs_kind(path: Path, kind: str, outputs: Any) -> None:
+    """ValueError naming ``path`` unless the module's outputs are those of a ``kind`` network
+    (keypoint: a tuple (score, coord, desc); depth: one (B, 1, H, W) tensor)."""
+    if kind == "keypoint":
+        ok = isinstance(outputs, (tuple, list)) and len(outputs) == 3 and all(
+            isinstance(t, torch.Tensor) and t.dim() == 4 for t in outputs)
+        got = (f"{len(outputs)} outputs" if isinstance(outputs, (tuple, list)) else
+               f"one tensor of shape {list(getattr(outputs, 'shape', []))}")
+    else:
+        ok = isinstance(outputs, torch.Tensor) and outputs.dim() == 4 and outputs.shape[1] == 1
+        got = (f"{len(outputs)} outputs" if isinstance(outputs, (tuple, list)) else
+               f"a tensor of shape {list(getattr(outputs, 'shape', []))}")
+    if not ok:
+        want = "(score, coord, desc)" if kind == "keypoint" else "one (B, 1, H, W) depth tensor"
+        raise ValueError(f"{path}: {META_FILE} lists it as the {kind} network, which returns {want}, but it "
+                         f"returns {got} (are keypoint and depth files swapped?)")
 
 
 OPTIMIZE_MODES = ("none", "freeze", "optimize_for_inference")
 
 
 def load_torchscript(path: Path, device: torch.device, optimize: str = "freeze",
-                     channels_last: bool = True) -> torch.jit.ScriptModule:
+                     channels_last: bool = True, kind: str | None = None) -> torch.jit.ScriptModule:
     """``torch.jit.load`` + the chosen post-load optimisation (none of them can be saved and re-loaded).
 
     ``optimize``: "none"; "freeze" (``torch.jit.freeze``: BatchNorm folded into convolutions,
     attributes inlined as constants); "optimize_for_inference" (freeze + MKLDNN layout conversions).
     ``channels_last`` converts the weights to channels-last memory format (applied before freezing).
+    ``kind`` ("keypoint"/"depth"): ValueError when the file declares another kind (files exported
+    with ``frontend.export`` carry it; older files are checked by their outputs in the runtime).
     """
     if optimize not in OPTIMIZE_MODES:
         raise ValueError(f"optimize must be one of {OPTIMIZE_MODES}, got {optimize!r}")
+    extra = {KIND_EXTRA_FILE: ""}
     try:
-        module = torch.jit.load(str(path), map_location=device).eval()
+        module = torch.jit.load(str(path), map_location=device, _extra_files=extra).eval()
     except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError/ValueError/... for bad files
         raise ValueError(f"{path}: cannot be loaded as TorchScript ({exc})") from exc
+    if kind is not None and extra[KIND_EXTRA_FILE]:
+        try:
+            declared = json.loads(extra[KIND_EXTRA_FILE]).get("kind")
+        except (ValueError, AttributeError):
+            declared = None
+        if declared != kind:
+            raise ValueError(f"{path}: expected the {kind} network, but the file declares kind {declared!r} "
+                             "(are keypoint and depth files swapped?)")
     if channels_last:
         module = module.to(memory_format=torch.channels_last)
     if optimize != "none":
@@ -179,16 +245,21 @@ class FrontendRuntime:
         self.saturation_margin = saturation_margin
         self.min_depth = float(self.meta["depth"]["min_depth"])
         self.max_depth = float(self.meta["depth"]["max_depth"])
-        self.keypoint_net = load_torchscript(self.model_dir / kp_meta["file"], self.device, optimize,
-                                             self.channels_last)
-        self.depth_net = load_torchscript(self.model_dir / self.meta["depth"]["file"], self.device, optimize,
-                                          self.channels_last)
+        kp_path, depth_path = self.model_dir / kp_meta["file"], self.model_dir / self.meta["depth"]["file"]
+        self.keypoint_net = load_torchscript(kp_path, self.device, optimize, self.channels_last, kind="keypoint")
+        self.depth_net = load_torchscript(depth_path, self.device, optimize, self.channels_last, kind="depth")
         example = self._to_input(np.zeros((self.net_height, self.net_width), np.float32))
         example_depth = self._to_input(np.zeros((self.depth_height, self.depth_width), np.float32))
         with torch.inference_mode():
             for _ in range(2):  # warm-up: the first runs of a TorchScript module are profiling runs
-                self.keypoint_net(example)
-                self.depth_net(example_depth)
+                try:
+                    kp_out, depth_out = self.keypoint_net(example), self.depth_net(example_depth)
+                except RuntimeError as exc:  # e.g. swapped files of another input size
+                    raise ValueError(f"{self.model_dir}: running the networks of {META_FILE} on a test image "
+                                     f"failed ({str(exc).splitlines()[0]}); are the model files swapped or "
+                                     "from another export?") from exc
+                check_outputs_kind(kp_path, "keypoint", kp_out)
+                check_outputs_kind(depth_path, "depth", depth_out)
         log.info("frontend runtime: %s on %s, keypoint input %dx%d, depth input %dx%d, top_k %d, %s%s",
                  self.model_dir, self.device, self.net_width, self.net_height, self.depth_width, self.depth_height,
                  self.top_k, optimize, ", channels_last" if channels_last else "")

@@ -66,12 +66,12 @@ def test_export_rejects_bad_options_and_mismatch(nets, tmp_path, monkeypatch):
     import frontend.export as export_mod
     real = export_mod._serialise
 
-    def corrupt(module):
-        data = real(module)
+    def corrupt(module, *args):
+        data = real(module, *args)
         loaded = torch.jit.load(__import__("io").BytesIO(data))
         for p in loaded.parameters():
             p.data.add_(0.5)
-        return real(loaded)
+        return real(loaded, *args)
 
     monkeypatch.setattr(export_mod, "_serialise", corrupt)
     with pytest.raises(RuntimeError, match="differs from eager"):
