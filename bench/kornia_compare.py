@@ -26,11 +26,69 @@ def cpu_ms(fn, repeats: int) -> float:
     return 1e3 * statistics.median(times)
 
 
+# ----------------------------------------------------------------------------- the former hand-written code
+# (frontend/geometry.py before kornia replaced it; kept here as the reference of the measurement)
+def former_skew(v: torch.Tensor) -> torch.Tensor:
+    """(B, 3) -> (B, 3, 3) cross-product matrices ``[v]_x``."""
+    zero = torch.zeros_like(v[:, 0])
+    return torch.stack([zero, -v[:, 2], v[:, 1],
+                        v[:, 2], zero, -v[:, 0],
+                        -v[:, 1], v[:, 0], zero], dim=1).view(-1, 3, 3)
+
+
+def former_axis_angle_to_matrix(axis_angle: torch.Tensor) -> torch.Tensor:
+    """Rodrigues' formula. ``axis_angle``: (B, 3) radians -> (B, 3, 3) rotation matrices.
+
+    Uses Taylor expansions below 1e-4 rad so the map and its gradient are smooth at zero.
+    """
+    theta2 = (axis_angle * axis_angle).sum(dim=1)
+    theta = torch.sqrt(theta2.clamp_min(1e-12))
+    small = theta2 < 1e-8
+    a = torch.where(small, 1.0 - theta2 / 6.0, torch.sin(theta) / theta)
+    b = torch.where(small, 0.5 - theta2 / 24.0, (1.0 - torch.cos(theta)) / theta2.clamp_min(1e-12))
+    K = former_skew(axis_angle)
+    eye = torch.eye(3, dtype=axis_angle.dtype, device=axis_angle.device).expand_as(K)
+    return eye + a[:, None, None] * K + b[:, None, None] * (K @ K)
+
+
+def former_matrix_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
+    """(B, 3, 3) rotation matrices -> (B, 3) axis-angle (radians, angle in [0, pi]).
+
+    Uses the skew part for small/medium angles and the symmetric part near pi.
+    """
+    cos = ((R.diagonal(dim1=1, dim2=2).sum(dim=1) - 1.0) / 2.0).clamp(-1.0, 1.0)
+    theta = torch.acos(cos)
+    w = torch.stack([R[:, 2, 1] - R[:, 1, 2], R[:, 0, 2] - R[:, 2, 0], R[:, 1, 0] - R[:, 0, 1]], dim=1)
+    sin = torch.sin(theta)
+    scale = torch.where(theta < 1e-4, 0.5 + theta * theta / 12.0, theta / (2.0 * sin.clamp_min(1e-12)))
+    out = w * scale[:, None]
+    near_pi = theta > 3.0
+    if bool(near_pi.any()):
+        # Symmetric part: (R + R^T) / 2 = cos I + (1 - cos) a a^T; its largest column gives the axis.
+        Rn, c = R[near_pi], cos[near_pi][:, None, None]
+        B = ((Rn + Rn.transpose(1, 2)) / 2.0 - c * torch.eye(3, dtype=R.dtype, device=R.device)) / (1.0 - c)
+        col = B.diagonal(dim1=1, dim2=2).argmax(dim=1)
+        axis = B[torch.arange(B.shape[0]), :, col]
+        axis = axis / axis.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        sign = torch.sign((axis * w[near_pi]).sum(dim=1))
+        sign = torch.where(sign == 0, torch.ones_like(sign), sign)
+        out = out.clone()
+        out[near_pi] = axis * (theta[near_pi] * sign)[:, None]
+    return out
+
+
+def former_warp_points_homography(points: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
+    """Map (B, N, 2) pixels through (B, 3, 3) homographies ``dst_from_src`` -> (B, N, 2)."""
+    ph = torch.cat([points, torch.ones_like(points[..., :1])], dim=-1) @ H.transpose(1, 2)
+    w = ph[..., 2:]
+    w = torch.where(w.abs() < 1e-7, torch.full_like(w, 1e-7), w)
+    return ph[..., :2] / w
+
+
 def rotations(repeats: int) -> list[str]:
     from kornia.geometry.conversions import axis_angle_to_rotation_matrix, rotation_matrix_to_axis_angle
 
-    from frontend.geometry import axis_angle_to_matrix, matrix_to_axis_angle
-
+    axis_angle_to_matrix, matrix_to_axis_angle = former_axis_angle_to_matrix, former_matrix_to_axis_angle
     g = torch.Generator().manual_seed(0)
     # PoseNet outputs: small rotations (<0.1 rad), a batch of 12 x 2 sources; plus edge cases 0 and near pi
     aa = 0.05 * torch.randn(24, 3, generator=g, dtype=torch.float64)
@@ -60,7 +118,9 @@ def homography(repeats: int) -> list[str]:
     from kornia.geometry.linalg import transform_points
     from kornia.geometry.transform import warp_perspective
 
-    from frontend.geometry import warp_image_homography, warp_points_homography
+    from frontend.geometry import warp_image_homography
+
+    warp_points_homography = former_warp_points_homography
 
     g = torch.Generator().manual_seed(1)
     B, H, W = 8, 128, 320  # KP2D training batch
