@@ -38,7 +38,7 @@ def test_f2f_with_exact_depth_tracks_the_synthetic_sequence(synth_sequence, tmp_
     np.testing.assert_allclose(t, seq.timestamps, atol=1e-6)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["frames"] == len(seq) and summary["mode"] == "f2f"
-    assert set(summary["stage_ms_per_frame"]) == {"decode", "frontend", "backend"}
+    assert set(summary["stage_ms_per_frame"]) == {"decode", "frontend", "backend", "observer"}
     assert summary["evaluation"]["ate_rmse"] == pytest.approx(ate, rel=1e-6)
 
 

@@ -58,6 +58,11 @@ class OutputObserver:
         """The run ended; release windows/files. Must be safe to call more than once."""
 
 
+def overrides(observer: OutputObserver, method: str) -> bool:
+    """True when ``observer``'s class overrides ``OutputObserver.<method>`` (i.e. it uses that callback)."""
+    return getattr(type(observer), method, None) is not getattr(OutputObserver, method)
+
+
 class CompositeObserver(OutputObserver):
     """Forwards every call to several observers, in order.
 
@@ -81,6 +86,16 @@ class CompositeObserver(OutputObserver):
     def observers(self) -> tuple[OutputObserver, ...]:
         """The observers still receiving calls."""
         return tuple(self._observers)
+
+    @property
+    def wants_points(self) -> bool:
+        """True when an observer still receiving calls overrides ``on_points``.
+
+        The run loop copies the map out of the backend only then: a copy costs time that grows with
+        the map, and without a viewer nobody reads it (issue 11, "push, don't poll").
+        """
+        return any(obs.wants_points if isinstance(obs, CompositeObserver) else overrides(obs, "on_points")
+                   for obs in self._observers)
 
     def _forward(self, method: str, *args) -> None:
         for obs in list(self._observers):

@@ -170,7 +170,7 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
     stop = threading.Event()
     worker = threading.Thread(target=_producer, args=(sequence, frontend, n, q, stop), daemon=True)
     skipped: list[dict[str, Any]] = []
-    stage_ms = {"decode": 0.0, "frontend": 0.0, "backend": 0.0}
+    stage_ms = {"decode": 0.0, "frontend": 0.0, "backend": 0.0, "observer": 0.0}  # observer: map copies + callbacks
     grey_sum, grey_count = 0.0, 0
     interrupted = False
     bar = None
@@ -203,11 +203,14 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
                     stage_ms["decode"] += item.decode_ms
                     stage_ms["frontend"] += item.frontend_ms
                     grey_sum, grey_count = grey_sum + item.mean_grey, grey_count + 1
+                    t0 = time.perf_counter()
                     if status in (FrameStatus.KEYFRAME, FrameStatus.RECOVERED):
                         observer.on_keyframe(item.index, pose)
-                        observer.on_points(*odometry.window_points(), *odometry.points())
+                        if observer.wants_points:  # the map is copied out of the backend only for a viewer
+                            observer.on_points(*odometry.window_points(), *odometry.points())
                     kps = getattr(item.frontend, "keypoints", None)
                     observer.on_frame(item.index, item.image, pose, kps, status)  # last: it draws the frame
+                    stage_ms["observer"] += (time.perf_counter() - t0) * 1e3
                 if bar is not None:
                     bar.update(1)
                     elapsed = time.perf_counter() - t_start

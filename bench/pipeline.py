@@ -1,0 +1,135 @@
+"""Whole-pipeline benchmark: `kp3d-vo run` as a separate process per run, one process at a time.
+
+    .venv/bin/python bench/pipeline.py [--root ../shared/data/kitti/sequences] [--seqs 00 02]
+        [--modes dso dsdso] [--max-frames 300] [--repeats 1] [--json OUT] [-- EXTRA RUN ARGS]
+
+For every (sequence, mode, repeat) the CLI runs in a fresh Python process (``python -c`` calling
+``apps.cli.main``), and the parent collects:
+
+* ``cpu_s``: user + system CPU seconds of the whole child process (``os.wait4`` resource usage:
+  every thread, the imports, the networks, the evaluation) -- the number to compare on a shared machine;
+* ``wall_s``: wall seconds of the whole process, and ``fps`` = frames / loop wall seconds (``summary.json``);
+* ``peak_rss_mb``: the child's peak resident memory (``ru_maxrss`` of ``wait4``), and the run's own
+  ``summary.json`` ``peak_rss_mb`` (read at the end of the loop, before the evaluation);
+* ``stage_ms``: per processed frame, from ``summary.json`` (``decode``: image I/O; ``frontend``: the
+  networks in the prefetch thread; ``backend``: ``track()``; ``observer``: map copies + observer calls);
+* keyframes, t_rel (%), r_rel (deg/100 m), RPE-1 translation (m) / rotation (deg) from the run's
+  evaluation, and which heavy modules the child had imported (torch, open3d, matplotlib, evo, scipy).
+
+Load average is recorded before and after each run: wall numbers on a loaded machine are upper bounds.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_ROOT = REPO.parent / "shared" / "data" / "kitti" / "sequences"
+PROBED_MODULES = ("torch", "open3d", "matplotlib", "evo", "scipy", "cv2", "tqdm", "pandas")
+
+# The child: runs the CLI, then records which heavy modules it loaded (argv[1] = JSON path, rest = CLI args).
+CHILD = """
+import json, sys
+from apps.cli import main
+probe, argv = sys.argv[1], sys.argv[2:]
+rc = main(argv)
+with open(probe, "w") as f:
+    json.dump({"rc": rc, "modules": {m: m in sys.modules for m in %r}}, f)
+sys.exit(rc)
+""" % (PROBED_MODULES,)
+
+
+def run_once(sequence: Path, mode: str, max_frames: int, extra: list[str], workdir: Path) -> dict:
+    """One `kp3d-vo run` in a child process; returns its measurements (see the module docstring)."""
+    out = workdir / f"{sequence.name}_{mode}"
+    probe = workdir / "probe.json"
+    probe.unlink(missing_ok=True)
+    cmd = [sys.executable, "-c", CHILD, str(probe), "run", str(sequence), "--mode", mode, "--output", str(out),
+           "--max-frames", str(max_frames), "--no-progress", *extra]
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    log = proc.stdout.read().decode(errors="replace")
+    proc.stdout.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[3:])} failed with exit {proc.returncode}:\n{log[-2000:]}")
+    summary = json.loads((out / "summary.json").read_text())
+    probed = json.loads(probe.read_text())
+    ev = summary.get("evaluation") or {}
+    return {
+        "sequence": sequence.name, "mode": mode, "frames": summary["frames"], "keyframes": summary["keyframes"],
+        "cpu_s": usage.ru_utime + usage.ru_stime, "cpu_user_s": usage.ru_utime, "cpu_sys_s": usage.ru_stime,
+        "wall_s": wall, "loop_wall_s": summary["wall_s"], "fps": summary["fps"],
+        "peak_rss_mb": usage.ru_maxrss / 1024.0, "summary_peak_rss_mb": summary.get("peak_rss_mb"),
+        "stage_ms": summary.get("stage_ms_per_frame", {}),
+        "t_rel": ev.get("t_rel"), "r_rel": ev.get("r_rel"), "ate_rmse": ev.get("ate_rmse"),
+        "rpe_trans_rmse": ev.get("rpe_trans_rmse"), "rpe_rot_rmse": ev.get("rpe_rot_rmse"),
+        "modules": probed["modules"], "load_before": load_before, "load_after": os.getloadavg()[0],
+    }
+
+
+def _fmt(v, spec: str = ".2f") -> str:
+    return "–" if v is None else format(v, spec)
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| seq | mode | CPU s | wall s | fps | peak MiB | decode / frontend / backend / observer ms | "
+             "KF | t_rel | r_rel | RPE-1 m / deg | torch loaded | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        st = r["stage_ms"]
+        stages = " / ".join(_fmt(st.get(k), ".1f") for k in ("decode", "frontend", "backend", "observer"))
+        lines.append(f"| {r['sequence']} | {r['mode']} | {r['cpu_s']:.1f} | {r['wall_s']:.1f} | {r['fps']:.1f} | "
+                     f"{r['peak_rss_mb']:.0f} | {stages} | {r['keyframes']}/{r['frames']} | {_fmt(r['t_rel'])} | "
+                     f"{_fmt(r['r_rel'])} | {_fmt(r['rpe_trans_rmse'], '.3f')} / {_fmt(r['rpe_rot_rmse'], '.3f')} | "
+                     f"{'yes' if r['modules'].get('torch') else 'no'} | {r['load_before']:.1f}-{r['load_after']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        extra, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="folder holding KITTI sequences NN/")
+    p.add_argument("--seqs", nargs="+", default=["00", "02"])
+    p.add_argument("--modes", nargs="+", default=["dso", "dsdso"], choices=("dso", "dsdso", "f2f"))
+    p.add_argument("--max-frames", type=int, default=300)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--json", type=Path, help="write the rows as JSON here")
+    args = p.parse_args(argv)
+    missing = [s for s in args.seqs if not (args.root / s).is_dir()]
+    if missing:
+        print(f"bench/pipeline.py: sequences {missing} not found under {args.root}", file=sys.stderr)
+        return 2
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kp3d-bench-pipeline-") as tmp:
+        for rep in range(args.repeats):
+            for seq in args.seqs:
+                for mode in args.modes:
+                    row = run_once(args.root / seq, mode, args.max_frames, extra, Path(tmp))
+                    row["repeat"] = rep
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, extra run args: {extra}")
+    print(table(rows))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

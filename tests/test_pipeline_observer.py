@@ -1,0 +1,69 @@
+"""The run loop copies the map out of the backend only when an observer uses it (issue 11, push don't poll)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from apps.io.sequence import open_sequence
+from apps.pipeline.config import RunConfig
+from apps.pipeline.observer import CompositeObserver, OutputObserver
+from apps.pipeline.odometry import BackendMode
+from apps.pipeline.runner import run_sequence
+
+
+class _FramesOnly(OutputObserver):
+    def __init__(self):
+        self.frames = 0
+
+    def on_frame(self, index, image, world_from_cam, keypoints, status):
+        self.frames += 1
+
+
+class _MapRecorder(_FramesOnly):
+    def __init__(self):
+        super().__init__()
+        self.snapshots: list[int] = []
+
+    def on_points(self, active_xyz, active_grey, marginalized_xyz, marginalized_grey):
+        self.snapshots.append(len(active_xyz) + len(marginalized_xyz))
+
+
+def test_wants_points_only_for_observers_that_override_on_points():
+    assert not CompositeObserver().wants_points
+    assert not CompositeObserver([_FramesOnly(), OutputObserver()]).wants_points
+    assert CompositeObserver([_FramesOnly(), _MapRecorder()]).wants_points
+    assert CompositeObserver([CompositeObserver([_MapRecorder()])]).wants_points
+    assert not CompositeObserver([CompositeObserver([_FramesOnly()])]).wants_points
+
+
+@pytest.fixture()
+def counted_map_copies(monkeypatch):
+    calls = {"points": 0, "window_points": 0}
+    for name in calls:
+        original = getattr(BackendMode, name)
+
+        def counting(self, _original=original, _name=name):
+            calls[_name] += 1
+            return _original(self)
+
+        monkeypatch.setattr(BackendMode, name, counting)
+    return calls
+
+
+def test_map_is_copied_per_keyframe_only_for_a_map_observer(synth_sequence, counted_map_copies):
+    seq = open_sequence(synth_sequence, max_frames=30)
+    cfg = RunConfig(mode="dso", width=seq.intrinsics.width, height=seq.intrinsics.height)
+    frames_only = _FramesOnly()
+    result = run_sequence(seq, cfg, None, observer=frames_only, progress=False)
+    keyframes = result.summary["keyframes"]
+    assert keyframes >= 3 and frames_only.frames == len(seq)
+    assert counted_map_copies == {"points": 1, "window_points": 0}  # once, for the result's map
+    assert result.summary["stage_ms_per_frame"]["observer"] >= 0.0
+
+    counted_map_copies.update(points=0, window_points=0)
+    recorder = _MapRecorder()
+    result = run_sequence(seq, cfg, None, observer=recorder, progress=False)
+    n_kf_status = sum(s in ("keyframe", "recovered") for s in result.statuses)
+    assert len(recorder.snapshots) == n_kf_status >= 3
+    assert counted_map_copies == {"points": n_kf_status + 1, "window_points": n_kf_status}
+    assert max(recorder.snapshots) > 0 and np.isfinite(result.summary["stage_ms_per_frame"]["observer"])
