@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from frontend.common.atomic import atomic_write_bytes, atomic_write_text
+from frontend.common.paths import portable_label
 from frontend.models.depth_net import DepthNet, disp_to_depth
 from frontend.models.factory import build_depth_net, build_keypoint_net, load_checkpoint, load_config_file
 from frontend.models.keypoint_net import CELL, KeypointNet
@@ -137,7 +138,24 @@ def _serialise(module: torch.jit.ScriptModule, kind: str | None = None) -> bytes
     buf = io.BytesIO()
     extra = {KIND_EXTRA_FILE: json.dumps({"kind": kind})} if kind else {}
     torch.jit.save(module, buf, _extra_files=extra)
-    return buf.getvalue()
+    return strip_debug_records(buf.getvalue())
+
+
+def strip_debug_records(data: bytes) -> bytes:
+    """A TorchScript archive without its ``*.debug_pkl`` records: they hold the Python call stack of the
+    trace (absolute source paths of the exporting machine) and are not needed to load or run the module.
+    Every other record (code, constants, weights, extra files) is copied byte for byte."""
+    reader = torch._C.PyTorchFileReader(io.BytesIO(data))
+    out = io.BytesIO()
+    writer = torch._C.PyTorchFileWriter(out)
+    writer.set_min_version(int(reader.get_record("version").decode().strip()))
+    for name in reader.get_all_records():
+        if name.endswith(".debug_pkl") or name in ("version", ".data/version", ".data/serialization_id"):
+            continue  # the writer writes the version and a fresh serialization id itself
+        record = reader.get_record(name)
+        writer.write_record(name, record, len(record))
+    writer.write_end_of_file()
+    return out.getvalue()
 
 
 def _max_excess(exported: Any, eager: Any, atol: float, rtol: float) -> tuple[float, float]:
@@ -228,7 +246,7 @@ def export_frontend(keypoint_net: KeypointNet, depth_net: DepthNet, out_dir: str
 
 def _checkpoint_source(path: str | os.PathLike) -> dict[str, Any]:
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    return {"checkpoint": str(Path(path).resolve()), "step": ckpt.get("step")}
+    return {"checkpoint": portable_label(path), "step": ckpt.get("step")}
 
 
 def export_checkpoints(keypoint_ckpt: str | os.PathLike, depth_ckpt: str | os.PathLike,

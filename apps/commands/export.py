@@ -1,7 +1,7 @@
 """``kp3d-vo export``: trained KeypointNet + DepthNet checkpoints -> TorchScript model folder.
 
     kp3d-vo export --keypoint kp.ckpt --depth depth.ckpt --out models/kp3d [--width 640 --height 192]
-    kp3d-vo export --random --out /tmp/test_models          # random weights (tests, demos)
+    kp3d-vo export --random --out runs/random_models        # random weights (tests, demos)
 
 Writes OUT/keypoint_net.pt, OUT/depth_net.pt and OUT/frontend.json (atomically), after checking that
 the exported modules reproduce the eager networks; the folder is what ``FrontendRuntime`` loads.
@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from frontend.common.paths import portable_label
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,12 +88,3 @@ def run(args: argparse.Namespace) -> int:
           f"{max(meta['keypoint']['max_abs_error'], meta['depth']['max_abs_error']):.2g}")
     return 0
 
-
-def portable_label(path: str | Path) -> str:
-    """``path`` as recorded in shipped metadata: relative to the working directory when inside it, else its
-    last three components (``synth_calib/sequences/01``), so nothing names this machine's folders."""
-    p = Path(path).resolve()
-    try:
-        return p.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return "/".join(p.parts[-3:])

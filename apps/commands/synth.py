@@ -2,8 +2,8 @@
 
 Examples::
 
-    kp3d-vo synth --out /tmp/synth --trajectory kitti-like --frames 100
-    kp3d-vo synth --poses /work/shared/data/kitti/poses/00.txt --frames 200 --out /tmp/synth00
+    kp3d-vo synth --out runs/synth --trajectory kitti-like --frames 100
+    kp3d-vo synth --poses ../shared/data/kitti/poses/00.txt --frames 200 --out runs/synth00
 """
 from __future__ import annotations
 

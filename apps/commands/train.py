@@ -2,6 +2,7 @@
 
 Single process:   kp3d-vo train keypoints --config configs/train/keypoints_light.yaml --out runs/kp
 Resume:           kp3d-vo train keypoints --config ... --out runs/kp --resume
+Other data folder: kp3d-vo train depth --config configs/train/depth_light.yaml --data-root /data/sets
 Several processes (DDP, gloo on CPU / nccl on CUDA):
                   torchrun --nproc_per_node 2 -m apps.cli train keypoints --config ... --out runs/kp
 """
@@ -12,6 +13,8 @@ import logging
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_DATA_ROOT = "../shared/data"  # data source paths in configs/train start with it (relative to the repo)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +28,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="override run.batch_size (per process)")
     parser.add_argument("--threads", type=int, default=None, help="override run.num_threads (torch threads)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    parser.add_argument("--data-root", default=None, metavar="DIR",
+                        help=f"where the data lives: replaces the leading {DEFAULT_DATA_ROOT} (relative to the "
+                             "repository) of the config's data source paths")
+
+
+def with_data_root(data: dict, data_root: str) -> dict:
+    """``data`` (a training config's ``data`` section) with the sources' leading ``DEFAULT_DATA_ROOT``
+    replaced by ``data_root``; other paths are kept."""
+    root = Path(data_root).expanduser()
+    if not root.is_dir():
+        raise ValueError(f"--data-root {data_root}: not a folder")
+    sources = []
+    for source in data.get("sources") or []:
+        path = source.get("path") if isinstance(source, dict) else None
+        if path and Path(path).parts[:3] == Path(DEFAULT_DATA_ROOT).parts:
+            source = dict(source, path=str(root.joinpath(*Path(path).parts[3:]).resolve()))
+        sources.append(source)
+    return dict(data, sources=sources)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-steps must be >= 1, got {args.max_steps}")
     if overrides:
         config = dataclasses.replace(config, run=dataclasses.replace(config.run, **overrides))
+    if args.data_root is not None:
+        config = dataclasses.replace(config, data=with_data_root(config.data, args.data_root))
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     trainer = Trainer(config, out, device=args.device, resume=args.resume, progress=not args.no_progress,
                       open_sequence=open_sequence)
