@@ -1,7 +1,12 @@
 """``kp3d-vo eval-keypoints``: HPatches-protocol keypoint evaluation of the learned frontend vs ORB/SIFT.
 
-    kp3d-vo eval-keypoints --hpatches ../shared/data/hpatches/v_churchill --model-dir models/kp3d --json out.json
-    kp3d-vo eval-keypoints --images DIR --pairs 50 --seed 0 --size 640x480 --top-k 1000
+    kp3d-vo eval-keypoints ../shared/data/hpatches/v_churchill --json out.json   # shipped networks, ORB, SIFT
+    kp3d-vo eval-keypoints --hpatches ../shared/data/hpatches --model-dir runs/my_export --methods ours
+    kp3d-vo eval-keypoints my_frames/ --pairs 50 --seed 0 --size 640x480 --top-k 1000
+
+The positional folder is an HPatches sequence (``1.ppm``, ``H_1_2``...) or a folder of them, else any
+image folder (pairs made with random homographies); ``--hpatches DIR`` / ``--images DIR`` say which.
+"ours" is the shipped frontend (``frontend/models/shipped``) unless ``--model-dir`` names another export.
 
 Metrics (``frontend.homography_eval``): repeatability, localisation error (px), homography accuracy
 C1/C3/C5 (mean corner error <= 1/3/5 px, H from RANSAC on mutual-NN matches), matching score; the
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -24,8 +30,17 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def is_hpatches_folder(folder: Path) -> bool:
+    """An HPatches sequence (``1.ppm`` and ``H_1_2``) or a folder holding such sequences."""
+    def is_sequence(p: Path) -> bool:
+        return (p / "1.ppm").is_file() and (p / "H_1_2").is_file()
+    return is_sequence(folder) or any(p.is_dir() and is_sequence(p) for p in folder.iterdir())
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    src = parser.add_argument_group("pairs (one of)")
+    parser.add_argument("folder", nargs="?", default=None,
+                        help="HPatches sequence (or folder of them), else an image folder (as --images)")
+    src = parser.add_argument_group("pairs (the positional folder or one of)")
     src.add_argument("--hpatches", metavar="DIR",
                      help="HPatches sequence folder (1.ppm..6.ppm, H_1_2..H_1_6) or a folder of them")
     src.add_argument("--images", metavar="DIR", help="any image folder: synthetic pairs with random homographies")
@@ -35,9 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="evaluation image size (default 320x256; KP2D's second setting: 640x480)")
     parser.add_argument("--top-k", type=int, default=300, metavar="K",
                         help="keypoints per image for every method (default 300; use 1000 at 640x480)")
-    parser.add_argument("--model-dir", metavar="DIR", help="exported frontend (kp3d-vo export) evaluated as 'ours'")
-    parser.add_argument("--methods", nargs="+", default=None, choices=["ours", "orb", "sift"],
-                        help="methods to evaluate (default: ours orb sift with --model-dir, else orb sift)")
+    parser.add_argument("--model-dir", metavar="DIR",
+                        help="exported frontend (kp3d-vo export) evaluated as 'ours' (default: the shipped networks)")
+    parser.add_argument("--methods", nargs="+", default=["ours", "orb", "sift"], choices=["ours", "orb", "sift"],
+                        help="methods to evaluate (default: ours orb sift)")
     parser.add_argument("--device", default=None, help="device for ours: cpu or cuda (default: auto)")
     parser.add_argument("--threshold", type=float, default=3.0, help="distance threshold in px (default 3)")
     parser.add_argument("--json", metavar="OUT", help="write {method: {repeatability, localization, c1, c3, c5, "
@@ -46,27 +62,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from apps.io.atomic import atomic_write_text
+    from apps.pipeline.config import DEFAULT_MODEL_DIR
     from frontend.hpatches import (LearnedDetector, OpenCVDetector, evaluate_all, load_hpatches_pairs,
                                    synthetic_pairs)
 
-    if bool(args.hpatches) == bool(args.images):
-        raise ValueError("give exactly one of --hpatches DIR or --images DIR")
+    if sum(bool(v) for v in (args.folder, args.hpatches, args.images)) != 1:
+        raise ValueError("give exactly one of FOLDER, --hpatches DIR or --images DIR")
+    hpatches, images = args.hpatches, args.images
+    if args.folder:
+        folder = Path(args.folder)
+        if not folder.is_dir():
+            raise ValueError(f"FOLDER {folder}: not a folder (expected an HPatches sequence or an image folder)")
+        hpatches, images = (folder, None) if is_hpatches_folder(folder) else (None, folder)
     if args.top_k < 1:
         raise ValueError(f"--top-k must be >= 1, got {args.top_k}")
     width, height = args.size
-    if args.hpatches:
-        pairs = load_hpatches_pairs(args.hpatches, width, height)
-        source = {"hpatches": str(args.hpatches)}
+    if hpatches:
+        pairs = load_hpatches_pairs(hpatches, width, height)
+        source = {"hpatches": str(hpatches)}
     else:
-        pairs = synthetic_pairs(args.images, width, height, args.pairs, args.seed)
-        source = {"images": str(args.images), "seed": args.seed}
-    if args.methods is None:
-        methods = ["ours", "orb", "sift"] if args.model_dir else ["orb", "sift"]
-    else:
-        methods = list(dict.fromkeys(args.methods))
-    if "ours" in methods and not args.model_dir:
-        raise ValueError("method 'ours' needs --model-dir DIR (an exported frontend)")
-    detectors = [LearnedDetector(args.model_dir, args.top_k, args.device) if m == "ours"
+        pairs = synthetic_pairs(images, width, height, args.pairs, args.seed)
+        source = {"images": str(images), "seed": args.seed}
+    methods = list(dict.fromkeys(args.methods))
+    model_dir = Path(args.model_dir) if args.model_dir else DEFAULT_MODEL_DIR
+    detectors = [LearnedDetector(model_dir, args.top_k, args.device) if m == "ours"
                  else OpenCVDetector(m, args.top_k) for m in methods]
     extra = {"width": width, "height": height, "top_k": args.top_k, "threshold_px": args.threshold, **source}
     results = evaluate_all(pairs, detectors, args.threshold, extra)
