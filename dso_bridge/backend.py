@@ -2,6 +2,14 @@
 
 Frames: ``image`` is ``(H, W) float32`` grey in [0, 255]; poses are ``(4, 4) float64`` ``world_from_cam``;
 depth is metric z-depth ``(H, W) float32`` metres (0 = unknown); ``keypoint_idepth`` is 1/m.
+
+Checked here, at the boundary, with a ValueError naming the argument (the C++ binding checks dtype,
+shape and finiteness): intrinsics that cannot describe the frames (principal point outside the image,
+field of view outside 2-160 degrees); an image whose grey levels look like [0, 1] (max <= 1, not all
+zero) or exceed 255 (no silent conversion: scale it to [0, 255] yourself); depth priors below 0 or
+above ``MAX_PRIOR_DEPTH_M`` (use 0 for unknown or sky); keypoint inverse depths below 0 or in
+(0, 1 / MAX_PRIOR_DEPTH_M) and negative variances; a timestamp that is not after the previous
+frame's (timestamps must increase strictly).
 """
 from __future__ import annotations
 
@@ -18,6 +26,8 @@ from dso_bridge.options import options_from_dict
 logger = logging.getLogger(__name__)
 
 FRAME_STATUSES = ("INITIALIZING", "TRACKED", "KEYFRAME", "LOST", "RECOVERED")
+MAX_PRIOR_DEPTH_M = 1e4        # a depth prior beyond 10 km is a unit error or a sky marker: refused (use 0)
+FOV_RANGE_DEG = (2.0, 160.0)   # plausible field of view of a pinhole camera, each axis
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,63 @@ def _intrinsics_tuple(intrinsics: Any) -> tuple[float, float, float, float, int,
     except (KeyError, AttributeError):
         raise ValueError("intrinsics must have fx, fy, cx, cy, width, height (apps.io.camera.Intrinsics or a mapping), "
                          f"got {type(intrinsics).__name__}") from None
-    return float(vals[0]), float(vals[1]), float(vals[2]), float(vals[3]), int(vals[4]), int(vals[5])
+    try:
+        fx, fy, cx, cy = (float(v) for v in vals[:4])
+        width, height = int(vals[4]), int(vals[5])
+    except (TypeError, ValueError):
+        raise ValueError(f"intrinsics: fx, fy, cx, cy, width, height must be numbers, got {vals!r}") from None
+    _check_intrinsics(fx, fy, cx, cy, width, height)
+    return fx, fy, cx, cy, width, height
+
+
+def _check_intrinsics(fx: float, fy: float, cx: float, cy: float, width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise ValueError(f"intrinsics: width and height must be positive, got {width}x{height}")
+    for name, f, c, size in (("x", fx, cx, width), ("y", fy, cy, height)):
+        if not (np.isfinite(f) and f > 0):
+            raise ValueError(f"intrinsics: f{name} must be a positive finite number of pixels, got {f!r}")
+        fov = float(np.degrees(2.0 * np.arctan(size / (2.0 * f))))
+        if not FOV_RANGE_DEG[0] <= fov <= FOV_RANGE_DEG[1]:
+            raise ValueError(f"intrinsics: f{name} = {f:g} px gives a {fov:.3g} degree field of view over {size} px "
+                             f"(expected {FOV_RANGE_DEG[0]:g}-{FOV_RANGE_DEG[1]:g}; focal length in pixels?)")
+        if not (np.isfinite(c) and -0.5 <= c <= size - 0.5):
+            raise ValueError(f"intrinsics: c{name} = {c!r} px is outside the {width}x{height} image "
+                             "(the principal point must lie in the image; a calibration of another image size?)")
+
+
+def _check_frame_values(image: Any, depth: Any, keypoint_idepth: Any, keypoint_idepth_var: Any) -> None:
+    """Value checks the C++ binding does not make (it checks dtype, shape and finiteness)."""
+    if isinstance(image, np.ndarray) and image.dtype.kind == "f" and image.size:
+        finite = image[np.isfinite(image)]
+        top = float(finite.max()) if finite.size else 0.0
+        if 0.0 < top <= 1.0:
+            raise ValueError(f"image: grey levels look like [0, 1] (max {top:.3g}); the backend expects grey "
+                             "levels in [0, 255] (multiply by 255)")
+        if top > 255.0 + 1e-3:
+            raise ValueError(f"image: grey levels up to {top:.6g} exceed 255; the backend expects [0, 255] "
+                             "(scale 16-bit or 12-bit data down)")
+    if isinstance(depth, np.ndarray) and depth.dtype.kind == "f" and depth.size:
+        finite = np.isfinite(depth)
+        over = finite & (depth > MAX_PRIOR_DEPTH_M)
+        if np.any(over):
+            r, c = np.argwhere(over)[0]
+            raise ValueError(f"depth: {int(over.sum())} values exceed {MAX_PRIOR_DEPTH_M:g} m (first {depth[r, c]:.3g} "
+                             f"at row {r}, column {c}); expected metric depth in metres, 0 = unknown (also for sky)")
+        if np.any(finite & (depth < 0)):
+            raise ValueError("depth must be >= 0 metres (0 = unknown), found negative values")
+    if isinstance(keypoint_idepth, np.ndarray) and keypoint_idepth.dtype.kind == "f" and keypoint_idepth.size:
+        v = keypoint_idepth[np.isfinite(keypoint_idepth)]
+        if np.any(v < 0):
+            raise ValueError(f"keypoint_idepth: {int((v < 0).sum())} negative inverse depths (expected 1/m >= 0, "
+                             "0 = unknown)")
+        tiny = (v > 0) & (v < 1.0 / MAX_PRIOR_DEPTH_M)
+        if np.any(tiny):
+            raise ValueError(f"keypoint_idepth: {int(tiny.sum())} inverse depths below {1.0 / MAX_PRIOR_DEPTH_M:g} 1/m "
+                             f"(points beyond {MAX_PRIOR_DEPTH_M:g} m, e.g. {float(v[tiny][0]):.3g}); use 0 for unknown")
+    if isinstance(keypoint_idepth_var, np.ndarray) and keypoint_idepth_var.dtype.kind == "f":
+        v = keypoint_idepth_var[np.isfinite(keypoint_idepth_var)]
+        if np.any(v < 0):
+            raise ValueError("keypoint_idepth_var: variances must be >= 0 ((1/m)^2; 0 = the default prior sigma)")
 
 
 class Backend:
@@ -71,6 +137,7 @@ class Backend:
         self.width, self.height = width, height
         self._system = System(fx, fy, cx, cy, width, height, opts)
         self._on_frame = on_frame
+        self._last_timestamp: float | None = None
 
     def track(self, image: np.ndarray, timestamp: float, keypoints: np.ndarray | None = None,
               scores: np.ndarray | None = None, depth: np.ndarray | None = None,
@@ -88,10 +155,22 @@ class Backend:
                 variance ((1/m)^2), optional alternative to ``depth``.
             init_pose: (4, 4) float64 world_from_cam hypothesis (e.g. from a pose network), optional.
         Raises:
-            ValueError naming the argument on a wrong dtype, shape or non-finite values.
+            ValueError naming the argument on a wrong dtype, shape or non-finite values, and on the
+            values refused in the module docstring (grey levels in [0, 1], depth beyond 10 km,
+            a timestamp not after the previous one). Nothing changes in the backend then.
         """
-        d = self._system.track(image, float(timestamp), keypoints, scores, depth, keypoint_idepth,
+        try:
+            t = float(timestamp)
+        except (TypeError, ValueError):
+            raise ValueError(f"timestamp must be a number of seconds, got {timestamp!r}") from None
+        if self._last_timestamp is not None and t <= self._last_timestamp:
+            raise ValueError(f"timestamp {t!r} s is not after the previous frame's {self._last_timestamp!r} s "
+                             "(timestamps must increase strictly; repeated or backwards time)")
+        _check_frame_values(image, depth, keypoint_idepth, keypoint_idepth_var)
+        d = self._system.track(image, t, keypoints, scores, depth, keypoint_idepth,
                                keypoint_idepth_var, init_pose)
+        if np.isfinite(t):
+            self._last_timestamp = t
         result = FrameResult(**d)
         if self._on_frame is not None:
             self._on_frame(result)

@@ -10,7 +10,14 @@ Accepted formats (images are assumed rectified / undistorted):
   ``cv2.FileStorage`` files (first line ``%YAML:1.0``) are read with OpenCV.
 - a KITTI ``calib.txt`` (``P0: `` + 12 numbers, ...): the intrinsics of ``P<camera>``.
 
-A calibration without a size takes the size of the images; one with a size must match them.
+A calibration without a size takes the size of the images; one with a size must match them (a
+calibration is never rescaled silently: frames resized by ``kp3d-vo`` itself get consistently
+scaled intrinsics through :class:`apps.io.preprocess.Preprocess`; frames resized by someone else
+need the calibration of those frames). :func:`check_intrinsics_fit` then refuses intrinsics that
+cannot belong to frames of that size: a principal point outside the middle half of the frame
+(typically a calibration of the full-size frames used with resized or cropped ones) or a field of
+view outside 2-160 degrees (e.g. ``fx = 1e-9``). A matrix ``K`` or ``P`` whose ``[2, 2]`` entry is
+not 1 is divided by it. A UTF-8 byte-order mark at the start of the file is ignored.
 Non-zero distortion coefficients (``k1``, ``D``, ``dist_coeffs``, ...) are logged as a warning,
 since the pipeline does not undistort.
 """
@@ -25,12 +32,48 @@ from typing import Any
 import numpy as np
 
 from apps.io.camera import Intrinsics
-from apps.io.kitti_format import parse_calib
+from apps.io.kitti_format import normalized_projection, parse_calib, read_text_stripping_bom
 
 logger = logging.getLogger(__name__)
 
 _DISTORTION_KEYS = ("k1", "k2", "k3", "p1", "p2", "D", "dist_coeffs", "distortion_coefficients", "distortion")
 _KEY_LINE = re.compile(r"^\s*[A-Za-z_]\w*\s*:")
+MAX_PRINCIPAL_OFFSET = 0.25   # |cx - centre| / width (and cy / height) allowed for a native calibration
+FOV_RANGE_DEG = (2.0, 160.0)  # plausible horizontal and vertical field of view of a pinhole camera
+
+
+def check_intrinsics_fit(k: Intrinsics, source: str, *, centred: bool = True) -> Intrinsics:
+    """Return ``k`` if it can describe frames of ``k.width x k.height`` pixels, else raise ValueError naming ``source``.
+
+    Checks: the field of view along each axis, ``2 atan(size / (2 f))``, lies in ``FOV_RANGE_DEG``;
+    the principal point lies inside the frame, and with ``centred`` (native, uncropped frames) within
+    ``MAX_PRINCIPAL_OFFSET`` of the size from the centre. A calibration of 1241x376 KITTI frames used
+    with frames resized to 620x188 puts cx = 607 at the right edge and fails here.
+    """
+    problems: list[str] = []
+    off_centre = False
+    for axis, f, c, size in (("x", k.fx, k.cx, k.width), ("y", k.fy, k.cy, k.height)):
+        fov = float(np.degrees(2.0 * np.arctan(size / (2.0 * f))))
+        if not FOV_RANGE_DEG[0] <= fov <= FOV_RANGE_DEG[1]:
+            name = "fx" if axis == "x" else "fy"
+            problems.append(f"{name} = {f:g} px gives a {fov:.3g} degree field of view over {size} px "
+                            f"(expected {FOV_RANGE_DEG[0]:g}-{FOV_RANGE_DEG[1]:g})")
+        name = "cx" if axis == "x" else "cy"
+        centre = (size - 1) / 2.0
+        if not -0.5 <= c <= size - 0.5 or (centred and abs(c - centre) > MAX_PRINCIPAL_OFFSET * size):
+            off_centre = True
+        if not -0.5 <= c <= size - 0.5:
+            problems.append(f"{name} = {c:g} px is outside the {size}-px frame")
+        elif centred and abs(c - centre) > MAX_PRINCIPAL_OFFSET * size:
+            problems.append(f"{name} = {c:g} px is {abs(c - centre) / size:.0%} of the {size}-px frame from its "
+                            f"centre (at most {MAX_PRINCIPAL_OFFSET:.0%} expected)")
+    if problems:
+        guess = (f"; it looks like a calibration of {2 * (k.cx + 0.5):.0f}x{2 * (k.cy + 0.5):.0f} frames"
+                 if off_centre and k.cx > 0 and k.cy > 0 else "")
+        raise ValueError(f"{source}: the calibration does not fit the {k.width}x{k.height} frames: "
+                         f"{'; '.join(problems)}{guess} (give the calibration of these frames; frames resized "
+                         "by someone else need a rescaled calibration)")
+    return k
 
 
 def read_intrinsics(path: str | os.PathLike, *, image_size: tuple[int, int] | None = None,
@@ -48,7 +91,7 @@ def read_intrinsics(path: str | os.PathLike, *, image_size: tuple[int, int] | No
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"calibration file not found: {path}")
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = read_text_stripping_bom(path)
     if text.lstrip().startswith("%YAML"):
         values = _read_opencv_yaml(path)
     elif path.suffix.lower() in (".yaml", ".yml"):
@@ -83,7 +126,8 @@ def _read_keyed_text(path: Path, text: str, camera: int) -> dict[str, Any]:
         if P is None:
             raise ValueError(f"calibration file {path} has no P{camera} (camera {camera}); "
                              f"it has: {', '.join(sorted(matrices))}")
-        return {"K": P[:, :3]}
+        key = f"P{camera}" if f"P{camera}" in matrices else f"P_rect_0{camera}"
+        return {"K": normalized_projection(P, f"calibration file {path}, {key}")[:, :3]}
     return _read_yaml(path, text)  # "fx: 500" lines in a .txt file
 
 
@@ -141,6 +185,9 @@ def _finish(path: Path, values: dict[str, Any], image_size: tuple[int, int] | No
     for key in ("K", "camera_matrix", "intrinsic_matrix"):
         if key in values:
             K = _matrix(path, key, values[key])
+            if K[2, 2] != 1.0 and K[2, 0] == 0 and K[2, 1] == 0 and K[2, 2] > 0:
+                logger.warning("calibration file %s: %s[2,2] = %g, not 1: dividing the matrix by it", path, key, K[2, 2])
+                K = K / K[2, 2]
             if abs(K[0, 1]) > 1e-9 * abs(K[0, 0]):
                 logger.warning("calibration file %s: skew %g ignored", path, K[0, 1])
             values.update(fx=K[0, 0], fy=K[1, 1], cx=K[0, 2], cy=K[1, 2])
@@ -182,6 +229,7 @@ def _finish(path: Path, values: dict[str, Any], image_size: tuple[int, int] | No
     else:
         raise ValueError(f"calibration file {path} has no width/height and no image size was given")
     try:
-        return Intrinsics(fx, fy, cx, cy, size[0], size[1])
+        k = Intrinsics(fx, fy, cx, cy, size[0], size[1])
     except ValueError as e:
         raise ValueError(f"calibration file {path}: {e}") from None
+    return check_intrinsics_fit(k, f"calibration file {path}")

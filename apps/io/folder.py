@@ -8,10 +8,15 @@ Layout::
     FOLDER/times.txt                                    optional, one timestamp (s) per image
     calibration file                                    see apps.io.calibration.read_intrinsics
 
-Without ``times.txt`` the timestamps are ``index / fps``.
+Without ``times.txt`` the timestamps are ``index / fps``. When the names carry frame numbers
+(``frame_7.png``) with gaps (a missing number), the gap is logged as a WARNING and kept: without
+``times.txt`` the timestamps are ``(number - first number) / fps``, and a KITTI-format ground truth
+(one pose per line, no timestamps) pairs each frame with line ``number - first number``, so a
+missing frame never shifts the pairing. A TUM ground truth is paired by time.
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -19,8 +24,10 @@ import numpy as np
 
 from apps.io.calibration import read_intrinsics
 from apps.io.kitti_format import read_times
-from apps.io.sequence_base import Sequence, list_images, load_gt_poses, nominal_timestamps, read_grey
+from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, load_gt_poses,
+                                   nominal_timestamps, read_grey)
 
+logger = logging.getLogger(__name__)
 DEFAULT_CALIB_NAMES = ("calib.yaml", "calib.yml", "calib.txt", "camera.txt")
 
 
@@ -57,17 +64,27 @@ class ImageFolderSequence(Sequence):
         self.intrinsics = read_intrinsics(self.calib_path, image_size=(first.shape[1], first.shape[0]),
                                           camera=camera)
         n = len(self._files)
+        numbers = frame_numbers(self._files)
+        gaps = None if numbers is None else describe_gaps(numbers, self._files)
+        steps = None if gaps is None else numbers - numbers[0]
         times_path = self.path / "times.txt"
-        if times_path.is_file():
+        has_times = times_path.is_file()
+        if has_times:
             self.timestamps = read_times(times_path)
             if len(self.timestamps) != n:
                 raise ValueError(f"{times_path} has {len(self.timestamps)} timestamps but {self.path} has "
                                  f"{n} images (expected one timestamp per image)")
         else:
-            self.timestamps = nominal_timestamps(n, fps)
+            self.timestamps = nominal_timestamps(n, fps) if steps is None else steps.astype(np.float64) / fps
+        if gaps is not None:
+            logger.warning("%s: %s; frames keep their numbers: a KITTI-format ground-truth line = frame number - "
+                           "first number%s", self.path, gaps,
+                           "" if has_times else f", timestamp = that / {fps:g} fps (no times.txt)")
         if gt is not None and not Path(gt).is_file():
             raise FileNotFoundError(f"ground-truth file not found: {gt}")
-        self.gt_world_from_cam = None if gt is None else load_gt_poses(gt, n, self.timestamps)
+        note = "" if has_times else f" (the folder has no times.txt: nominal {fps:g} fps times from 0)"
+        self.gt_world_from_cam = None if gt is None else load_gt_poses(gt, n, self.timestamps, frame_rows=steps,
+                                                                       timestamps_note=note)
 
     def frame_path(self, i: int) -> str:
         return str(self._files[self._check_index(i)])

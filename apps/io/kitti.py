@@ -30,10 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.io.calibration import read_intrinsics
+from apps.io.calibration import check_intrinsics_fit, read_intrinsics
 from apps.io.camera import Intrinsics
-from apps.io.kitti_format import NOMINAL_FPS, parse_calib, projection_matrix, read_times, write_calib, write_times
-from apps.io.sequence_base import Sequence, list_images, load_gt_poses, nominal_timestamps, read_grey
+from apps.io.kitti_format import (NOMINAL_FPS, normalized_projection, parse_calib, projection_matrix, read_times,
+                                  write_calib, write_times)
+from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, load_gt_poses,
+                                   nominal_timestamps, read_grey)
 
 __all__ = ["KittiSequence", "NOMINAL_FPS", "parse_calib", "projection_matrix", "read_times", "write_calib",
            "write_times"]
@@ -55,9 +57,18 @@ class KittiSequence(Sequence):
         calib: calibration file to use instead of ``<seq>/calib.txt``, in any format of
             :func:`apps.io.calibration.read_intrinsics` (KITTI calib.txt, text, YAML).
 
-    ``projection`` is the ``(3, 4)`` matrix of the chosen camera. Frame sizes come from the first
-    frame; each frame is checked against it when read. Without ``times.txt`` the timestamps are nominal 10 Hz (logged at INFO). Frames that cannot be decoded
-    raise ValueError naming the file when read (callers may catch it and skip the frame).
+    ``projection`` is the ``(3, 4)`` matrix of the chosen camera, scaled so that ``P[2, 2] = 1``
+    (:func:`apps.io.kitti_format.normalized_projection`); its intrinsics must fit the frames
+    (:func:`apps.io.calibration.check_intrinsics_fit`, ValueError naming calib.txt otherwise). Frame
+    sizes come from the first frame; each frame is checked against it when read.
+
+    Frame numbers: image ``NNNNNN.png`` is KITTI frame ``NNNNNN``. A KITTI pose file (no timestamps)
+    pairs frame ``N`` with its line ``N``; without ``times.txt`` the timestamps are nominal 10 Hz,
+    ``(N - first N) / 10`` s (logged at INFO). Missing frame numbers (a gap in the names) are logged
+    as a WARNING and keep this pairing, so a missing frame never shifts the ground truth or the
+    times. A TUM ground truth (with timestamps) is paired by time with ``times.txt`` (or the nominal
+    times). Frames that cannot be decoded raise ValueError naming the file when read (callers may
+    catch it and skip the frame).
     ``depth_<camera>/<stem>.npy`` files, when that folder exists, give :meth:`depth`.
     """
 
@@ -77,30 +88,46 @@ class KittiSequence(Sequence):
             raise FileNotFoundError(f"image folder for camera {camera} not found: {self.image_dir}")
         self._files = list_images(self.image_dir)
         first = read_grey(self._files[0])
+        size = (first.shape[1], first.shape[0])
         if matrices is None:  # any format of apps.io.calibration (KITTI calib.txt, text, YAML)
-            self.intrinsics = read_intrinsics(calib, image_size=(first.shape[1], first.shape[0]), camera=camera)
+            self.intrinsics = read_intrinsics(calib, image_size=size, camera=camera)
             self.projection = projection_matrix(self.intrinsics)
         else:
-            P = matrices.get(f"P{camera}", matrices.get(f"P_rect_0{camera}"))
-            if P is None:
+            key = f"P{camera}" if f"P{camera}" in matrices else f"P_rect_0{camera}"
+            if key not in matrices:
                 raise ValueError(f"calibration file {calib_path} has no P{camera} (needed for camera {camera}, "
                                  f"image_{camera}/); it has: {', '.join(sorted(matrices))}")
-            self.projection = P
-            self.intrinsics = Intrinsics.from_K(P[:, :3], width=first.shape[1], height=first.shape[0])
+            where = f"calibration file {calib_path}, {key}"
+            self.projection = normalized_projection(matrices[key], where)
+            try:
+                self.intrinsics = Intrinsics.from_K(self.projection[:, :3], width=size[0], height=size[1])
+            except ValueError as e:
+                raise ValueError(f"{where}: {e}") from None
+            check_intrinsics_fit(self.intrinsics, f"{where} (frames of {self.image_dir})")
         n = len(self._files)
 
+        numbers = frame_numbers(self._files)
+        gaps = None if numbers is None else describe_gaps(numbers, self._files)
         times_path = self.path / "times.txt"
-        if times_path.is_file():
+        self.has_times = times_path.is_file()
+        if self.has_times:
             self.timestamps = read_times(times_path)
             if len(self.timestamps) != n:
                 raise ValueError(f"{times_path} has {len(self.timestamps)} timestamps but {self.image_dir} has "
                                  f"{n} images (expected one timestamp per image)")
         else:
             logger.info("%s not found: using nominal %.0f Hz timestamps", times_path, NOMINAL_FPS)
-            self.timestamps = nominal_timestamps(n, NOMINAL_FPS)
+            self.timestamps = (nominal_timestamps(n, NOMINAL_FPS) if numbers is None
+                               else (numbers - numbers[0]).astype(np.float64) / NOMINAL_FPS)
+        if gaps is not None:
+            logger.warning("%s: %s; frames keep their numbers: KITTI ground-truth line = frame number%s",
+                           self.image_dir, gaps, "" if self.has_times else
+                           f", timestamp = frame number / {NOMINAL_FPS:g} Hz (no times.txt)")
 
         self.gt_path = self._find_gt(gt)
-        self.gt_world_from_cam = None if self.gt_path is None else load_gt_poses(self.gt_path, n, None)
+        note = "" if self.has_times else f" (the sequence has no times.txt: nominal {NOMINAL_FPS:g} Hz times from 0)"
+        self.gt_world_from_cam = None if self.gt_path is None else load_gt_poses(
+            self.gt_path, n, self.timestamps, frame_rows=numbers, timestamps_note=note)
 
         self.depth_dir = self.path / f"depth_{camera}"
         self._depth_files: list[Path] | None = None

@@ -18,6 +18,11 @@ accepted too; other keys with numeric values are kept as 1-D arrays and non-nume
 
 ``times.txt`` has one number per line (seconds since the first frame in KITTI), strictly
 increasing; blank lines and lines starting with ``#`` are ignored.
+
+Both files may start with a UTF-8 byte-order mark (written by some Windows editors); it is
+stripped. A projection matrix is used through :func:`normalized_projection`, which scales it so
+that ``P[2, 2] = 1`` (a scaled ``P`` describes the same camera) and refuses one that is not of the
+rectified form ``K [I | t]``.
 """
 from __future__ import annotations
 
@@ -59,7 +64,7 @@ def parse_calib(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise FileNotFoundError(f"calibration file not found: {path}")
     out: dict[str, np.ndarray] = {}
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+    for lineno, raw in enumerate(read_text_stripping_bom(path).splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -90,6 +95,34 @@ def parse_calib(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if not out:
         raise ValueError(f"calibration file {path} has no entries (expected lines like 'P0: ' + 12 numbers)")
     return out
+
+
+def read_text_stripping_bom(path: Path) -> str:
+    """The text of ``path`` (UTF-8, undecodable bytes replaced) without a leading byte-order mark."""
+    return path.read_text(encoding="utf-8-sig", errors="replace")
+
+
+def normalized_projection(P: np.ndarray, where: str) -> np.ndarray:
+    """A ``(3, 4)`` rectified projection matrix scaled so that ``P[2, 2] = 1``.
+
+    ``P = s K [I | t]`` describes the same camera for any ``s > 0``; its intrinsics are ``P[:, :3]``
+    only when ``s = 1``, so a scaled ``P`` is divided by ``P[2, 2]`` (logged). Raises ValueError
+    naming ``where`` (file and key) when ``P[:, :3]`` is not upper triangular with ``P[2, 2] > 0``
+    (not a rectified ``K [I | t]``: the camera would be rotated).
+    """
+    P = np.asarray(P, dtype=np.float64)
+    if P.shape != (3, 4) or not np.all(np.isfinite(P)):
+        raise ValueError(f"{where}: expected a finite 3x4 projection matrix, got shape {P.shape}")
+    K = P[:, :3]
+    scale = float(np.abs(K).max())
+    off = max(abs(K[1, 0]), abs(K[2, 0]), abs(K[2, 1]))
+    if not K[2, 2] > 0 or off > 1e-6 * max(scale, 1e-300):
+        raise ValueError(f"{where}: not a rectified projection matrix K [I | t] (expected P[1,0] = P[2,0] = P[2,1] = 0 "
+                         f"and P[2,2] > 0; got P[:, :3] = [{'; '.join(' '.join(f'{v:g}' for v in row) for row in K)}])")
+    if K[2, 2] != 1.0:
+        logger.warning("%s: P[2,2] = %g, not 1: dividing the matrix by it (the same camera)", where, K[2, 2])
+        P = P / K[2, 2]
+    return P
 
 
 def _clip(s: str, n: int = 80) -> str:
@@ -137,7 +170,7 @@ def read_times(path: str | os.PathLike) -> np.ndarray:
         raise FileNotFoundError(f"timestamps file not found: {path}")
     times: list[float] = []
     prev_line = 0
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+    for lineno, raw in enumerate(read_text_stripping_bom(path).splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

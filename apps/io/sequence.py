@@ -27,6 +27,13 @@ def _is_kitti_folder(path: Path) -> bool:
     return (path / "calib.txt").is_file() and any((path / f"image_{c}").is_dir() for c in range(4))
 
 
+def _looks_like_kitti_without_calib(path: Path) -> bool:
+    """A folder with ``image_<c>/`` subfolders and no images of its own, but no ``calib.txt``."""
+    if (path / "calib.txt").is_file() or not any((path / f"image_{c}").is_dir() for c in range(4)):
+        return False
+    return not any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
+
+
 def open_sequence(path: str | os.PathLike, *, calib: str | os.PathLike | None = None, camera: int = 0,
                   gt: str | os.PathLike | bool | None = None, resize: tuple[int, int] | Preprocess | None = None,
                   crop: str | None = None, max_frames: int | None = None, fps: float | None = None) -> Sequence:
@@ -69,11 +76,15 @@ def open_sequence(path: str | os.PathLike, *, calib: str | os.PathLike | None = 
             raise ValueError(f"crop={crop!r} needs resize=(width, height) (the crop takes the target's aspect)")
         preprocess = None
 
-    if gt is True and not (path.is_dir() and _is_kitti_folder(path)):
+    if gt is True and not (path.is_dir() and (_is_kitti_folder(path) or _looks_like_kitti_without_calib(path))):
         raise ValueError(f"gt=True (ground truth at the default KITTI locations) needs a KITTI sequence folder; "
                          f"give the ground-truth file for {path}")
     gt_file = None if gt is None or gt is False else gt
-    if path.is_dir() and _is_kitti_folder(path):
+    kitti_without_calib = path.is_dir() and _looks_like_kitti_without_calib(path)
+    if kitti_without_calib and calib is None:
+        raise FileNotFoundError(f"calibration file not found: {path / 'calib.txt'} ({path} looks like a KITTI "
+                                "sequence folder: it has image_<c>/ subfolders; add calib.txt or give --calib)")
+    if path.is_dir() and (_is_kitti_folder(path) or kitti_without_calib):
         base: Sequence = KittiSequence(path, camera=camera, gt=gt, calib=calib)
     elif path.is_dir():
         base = ImageFolderSequence(path, calib, fps=10.0 if fps is None else fps, gt=gt_file, camera=camera)

@@ -218,33 +218,85 @@ def nominal_timestamps(n: int, fps: float) -> np.ndarray:
     return np.arange(n, dtype=np.float64) / float(fps)
 
 
-def load_gt_poses(path: str | os.PathLike, n_frames: int, frame_timestamps: np.ndarray | None = None) -> np.ndarray:
+def frame_numbers(files: list[Path]) -> np.ndarray | None:
+    """The frame number in each file name (the last run of digits of the stem), ``(N,) int64``.
+
+    ``None`` unless every name has one, the names differ only in it (same text around the digits)
+    and the numbers increase strictly in the given (natural) order.
+    """
+    parts = [re.fullmatch(r"(.*?)(\d+)(\D*)", p.stem) for p in files]
+    if not parts or any(m is None for m in parts):
+        return None
+    if len({(m.group(1), m.group(3)) for m in parts}) != 1:
+        return None
+    numbers = np.array([int(m.group(2)) for m in parts], dtype=np.int64)
+    if np.any(np.diff(numbers) <= 0):
+        return None
+    return numbers
+
+
+def describe_gaps(numbers: np.ndarray, files: list[Path]) -> str | None:
+    """``None`` when the frame numbers are consecutive, else a short description of the missing ones."""
+    steps = np.diff(numbers)
+    at = np.flatnonzero(steps > 1)
+    if at.size == 0:
+        return None
+    missing = int(np.sum(steps[at] - 1))
+    k = int(at[0])
+    return (f"{missing} frame number(s) missing in {at.size} gap(s), the first between {files[k].name} and "
+            f"{files[k + 1].name}")
+
+
+def load_gt_poses(path: str | os.PathLike, n_frames: int, frame_timestamps: np.ndarray | None = None, *,
+                  frame_rows: np.ndarray | None = None, timestamps_note: str = "") -> np.ndarray:
     """Ground truth for ``n_frames`` frames from a KITTI or TUM trajectory file, ``(n, 4, 4) float64``.
 
-    KITTI pose files (one pose per frame, no timestamps) must have at least ``n_frames`` lines;
-    longer files are truncated to the first ``n_frames`` poses with an INFO log note (the KITTI
-    ground truth covers the whole drive even when only its first frames are present); shorter
-    files raise ValueError naming the file and both counts. TUM files (with timestamps) are
-    associated to ``frame_timestamps`` by nearest timestamp within half a frame period; a frame
-    without a match raises ValueError.
+    KITTI pose files (one pose per frame, no timestamps): frame ``i`` gets line ``frame_rows[i]``
+    (default ``i``; readers pass the frame numbers of the file names so that a missing frame does not
+    shift the pairing). The file must reach the last row needed; longer files are truncated with an
+    INFO log note (the KITTI ground truth covers the whole drive even when only its first frames are
+    present); shorter files raise ValueError naming the file and both counts. TUM files (with
+    timestamps) are associated to ``frame_timestamps`` by nearest timestamp within half a frame
+    period; a frame without a match raises ValueError (ending with ``timestamps_note``, e.g. where
+    the frame times came from). Rotations must be orthonormal with det +1
+    (within 1e-3; ValueError naming the file and the pose otherwise).
     """
     from apps.io.trajectory import read_trajectory  # lazy: only sequences with GT need it
 
     path = Path(path)
     times, poses = read_trajectory(path)
     poses = np.asarray(poses, dtype=np.float64)
+    _check_rotations(path, poses)
     if times is None or frame_timestamps is None:
-        if len(poses) < n_frames:
+        rows = np.arange(n_frames) if frame_rows is None else np.asarray(frame_rows, dtype=np.int64)[:n_frames]
+        needed = int(rows.max()) + 1 if rows.size else 0
+        if len(poses) < needed:
+            what = (f"{n_frames} frames" if np.array_equal(rows, np.arange(n_frames)) else
+                    f"{n_frames} frames numbered up to {needed - 1} (pose line = frame number)")
             raise ValueError(f"ground-truth file {path} has {len(poses)} poses but the sequence has "
-                             f"{n_frames} frames (expected one pose per frame)")
-        if len(poses) > n_frames:
+                             f"{what} (expected one pose per frame)")
+        if len(poses) > needed:
             logger.info("ground-truth file %s has %d poses for %d frames: using the first %d",
-                        path, len(poses), n_frames, n_frames)
-        return poses[:n_frames].copy()
-    return _associate_by_time(path, np.asarray(times, np.float64), poses, np.asarray(frame_timestamps, np.float64))
+                        path, len(poses), n_frames, needed)
+        return poses[rows].copy()
+    return _associate_by_time(path, np.asarray(times, np.float64), poses, np.asarray(frame_timestamps, np.float64),
+                              timestamps_note)
 
 
-def _associate_by_time(path: Path, gt_times: np.ndarray, poses: np.ndarray, frame_times: np.ndarray) -> np.ndarray:
+def _check_rotations(path: Path, poses: np.ndarray, tol: float = 1e-3) -> None:
+    rot = poses[:, :3, :3]
+    ortho = np.abs(np.einsum("nji,njk->nik", rot, rot) - np.eye(3)).max(axis=(1, 2))
+    det = np.linalg.det(rot)
+    bad = np.flatnonzero((ortho > tol) | (np.abs(det - 1.0) > tol))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"ground-truth file {path}: pose {i} is not a rigid transform (max |R^T R - I| = "
+                         f"{ortho[i]:.3g}, det {det[i]:.4g}; expected a rotation matrix within {tol:g}); "
+                         f"{bad.size} of {len(poses)} poses are off")
+
+
+def _associate_by_time(path: Path, gt_times: np.ndarray, poses: np.ndarray, frame_times: np.ndarray,
+                       note: str = "") -> np.ndarray:
     order = np.argsort(gt_times, kind="stable")
     gt_times, poses = gt_times[order], poses[order]
     period = float(np.median(np.diff(frame_times))) if len(frame_times) > 1 else 0.1
@@ -259,5 +311,5 @@ def _associate_by_time(path: Path, gt_times: np.ndarray, poses: np.ndarray, fram
         k = int(bad[0])
         raise ValueError(f"ground-truth file {path}: no pose within {tolerance:.4f} s of frame {k} "
                          f"(t = {frame_times[k]:.6f} s; nearest pose at {gt_times[pick[k]]:.6f} s); "
-                         f"{bad.size} of {len(frame_times)} frames unmatched")
+                         f"{bad.size} of {len(frame_times)} frames unmatched{note}")
     return poses[pick].copy()

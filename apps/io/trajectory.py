@@ -28,7 +28,7 @@ def _load_rows(path: PathLike, n_cols: int | tuple[int, ...], what: str) -> np.n
         raise FileNotFoundError(f"{what} file not found: {path}")
     allowed = (n_cols,) if isinstance(n_cols, int) else n_cols
     rows: list[list[float]] = []
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:  # -sig: a leading byte-order mark is dropped
         for line_no, line in enumerate(f, 1):
             text = line.split("#", 1)[0].replace(",", " ").strip()
             if not text:
