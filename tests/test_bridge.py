@@ -2,13 +2,14 @@
 thread safety of the pybind11 backend."""
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
 import pytest
 
-dso_bridge = pytest.importorskip("dso_bridge")
-from dso_bridge import Backend, SystemOptions, load_options, options_from_dict, options_to_dict  # noqa: E402
+import dso_bridge  # a hard import: `make test` builds the extension, so missing it is a failure, not a skip
+from dso_bridge import Backend, SystemOptions, load_options, options_from_dict, options_to_dict
 
 W, H = 160, 64
 INTR = dict(fx=120.0, fy=120.0, cx=79.5, cy=31.5, width=W, height=H)
@@ -201,9 +202,82 @@ def test_keypoint_idepth_prior_gives_metric_scale():
     np.testing.assert_allclose(traj[:, 0, 3], xs_m, atol=0.03)
 
 
-def test_every_tracker_option_is_settable_from_python():
-    from dso_bridge import options_from_dict, options_to_dict
+def _other_value(value):
+    """A valid value different from ``value`` of the same type (for the option round trip)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value * 1.5 + 0.25
+    if isinstance(value, list):
+        return [_other_value(v) for v in value]
+    raise TypeError(f"no test value for {type(value).__name__}")
 
-    opts = options_from_dict({"tracker": {"merge_cell": 1, "min_gradient": 2.5}})
-    d = options_to_dict(opts)["tracker"]
-    assert d["merge_cell"] == 1 and d["min_gradient"] == pytest.approx(2.5)
+
+def test_every_option_is_settable_from_python():
+    """Each field of each group (21 in the tracker) set from a dict reads back changed, and a YAML file
+    sets the same values (issue 12 #14: the former test checked 2 of the 21 tracker fields)."""
+    import yaml
+
+    defaults = options_to_dict(SystemOptions())
+    assert len(defaults["tracker"]) == 21
+    wanted = {g: ({f: _other_value(v) for f, v in fields.items()} if isinstance(fields, dict) else _other_value(fields))
+              for g, fields in defaults.items()}
+    opts = SystemOptions()
+    for group, fields in wanted.items():  # setattr only: the changed values need not pass check() together
+        if isinstance(fields, dict):
+            for name, value in fields.items():
+                setattr(getattr(opts, group), name, value)
+        else:
+            setattr(opts, group, fields)
+    back = options_to_dict(opts)
+    for group, fields in wanted.items():
+        if not isinstance(fields, dict):
+            assert back[group] == fields, group
+            continue
+        for name, value in fields.items():
+            assert back[group][name] == pytest.approx(value), f"{group}.{name}"
+            assert back[group][name] != defaults[group][name], f"{group}.{name} did not change"
+    # one field per group through options_from_dict (checked) and a YAML file
+    yaml_values = {"tracker": {"merge_cell": 1, "min_gradient": 2.5}, "points": {"desired_active_points": 900}}
+    assert options_to_dict(options_from_dict(yaml_values))["tracker"]["min_gradient"] == pytest.approx(2.5)
+    assert yaml.safe_load(yaml.safe_dump(yaml_values)) == yaml_values
+
+
+def test_track_releases_the_gil():
+    """Another Python thread runs while ``track`` works (issue 12 #14: the former thread test passed
+    with the GIL held too). With a 2 s switch interval a thread holding the GIL in C++ keeps it for
+    the whole call, so the counter below can only advance inside ``track`` if the binding releases it
+    (the raw binding is called, so no numpy work in the wrapper can release it instead)."""
+    import cv2
+
+    size = 480
+    tex = cv2.GaussianBlur(np.random.default_rng(5).uniform(0, 255, (size, size)).astype(np.float32), (0, 0), 2.0)
+    intr = dict(fx=400.0, fy=400.0, cx=(size - 1) / 2, cy=(size - 1) / 2, width=size, height=size)
+    be = Backend(intr, {"points": {"desired_active_points": 1500, "desired_immature_points": 1500}})
+    frames = [np.ascontiguousarray(np.roll(tex, i, axis=1)) for i in range(4)]
+    state = {"count": 0, "stop": False}
+
+    def spin():
+        while not state["stop"]:
+            state["count"] += 1
+            if state["count"] % 200 == 0:
+                threading.Event().wait(0.0001)  # let the main thread take the GIL back quickly
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(2.0)
+    spinner = threading.Thread(target=spin, daemon=True)
+    try:
+        spinner.start()
+        inside = 0
+        for i, img in enumerate(frames):
+            before = state["count"]
+            be._system.track(img, 0.1 * i, None, None, None, None, None, None)
+            inside += state["count"] - before
+    finally:
+        state["stop"] = True
+        sys.setswitchinterval(previous)
+        spinner.join(timeout=10)
+    assert be.num_frames == 4
+    assert inside > 0, "no Python thread ran while track() worked: the GIL is not released"

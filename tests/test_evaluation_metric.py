@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -126,14 +125,15 @@ def test_kitti_metric_rejects_bad_input():
         kitti_errors(gt, gt, step=0)
 
 
-def test_kitti_metric_is_fast_on_a_full_length_sequence():
-    gt = curvy(4541, seed=3)
-    est = apply_sim3(gt, 1.0, rot_y(0.01), [1, 2, 3])
-    start = time.perf_counter()
+def test_kitti_metric_on_a_full_length_sequence():
+    """Seq 00's length (4541 frames): every length class used, a 1 % scale error reads 1 %. The speed of
+    this call is measured by bench/evaluation_speed.py (a wall-clock bound does not belong in a test)."""
+    gt = straight(4541)
+    est = apply_sim3(gt, 1.01, rot_y(0.3), [1, 2, 3])  # another world frame, 1 % too long
     res = kitti_errors(gt, est)
-    elapsed = time.perf_counter() - start
-    assert res.n_segments > 3000
-    assert elapsed < 1.0, f"kitti_errors took {elapsed:.2f} s on 4541 frames"
+    assert res.n_segments == len(_expected_segments(4541, range(100, 900, 100))) > 3000
+    assert res.used_lengths == (100, 200, 300, 400, 500, 600, 700, 800)
+    assert 1.0 < res.t_rel < 1.005 and res.r_rel == pytest.approx(0.0, abs=1e-6)
 
 
 # --- alignment --------------------------------------------------------------------------------

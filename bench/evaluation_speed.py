@@ -1,0 +1,67 @@
+"""Benchmark: the KITTI devkit metric (``kitti_errors``) on a full-length KITTI-like trajectory.
+
+    .venv/bin/python bench/evaluation_speed.py [--frames 4541] [--repeats 3] [--max-s 1.0] [--json out.json]
+
+A wall-clock measurement, so it lives here and not in the test suite (issue 12 #14): the test
+suite checks the metric's numbers, this checks that scoring seq 00's 4541 frames stays well under a
+second. ``--max-s`` makes the exit status non-zero when the median time exceeds it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from apps.evaluation.kitti_metric import kitti_errors  # noqa: E402
+
+
+def kitti_like(n_frames: int, seed: int = 3) -> np.ndarray:
+    """(N, 4, 4) world_from_cam: ~1.1 m/frame, smoothly varying yaw, a little pitch."""
+    rng = np.random.default_rng(seed)
+    yaw = np.cumsum(0.02 * np.sin(np.linspace(0, 6 * np.pi, n_frames) + rng.uniform(0, 6)))
+    pitch = 0.01 * np.sin(np.linspace(0, 4 * np.pi, n_frames))
+    poses = np.tile(np.eye(4), (n_frames, 1, 1))
+    poses[:, :3, :3] = Rotation.from_euler("YX", np.stack([yaw, pitch], axis=1)).as_matrix()
+    forward = poses[:, :3, 2] * (1.0 + 0.2 * rng.uniform(size=(n_frames, 1)))
+    poses[1:, :3, 3] = np.cumsum(forward[:-1], axis=0)
+    return poses
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--frames", type=int, default=4541, help="trajectory length (KITTI 00 has 4541 frames)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--max-s", type=float, help="fail when the median time exceeds this many seconds")
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args(argv)
+    gt = kitti_like(args.frames)
+    est = gt.copy()
+    est[:, :3, 3] *= 1.01
+    times, segments = [], 0
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        segments = kitti_errors(gt, est).n_segments
+        times.append(time.perf_counter() - t0)
+    result = {"frames": args.frames, "segments": segments, "median_s": float(np.median(times)),
+              "times_s": times, "machine": platform.processor() or platform.machine(),
+              "date": time.strftime("%Y-%m-%d")}
+    print(f"kitti_errors on {args.frames} frames ({segments} segments): median {result['median_s']:.3f} s "
+          f"over {args.repeats} runs")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    if args.max_s is not None and result["median_s"] > args.max_s:
+        print(f"slower than --max-s {args.max_s} s", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
