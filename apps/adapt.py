@@ -40,6 +40,9 @@ def run_backend(sequence, run_config, frontend=None) -> BackendRun:
 
             frontend = FrontendRuntime(run_config.resolved_model_dir, top_k=run_config.top_k)
         run_config = with_model_depth_prior(run_config, getattr(frontend, "meta", None))
+        from frontend.ground_scale import maybe_ground_scaled
+
+        frontend = maybe_ground_scaled(frontend, sequence.intrinsics.K)  # as kp3d-vo run (frontend.json)
     odometry = make_odometry(sequence.intrinsics, run_config)
     snapshots: list[tuple[int, np.ndarray, np.ndarray]] = []
     n_keyframes = 0

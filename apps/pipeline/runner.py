@@ -164,6 +164,10 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
     odometry = make_odometry(sequence.intrinsics, config)
     if not odometry.needs_frontend:
         frontend = None
+    if frontend is not None:  # frontend.json depth.ground_scale: network depth scaled to the camera height
+        from frontend.ground_scale import maybe_ground_scaled
+
+        frontend = maybe_ground_scaled(frontend, sequence.intrinsics.K)
     n = len(sequence) if max_frames is None else min(len(sequence), int(max_frames))
 
     q: queue.Queue = queue.Queue(maxsize=max(1, config.prefetch))
