@@ -10,6 +10,9 @@ PKGS=(
   libusb-1.0-0      # runtime dependency of open3d-cpu's Python module
   libegl1           # headless (EGL) rendering for the Open3D viewer
   libgl1
+  libgl1-mesa-dri   # Mesa's software OpenGL (GLX under Xvfb, EGL offscreen)
+  xvfb              # virtual X server: the live-viewer test (tests/test_viewer_xvfb.py)
+  imagemagick       # `import -window root`: that test's screenshot
   libgomp1          # OpenMP runtime used by open3d / torch
   python3-venv
 )

@@ -323,3 +323,82 @@ def test_map_points_capped_for_display():
     marg, marg_grey = viewer._marginalized
     assert len(active) == 99 and 900 < len(marg) <= 1000  # every 5th of 500 minus the NaN at index 5
     assert np.all(np.isfinite(marg)) and marg_grey.dtype == np.uint8 and np.all(marg_grey == 7)
+
+
+def _green_path(rgb: np.ndarray) -> np.ndarray:
+    return (rgb[..., 1] > 150) & (rgb[..., 0] < 120) & (rgb[..., 2] < 150)  # TRAJECTORY_RGB pixels
+
+
+def test_final_top_view_frames_the_whole_run_despite_far_map_points(tmp_path, egl_available):
+    """An L-shaped run whose map holds a few points 1e6 m away (tiny inverse depths, as real runs do):
+    final.png shows the whole path, large, and touching no border."""
+    poses, pts, grey, image, kps = synthetic_run(n=30)
+    far = np.array([[1.2e6, 2.5e5, 1.1e6], [-7.6e5, -2.3e5, -8.3e5]])
+    viewer = Open3DViewer(ViewerOptions(width=W, height=H, record_dir=tmp_path, record_every=1000,
+                                        show_panel=False, background=BACKGROUND))
+    for i, pose in enumerate(poses):
+        near = np.linalg.norm(pts - pose[:3, 3], axis=1) < 15.0
+        viewer.on_points(np.vstack([pts[near], far]), np.r_[grey[near], 200, 200], pts[~near], grey[~near])
+        viewer.on_trajectory(poses[: i + 1])
+        viewer.on_frame(i, image, pose, kps, "tracking")
+    viewer.close()
+    final = cv2.imread(str(tmp_path / "final.png"))[..., ::-1]
+    rows, cols = np.nonzero(_green_path(final))
+    assert len(rows) > 60
+    margin = 3
+    assert rows.min() >= margin and cols.min() >= margin, (rows.min(), cols.min())
+    assert rows.max() < H - margin and cols.max() < W - margin, (rows.max(), cols.max())
+    # fitted: the path fills most of the height (the longer side of its bounding box here)
+    assert rows.max() - rows.min() > 0.6 * H
+
+
+def test_central_points_drop_far_outliers():
+    rng = np.random.default_rng(0)
+    pts = np.vstack([rng.normal(0, 1, (500, 3)), [[1e6, 0, 0], [0, -1e6, 5e5]]])
+    kept = scene.central_points(pts)
+    assert 200 < len(kept) < 500 and np.abs(kept).max() < 5
+    assert scene.central_points(np.zeros((0, 3))).shape == (0, 3)
+
+
+def test_view_and_pause_keys():
+    viewer = Open3DViewer(ViewerOptions(width=W, height=H, headless=True, view="follow"))
+    assert viewer.view == "follow" and not viewer.paused
+    assert viewer.on_view_key("top") is True and viewer.view == "top"
+    viewer.on_view_key("free")
+    assert viewer.view == "free" and viewer.options.view == "follow"
+    with pytest.raises(ValueError, match="view"):
+        viewer.on_view_key("side")
+    viewer.on_pause_key()
+    assert viewer.paused
+    viewer.on_pause_key()
+    assert not viewer.paused
+
+
+def test_pause_waits_until_resumed_or_closed():
+    """While paused the viewer keeps polling its window; Space (a callback from poll_events) resumes."""
+    viewer = Open3DViewer(ViewerOptions(width=W, height=H, headless=True))
+
+    class FakeWindow:
+        def __init__(self, resume_after: int | None):
+            self.polls, self.resume_after = 0, resume_after
+
+        def poll_events(self):
+            self.polls += 1
+            if self.resume_after is not None and self.polls == self.resume_after:
+                viewer.on_pause_key()  # the key callback runs inside poll_events
+            return self.resume_after is not None  # None: the user closed the window
+
+        def update_renderer(self):
+            pass
+
+        def destroy_window(self):
+            pass
+
+    viewer._vis = FakeWindow(resume_after=4)
+    viewer.paused = True
+    viewer._wait_while_paused(poll_s=0.0)
+    assert not viewer.paused and viewer._vis.polls == 4 and viewer.enabled
+    viewer._vis = FakeWindow(resume_after=None)
+    viewer.paused = True
+    viewer._wait_while_paused(poll_s=0.0)
+    assert not viewer.paused and not viewer.enabled  # closed window: viewer off, the run goes on

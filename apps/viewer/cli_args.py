@@ -18,7 +18,9 @@ def add_viewer_arguments(parser: argparse.ArgumentParser, *, live: bool = True) 
     """Add ``--viewer`` (when ``live``), ``--viewer-record DIR``, ``--viewer-every N``,
     ``--viewer-view {follow,top,free}`` and ``--viewer-size WxH`` to ``parser``."""
     if live:
-        parser.add_argument("--viewer", action="store_true", help="live 3D viewer window (Open3D)")
+        parser.add_argument("--viewer", action="store_true",
+                            help="live 3D viewer (Open3D) with the image window beside it; keys: F follow, "
+                                 "T top, V free view (mouse), Space pause/resume, Q close")
     parser.add_argument("--viewer-record", metavar="DIR",
                         help="render the viewer offscreen and write DIR/frame_%%06d.png")
     parser.add_argument("--viewer-every", type=int, default=1, metavar="N",

@@ -3,7 +3,12 @@
 Shows the estimated trajectory, the current camera frustum, recent keyframe frustums, the
 active window's points (orange, shaded by grey value), the marginalised map (grey) and,
 optionally, the ground-truth path; beside it a 2D panel with the current image and its
-keypoints. Recorded frames (``record_dir/frame_%06d.png``) hold both side by side.
+keypoints. Recorded frames (``record_dir/frame_%06d.png``) hold both side by side; on screen the
+image panel is a second window placed right of the 3D window (``window_left``/``window_top``).
+
+Keys (either window, interactive mode): ``F`` follow view, ``T`` top view of the whole run, ``V`` free
+view (mouse: drag rotates, wheel zooms, shift-drag / ctrl-drag pan), ``Space`` pause / resume the run,
+``Q`` / ``Esc`` close the viewer (the run continues without it), ``H`` Open3D's help for the rest.
 
 Rendering problems never stop the run: any failure of the renderer (no OpenGL/EGL, window
 closed, capture or write error) logs one warning and disables the viewer (``enabled`` False).
@@ -29,6 +34,10 @@ from apps.viewer.panel import image_panel, side_by_side, write_png_rgb
 logger = logging.getLogger(__name__)
 
 VIEWS = ("follow", "top", "free")
+# GLFW key codes of the viewer's keys (see the module docstring); they replace Open3D's defaults for these keys
+KEY_VIEWS = {ord("F"): "follow", ord("T"): "top", ord("V"): "free"}
+KEY_PAUSE = ord(" ")
+WINDOW_GAP_PX = 8  # between the 3D window and the image window
 # RGB colours in [0, 1]
 TRAJECTORY_RGB = (0.2, 0.9, 0.3)
 GT_RGB = (0.3, 0.55, 1.0)
@@ -64,6 +73,8 @@ class ViewerOptions:
     final_top_view: bool = True      # on close, record DIR/final.png: top-down view of the whole run
     wait_on_close: bool = True       # interactive window: close() waits until the user closes it
     window_name: str = "kp3d-vo"
+    window_left: int = 40            # screen position of the 3D window (the image window opens to its right)
+    window_top: int = 40
 
     def check(self) -> "ViewerOptions":
         if int(self.width) < 16 or int(self.height) < 16:
@@ -148,6 +159,8 @@ class Open3DViewer(OutputObserver):
         self._view_set = False
         self._last_frame_args: tuple | None = None  # (index, image, pose, keypoints, status) of the last frame
         self._dirty = False  # map/trajectory changed after the last rendered frame
+        self.view = self.options.view  # current view; the F/T/V keys change it
+        self.paused = False              # Space toggles; on_frame waits while paused
 
     # ----------------------------------------------------------------- observer API
     def set_gt(self, gt_world_from_cam: np.ndarray | None) -> None:
@@ -234,6 +247,8 @@ class Open3DViewer(OutputObserver):
             try:
                 while self._vis is not None and self._vis.poll_events():
                     self._vis.update_renderer()
+                    if self._image_window is not None:
+                        self._image_window.poll()
                     time.sleep(0.03)
             except KeyboardInterrupt:
                 pass
@@ -248,15 +263,56 @@ class Open3DViewer(OutputObserver):
             return self._trajectory
         return np.asarray(self._poses_from_frames).reshape(-1, 4, 4)
 
-    def _create_window(self) -> None:
+    def _register_keys(self, vis) -> None:
+        for key, view in KEY_VIEWS.items():
+            vis.register_key_callback(key, lambda _vis, view=view: self.on_view_key(view))
+        vis.register_key_callback(KEY_PAUSE, lambda _vis: self.on_pause_key())
+
+    def on_view_key(self, view: str) -> bool:
+        """Switch to ``view`` ("follow", "top" or "free"; keys F, T, V) and redraw. Returns True (redraw)."""
+        if view not in VIEWS:
+            raise ValueError(f"viewer view must be one of {VIEWS}, got {view!r}")
+        self.view = view
+        self._view_set = False  # "free" starts from the current follow/top camera
+        if self._vis is not None and self._last_frame_args is not None:
+            pose = self._last_frame_args[2]
+            scale = self._scale or 1.0
+            if view != "free":
+                self._apply_view(self._view_extrinsic(pose, scale), scale)
+            self._view_set = True
+        logger.info("viewer: %s view", view)
+        return True
+
+    def on_pause_key(self) -> bool:
+        """Pause or resume the run (key Space): while paused, on_frame keeps the windows alive and waits."""
+        self.paused = not self.paused
+        logger.info("viewer: %s", "paused (Space resumes)" if self.paused else "resumed")
+        return False
+
+    def _wait_while_paused(self, poll_s: float = 0.03) -> None:
+        while self.paused and self._vis is not None:
+            if not self._vis.poll_events():
+                self.paused = False
+                self._disable("the viewer window was closed")
+                return
+            self._vis.update_renderer()
+            if self._image_window is not None:
+                self._image_window.poll()
+            time.sleep(poll_s)
+
+    def _create_window(self, panel_width: int) -> None:
         import open3d as o3d  # heavy; only when a viewer is really used
 
         o = self.options
-        vis = o3d.visualization.Visualizer()
+        vis = o3d.visualization.Visualizer() if self.headless else o3d.visualization.VisualizerWithKeyCallback()
         if not vis.create_window(window_name=o.window_name, width=int(o.width), height=int(o.height),
-                                 visible=not self.headless):
+                                 left=int(o.window_left), top=int(o.window_top), visible=not self.headless):
             raise RuntimeError("Open3D could not create a window or an EGL offscreen context")
         self._vis = vis
+        if not self.headless:
+            self._register_keys(vis)
+            logger.info("viewer keys: F follow view, T top view, V free view (mouse), Space pause/resume, "
+                        "Q/Esc close the viewer")
         opt = vis.get_render_option()
         opt.background_color = np.asarray(o.background, dtype=np.float64)
         opt.point_size = float(o.point_size)
@@ -268,7 +324,9 @@ class Open3DViewer(OutputObserver):
         }
         if not self.headless and o.show_panel:
             try:
-                self._image_window = _ImageWindow(f"{o.window_name} image", int(o.width), int(o.height))
+                self._image_window = _ImageWindow(f"{o.window_name} image", panel_width, int(o.height),
+                                                  left=int(o.window_left) + int(o.width) + WINDOW_GAP_PX,
+                                                  top=int(o.window_top), register_keys=self._register_keys)
             except Exception as exc:  # noqa: BLE001 - the 3D view still works without it
                 logger.warning("viewer: no image window (%s); showing the 3D view only", exc)
 
@@ -341,13 +399,17 @@ class Open3DViewer(OutputObserver):
 
     def _view_extrinsic(self, pose: np.ndarray, scale: float, view: str | None = None) -> np.ndarray:
         o = self.options
-        if (view or o.view) == "top":
+        if (view or self.view) == "top":
+            # framed on the whole path (and GT) plus, for the live view, the bulk of the active points; a
+            # few far map points (small inverse depths) must not shrink the path to a dot
             traj = self._trajectory_poses()
             centres = traj[:, :3, 3]
             if self._gt is not None:
                 centres = np.concatenate([centres, self.gt_display_centres()])
-            active = self._active[0]  # keep what the camera sees in view, not only the path
-            centres = np.concatenate([centres, active[scene.stride_subsample(len(active), 2000)]])
+            if view is None:
+                active = self._active[0]
+                sample = active[scene.stride_subsample(len(active), 2000)]
+                centres = np.concatenate([centres, scene.central_points(sample)])
             return scene.top_down_view(centres, traj[0], math.radians(o.fov_deg), o.width / o.height,
                                        min_extent=2.0 * scale)
         return scene.follow_view(pose, scale, o.follow_back, o.follow_up, o.follow_ahead)
@@ -379,10 +441,10 @@ class Open3DViewer(OutputObserver):
         if self.headless and self.record_dir is not None and not recording:
             return  # nothing to show offscreen between recorded frames
         if self._vis is None:
-            self._create_window()
+            self._create_window(panel_width=max(1, round(image.shape[1] * self.options.height / image.shape[0])))
         scale = self._update_scale(pose)
         self._update_geometry(pose, image.shape, scale)
-        if self.options.view != "free" or not self._view_set:
+        if self.view != "free" or not self._view_set:
             self._apply_view(self._view_extrinsic(pose, scale), scale)
             self._view_set = True
         if not self._vis.poll_events():
@@ -400,6 +462,8 @@ class Open3DViewer(OutputObserver):
             path = self.record_dir / f"frame_{index:06d}.png"
             write_png_rgb(path, self.last_frame)
             self.frames_written.append(path)
+        if self.paused and not self.headless:
+            self._wait_while_paused()
 
     def capture_3d(self) -> np.ndarray:
         """The current 3D view as (height, width, 3) uint8 RGB (renders first)."""
@@ -414,15 +478,21 @@ class Open3DViewer(OutputObserver):
 
 
 class _ImageWindow:
-    """A second Open3D window showing the 2D panel (interactive mode only)."""
+    """A second Open3D window showing the 2D panel beside the 3D window (interactive mode only)."""
 
-    def __init__(self, name: str, width: int, height: int) -> None:
+    def __init__(self, name: str, width: int, height: int, left: int, top: int, register_keys=None) -> None:
         import open3d as o3d
 
-        self._vis = o3d.visualization.Visualizer()
-        if not self._vis.create_window(window_name=name, width=width, height=height):
+        self._vis = o3d.visualization.VisualizerWithKeyCallback()
+        if not self._vis.create_window(window_name=name, width=width, height=height, left=left, top=top):
             raise RuntimeError("Open3D could not create the image window")
+        if register_keys is not None:
+            register_keys(self._vis)
         self._image = None
+
+    def poll(self) -> None:
+        self._vis.poll_events()
+        self._vis.update_renderer()
 
     def show(self, rgb: np.ndarray) -> None:
         import open3d as o3d

@@ -145,6 +145,16 @@ def top_down_view(positions: np.ndarray, world_from_ref: np.ndarray, fov_y_rad: 
     return look_at(eye, centre, down_hint=-forward)
 
 
+def central_points(xyz: np.ndarray, low_pct: float = 10.0, high_pct: float = 90.0) -> np.ndarray:
+    """The points of ``xyz`` (N, 3) inside the per-axis ``low_pct``..``high_pct`` percentile box: the bulk of
+    a map without its far outliers (used to frame views). Returns (M, 3) float64 (M = 0 for N = 0)."""
+    pts = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
+    if len(pts) == 0:
+        return pts
+    lo, hi = np.percentile(pts, low_pct, axis=0), np.percentile(pts, high_pct, axis=0)
+    return pts[np.all((pts >= lo) & (pts <= hi), axis=1)]
+
+
 def scene_scale(world_from_cam: np.ndarray, active_xyz: np.ndarray, trajectory_xyz: np.ndarray) -> float:
     """A length that sets the size of frustums and the follow-camera distance (world units).
 
