@@ -265,3 +265,18 @@ def test_backend_rejects_nothing_valid():
         r = be.track(np.roll(_image(), i, axis=1), 0.1 * i, depth=np.full((H, W), 4.0, np.float32))
         assert r.status in dso_bridge.FRAME_STATUSES
     assert be.num_frames == 3
+
+
+# ---- #3 an odd first frame is not the reference size ------------------------------------------------
+
+def test_first_frame_of_another_size_is_not_the_reference(tmp_path, caplog):
+    """#3: a first frame of another size became the reference and the 29 good frames were blamed."""
+    seq = make_kitti(tmp_path, n=6)
+    cv2.imwrite(str(seq / "image_0" / "000000.png"), np.zeros((40, 50), np.uint8))
+    with caplog.at_level(logging.WARNING):
+        s = KittiSequence(seq)
+    assert "000000.png is 50x40 but most frames are 64x48" in caplog.text
+    assert (s.intrinsics.width, s.intrinsics.height) == (64, 48)
+    with pytest.raises(ValueError, match=r"000000\.png: expected a 64x48 grey image"):
+        s.image(0)
+    assert s.image(1).shape == (48, 64)

@@ -148,8 +148,9 @@ def _read_opencv_yaml(path: Path) -> dict[str, Any]:
 
     try:
         fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
-    except cv2.error as e:
-        raise ValueError(f"calibration file {path}: OpenCV cannot parse it: {e}") from None
+    except (cv2.error, SystemError) as e:  # OpenCV reports some parse errors as SystemError
+        reason = " ".join(str(e.__cause__ or e).split())
+        raise ValueError(f"calibration file {path}: OpenCV cannot parse it as OpenCV YAML ({reason[:200]})") from None
     try:
         if not fs.isOpened():
             raise ValueError(f"calibration file {path}: OpenCV cannot open it")

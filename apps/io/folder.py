@@ -25,7 +25,7 @@ import numpy as np
 from apps.io.calibration import read_intrinsics
 from apps.io.kitti_format import read_times
 from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, load_gt_poses,
-                                   nominal_timestamps, read_grey)
+                                   nominal_timestamps, read_grey, reference_size)
 
 logger = logging.getLogger(__name__)
 DEFAULT_CALIB_NAMES = ("calib.yaml", "calib.yml", "calib.txt", "camera.txt")
@@ -43,8 +43,9 @@ class ImageFolderSequence(Sequence):
         camera: which ``P<camera>`` to use when the calibration is a KITTI calib.txt.
 
     Raises FileNotFoundError for a missing folder or calibration, ValueError for a folder without
-    images, a calibration whose size differs from the first image, or a times.txt whose count
-    differs from the number of images. Each frame is checked against the size when read.
+    images, a calibration whose size differs from the frames' (majority) size, or a times.txt whose
+    count differs from the number of images. Each frame is checked against the size when read (an odd
+    first frame is skipped by the run, not taken as the reference).
     """
 
     def __init__(self, folder: str | os.PathLike, calib: str | os.PathLike | None = None, *, fps: float = 10.0,
@@ -60,9 +61,7 @@ class ImageFolderSequence(Sequence):
                                         f"{', '.join(DEFAULT_CALIB_NAMES)} in the folder")
             calib = found[0]
         self.calib_path = Path(calib)
-        first = read_grey(self._files[0])
-        self.intrinsics = read_intrinsics(self.calib_path, image_size=(first.shape[1], first.shape[0]),
-                                          camera=camera)
+        self.intrinsics = read_intrinsics(self.calib_path, image_size=reference_size(self._files), camera=camera)
         n = len(self._files)
         numbers = frame_numbers(self._files)
         gaps = None if numbers is None else describe_gaps(numbers, self._files)

@@ -35,7 +35,7 @@ from apps.io.camera import Intrinsics
 from apps.io.kitti_format import (NOMINAL_FPS, normalized_projection, parse_calib, projection_matrix, read_times,
                                   write_calib, write_times)
 from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, load_gt_poses,
-                                   nominal_timestamps, read_grey)
+                                   nominal_timestamps, read_grey, reference_size)
 
 __all__ = ["KittiSequence", "NOMINAL_FPS", "parse_calib", "projection_matrix", "read_times", "write_calib",
            "write_times"]
@@ -60,7 +60,8 @@ class KittiSequence(Sequence):
     ``projection`` is the ``(3, 4)`` matrix of the chosen camera, scaled so that ``P[2, 2] = 1``
     (:func:`apps.io.kitti_format.normalized_projection`); its intrinsics must fit the frames
     (:func:`apps.io.calibration.check_intrinsics_fit`, ValueError naming calib.txt otherwise). Frame
-    sizes come from the first frame; each frame is checked against it when read.
+    size is the majority size of a few frames spread over the folder (an odd first frame is not the
+    reference: it is skipped when read, with a WARNING at open); each frame is checked when read.
 
     Frame numbers: image ``NNNNNN.png`` is KITTI frame ``NNNNNN``. A KITTI pose file (no timestamps)
     pairs frame ``N`` with its line ``N``; without ``times.txt`` the timestamps are nominal 10 Hz,
@@ -87,8 +88,7 @@ class KittiSequence(Sequence):
         if not self.image_dir.is_dir():
             raise FileNotFoundError(f"image folder for camera {camera} not found: {self.image_dir}")
         self._files = list_images(self.image_dir)
-        first = read_grey(self._files[0])
-        size = (first.shape[1], first.shape[0])
+        size = reference_size(self._files)  # the majority size: an odd first frame is not the reference
         if matrices is None:  # any format of apps.io.calibration (KITTI calib.txt, text, YAML)
             self.intrinsics = read_intrinsics(calib, image_size=size, camera=camera)
             self.projection = projection_matrix(self.intrinsics)

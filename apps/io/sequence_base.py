@@ -99,8 +99,8 @@ class Sequence(abc.ABC):
         img = self._read_image(i)
         shape = (self.intrinsics.height, self.intrinsics.width)
         if img.dtype != np.uint8 or img.shape != shape:
-            raise ValueError(f"{self.frame_path(i)}: expected a {shape[1]}x{shape[0]} grey image (as the "
-                             f"calibration/first frame says), got shape {img.shape} dtype {img.dtype}")
+            raise ValueError(f"{self.frame_path(i)}: expected a {shape[1]}x{shape[0]} grey image (the size "
+                             f"of most frames and of the calibration), got shape {img.shape} dtype {img.dtype}")
         return img
 
     def depth(self, i: int) -> np.ndarray | None:
@@ -209,6 +209,35 @@ def read_grey(path: str | os.PathLike) -> np.ndarray:
     elif img.dtype != np.uint8:
         raise ValueError(f"image file {path}: unsupported pixel type {img.dtype} (expected 8 or 16 bit)")
     return np.ascontiguousarray(img)
+
+
+def reference_size(files: list[Path], samples: int = 5) -> tuple[int, int]:
+    """``(width, height)`` of most of ``files``: the majority size among up to ``samples`` frames spread
+    over the sequence (first and last included; ties go to the earlier frame).
+
+    A first frame of another size must not become the reference (its 29 good successors would then be
+    rejected); it is logged as a WARNING here and skipped by the run when read. Unreadable samples are
+    ignored; when none is readable, the first file's error is raised.
+    """
+    n = len(files)
+    picks = sorted({int(round(v)) for v in np.linspace(0, n - 1, min(n, samples))})
+    sizes: dict[int, tuple[int, int]] = {}
+    first_error: Exception | None = None
+    for i in picks:
+        try:
+            img = read_grey(files[i])
+        except (ValueError, OSError) as exc:
+            first_error = first_error or exc
+            continue
+        sizes[i] = (img.shape[1], img.shape[0])
+    if not sizes:
+        raise first_error if first_error is not None else ValueError("no frames")
+    seen = list(sizes.values())
+    best = max(seen, key=lambda s: (seen.count(s), -seen.index(s)))
+    if 0 in sizes and sizes[0] != best:
+        logger.warning("%s is %dx%d but most frames are %dx%d: frames of another size are skipped",
+                       files[0], sizes[0][0], sizes[0][1], best[0], best[1])
+    return best
 
 
 def nominal_timestamps(n: int, fps: float) -> np.ndarray:
