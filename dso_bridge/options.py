@@ -7,9 +7,12 @@ field keeps the commented default of ``cpp/dso/backend_options.h`` / ``coarse_tr
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from dso_bridge._dso_bridge import SystemOptions
 
@@ -18,6 +21,26 @@ GROUPS = ("tracker", "selector", "points", "ba", "keyframes", "init", "tracking"
 
 def _fields(obj: Any) -> list[str]:
     return [n for n in dir(obj) if not n.startswith("_") and not callable(getattr(obj, n))]
+
+
+def _check_type(key: str, current: Any, value: Any) -> None:
+    """Refuse what pybind11 would convert silently (``1`` for a bool, ``True`` for a number)."""
+    if isinstance(current, bool):
+        ok = isinstance(value, (bool, np.bool_))
+    elif isinstance(current, numbers.Integral):
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    elif isinstance(current, numbers.Real):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    else:
+        ok = True  # other field types: pybind11's own conversion decides
+    if not ok:
+        raise ValueError(_wrong_type(key, current, value))
+
+
+def _wrong_type(key: str, current: Any, value: Any) -> str:
+    """``key: expected int, got str '640'`` (the wording of ``frontend.common.typed_config``)."""
+    text = repr(value)
+    return f"{key}: expected {type(current).__name__}, got {type(value).__name__} {text[:57] + '...' if len(text) > 60 else text}"
 
 
 def options_to_dict(options: SystemOptions) -> dict[str, Any]:
@@ -46,15 +69,17 @@ def options_from_dict(values: Mapping[str, Any], base: SystemOptions | None = No
             for sub, v in value.items():
                 if sub not in _fields(group):
                     raise ValueError(f"unknown backend option {key}.{sub}; known: {', '.join(_fields(group))}")
+                _check_type(f"{key}.{sub}", getattr(group, sub), v)
                 try:
                     setattr(group, sub, v)
-                except TypeError as e:
-                    raise ValueError(f"backend option {key}.{sub}: wrong type {type(v).__name__} ({e})") from None
+                except TypeError:
+                    raise ValueError(_wrong_type(f"{key}.{sub}", getattr(group, sub), v)) from None
         else:
+            _check_type(key, getattr(opts, key), value)
             try:
                 setattr(opts, key, value)
-            except TypeError as e:
-                raise ValueError(f"backend option {key}: wrong type {type(value).__name__} ({e})") from None
+            except TypeError:
+                raise ValueError(_wrong_type(key, getattr(opts, key), value)) from None
     opts.check()
     return opts
 

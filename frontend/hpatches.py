@@ -21,8 +21,9 @@ import cv2
 import numpy as np
 import torch
 
+from frontend.common.device import resolve_device
 from frontend.homography_eval import PairMetrics, Summary, evaluate_pair, summarize
-from frontend.inference import load_torchscript, read_frontend_meta, resolve_device
+from frontend.inference import load_torchscript, read_frontend_meta
 from frontend.keypoints import select_topk
 
 log = logging.getLogger(__name__)

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from frontend.common.device import resolve_device
 from frontend.keypoints import select_topk
 
 log = logging.getLogger(__name__)
@@ -54,21 +55,6 @@ class FrontendOutput:
     scores: np.ndarray
     descriptors: np.ndarray
     depth: np.ndarray
-
-
-def resolve_device(device: Optional[str | torch.device]) -> torch.device:
-    """None -> CUDA if available else CPU; otherwise validated ``torch.device``."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be None, 'cpu' or 'cuda[:N]', got {device!r}") from exc
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be None, 'cpu' or 'cuda[:N]', got {device!r}")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
-    return dev
 
 
 def read_frontend_meta(model_dir: str | os.PathLike) -> dict[str, Any]:

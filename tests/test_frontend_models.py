@@ -143,7 +143,7 @@ def test_mutual_nn_match():
 def test_config_validation_and_checkpoint_round_trip(tmp_path):
     with pytest.raises(ValueError, match="desc_stride"):
         KeypointNetConfig(desc_stride=2)
-    with pytest.raises(ValueError, match="unknown config keys"):
+    with pytest.raises(ValueError, match="DepthNetConfig: max_depht: unknown key"):
         DepthNetConfig.from_dict({"max_depht": 80})
     with pytest.raises(ValueError, match="kind"):
         build_keypoint_net({"kind": "depth"})

@@ -16,6 +16,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from apps.evaluation.alignment import ALIGN_MODES
 from apps.evaluation.evaluate import EvaluateOptions, EvaluationResult, evaluate_files
+from frontend.common.typed_config import load_dataclass
+from frontend.common.yaml_file import read_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -35,41 +37,50 @@ class BatchEntry:
     truncate_gt: bool | None = None  # None: batch default
     gt_times: Path | None = None     # optional times.txt of the ground truth
 
-    #: keys accepted in a YAML entry
-    FIELDS = ("name", "gt", "est", "align", "max_frames", "truncate_gt", "gt_times")
-
     def options(self, base: EvaluateOptions) -> EvaluateOptions:
         """``base`` with this entry's overrides applied (validated)."""
         overrides = {k: getattr(self, k) for k in ("align", "max_frames", "truncate_gt")
                      if getattr(self, k) is not None}
         return dataclasses.replace(base, **overrides).check()
 
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], base_dir: Path, where: str) -> "BatchEntry":
-        """Entry from a YAML mapping; relative paths are resolved against ``base_dir``."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"{where}: expected a mapping with keys name, gt, est, got {data!r}")
-        unknown = sorted(set(data) - set(cls.FIELDS))
-        if unknown:
-            raise ValueError(f"{where}: unknown key(s) {unknown}; allowed: {list(cls.FIELDS)}")
-        missing = [k for k in ("gt", "est") if not data.get(k)]
-        if missing:
-            raise ValueError(f"{where}: missing required key(s) {missing}")
 
-        def path(key: str) -> Path | None:
-            value = data.get(key)
+@dataclasses.dataclass(frozen=True)
+class BatchEntrySpec:
+    """One entry of a batch YAML file as written (paths relative to the file; typed by the config loader)."""
+
+    gt: str
+    est: str
+    name: str | int | None = None    # a bare YAML 00 is the int 0
+    align: str | None = None
+    max_frames: int | None = None
+    truncate_gt: bool | None = None
+    gt_times: str | None = None
+
+    def entry(self, base_dir: Path, where: str) -> BatchEntry:
+        """The ``BatchEntry`` with paths resolved against ``base_dir``; ``where`` names it in errors."""
+        if self.align is not None and self.align not in ALIGN_MODES:
+            raise ValueError(f"{where}: align must be one of {ALIGN_MODES}, got {self.align!r}")
+        for key in ("gt", "est"):
+            if not getattr(self, key):
+                raise ValueError(f"{where}: {key} must be a non-empty path")
+
+        def path(value: str | None) -> Path | None:
             if value is None:
                 return None
-            p = Path(os.path.expanduser(str(value)))
+            p = Path(os.path.expanduser(value))
             return p if p.is_absolute() else base_dir / p
 
-        align = data.get("align")
-        if align is not None and align not in ALIGN_MODES:
-            raise ValueError(f"{where}: align must be one of {ALIGN_MODES}, got {align!r}")
-        est = path("est")
-        return cls(name=str(data.get("name") or est.stem), gt=path("gt"), est=est, align=align,
-                   max_frames=data.get("max_frames"), truncate_gt=data.get("truncate_gt"),
-                   gt_times=path("gt_times"))
+        est = path(self.est)
+        name = str(self.name) if self.name is not None and str(self.name) else est.stem
+        return BatchEntry(name=name, gt=path(self.gt), est=est, align=self.align, max_frames=self.max_frames,
+                          truncate_gt=self.truncate_gt, gt_times=path(self.gt_times))
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchFile(EvaluateOptions):
+    """A batch YAML file in its mapping form: batch-wide ``EvaluateOptions`` fields + ``entries``."""
+
+    entries: list[BatchEntrySpec] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,27 +186,17 @@ def load_batch_config(path: str | os.PathLike) -> tuple[list[BatchEntry], dict[s
     """Read a batch YAML file.
 
     Either a list of entries, or a mapping ``{entries: [...], align: ..., max_frames: ...,
-    truncate_gt: ...}`` whose other keys are batch-wide EvaluateOptions fields. Each entry:
+    truncate_gt: ...}`` whose other keys are batch-wide EvaluateOptions fields (``BatchFile``). Each entry:
     ``{name, gt, est, align?, max_frames?, truncate_gt?, gt_times?}``; relative paths are relative
     to the YAML file. Returns (entries, option overrides).
     """
-    from apps.io.yaml_file import read_yaml
-
     path = Path(path)
     data = read_yaml(path, "batch config")
-    overrides: dict[str, Any] = {}
-    if isinstance(data, Mapping):
-        allowed = {"entries"} | {f.name for f in dataclasses.fields(EvaluateOptions)}
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ValueError(f"{path}: unknown top-level key(s) {unknown}; allowed: {sorted(allowed)}")
-        overrides = {k: v for k, v in data.items() if k != "entries"}
-        if "lengths" in overrides:
-            overrides["lengths"] = tuple(overrides["lengths"])
-        data = data.get("entries")
-    if not isinstance(data, list) or not data:
+    listed = isinstance(data, list)
+    if not (listed or isinstance(data, Mapping)) or not (data if listed else data.get("entries")):
         raise ValueError(f"{path}: expected a non-empty list of entries {{name, gt, est, align?}} "
                          "(or a mapping with an 'entries' list)")
-    entries = [BatchEntry.from_mapping(item, path.parent, f"{path}: entry {i}")
-               for i, item in enumerate(data)]
+    batch = load_dataclass(BatchFile, {"entries": data} if listed else data, str(path))
+    overrides = {} if listed else {k: getattr(batch, k) for k in data if k != "entries"}
+    entries = [spec.entry(path.parent, f"{path}: entries[{i}]") for i, spec in enumerate(batch.entries)]
     return entries, overrides

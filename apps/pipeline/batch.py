@@ -35,7 +35,6 @@ import numpy as np
 from apps.io.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
-BATCH_KEYS = {"output", "modes", "config", "sequences", "references", "jobs", "align"}
 
 
 @dataclass
@@ -57,20 +56,48 @@ class VOBatchConfig:
     align: str = "scale"
 
 
+@dataclass
+class _SequenceEntry:
+    """``sequences[i]`` of a VO batch YAML as written (paths relative to the file)."""
+
+    path: str
+    name: str | int | None = None    # a bare YAML 00 is the int 0
+    max_frames: int | None = None
+    calib: str | None = None
+
+
+@dataclass
+class _ReferenceEntry:
+    name: str
+    dir: str
+
+
+@dataclass
+class _VOBatchFile:
+    """A VO batch YAML as written; typed by ``frontend.common.typed_config``."""
+
+    output: str
+    sequences: list[_SequenceEntry]
+    modes: list[str] = field(default_factory=lambda: ["dsdso", "dso", "f2f"])
+    config: str | None = None
+    references: list[_ReferenceEntry] = field(default_factory=list)
+    jobs: int = 1
+    align: str = "scale"
+
+
 def is_vo_batch(data: Any) -> bool:
     return isinstance(data, dict) and "sequences" in data
 
 
 def load_vo_batch(path: str | os.PathLike) -> VOBatchConfig:
     from apps.io.yaml_file import read_yaml
+    from frontend.common.typed_config import load_dataclass
 
     path = Path(path)
     data = read_yaml(path, "batch config")
     if not is_vo_batch(data):
         raise ValueError(f"{path}: a VO batch needs a mapping with 'sequences' (and 'output', 'modes')")
-    unknown = sorted(set(data) - BATCH_KEYS)
-    if unknown:
-        raise ValueError(f"{path}: unknown key(s) {unknown}; allowed: {sorted(BATCH_KEYS)}")
+    spec = load_dataclass(_VOBatchFile, data, str(path))
     base = path.parent
 
     def rel(p):
@@ -79,23 +106,16 @@ def load_vo_batch(path: str | os.PathLike) -> VOBatchConfig:
         p = Path(os.path.expanduser(str(p)))
         return p if p.is_absolute() else (base / p).resolve()
 
-    seqs = []
-    for i, s in enumerate(data.get("sequences") or []):
-        if not isinstance(s, dict) or "path" not in s:
-            raise ValueError(f"{path}: sequences[{i}] needs at least 'path'")
-        seqs.append(SequenceSpec(str(s.get("name") or Path(s["path"]).name), rel(s["path"]),
-                                 s.get("max_frames"), rel(s.get("calib"))))
+    seqs = [SequenceSpec(str(s.name) if s.name is not None and str(s.name) else Path(s.path).name, rel(s.path),
+                         s.max_frames, rel(s.calib)) for s in spec.sequences]
     if not seqs:
         raise ValueError(f"{path}: 'sequences' is empty")
-    modes = list(data.get("modes") or ["dsdso", "dso", "f2f"])
+    modes = spec.modes or ["dsdso", "dso", "f2f"]
     bad = [m for m in modes if m not in ("dsdso", "dso", "f2f")]
     if bad:
         raise ValueError(f"{path}: unknown mode(s) {bad}; use dsdso, dso, f2f")
-    refs = [(str(r["name"]), rel(r["dir"])) for r in (data.get("references") or [])]
-    if "output" not in data:
-        raise ValueError(f"{path}: 'output' (folder for runs and tables) is required")
-    return VOBatchConfig(rel(data["output"]), seqs, modes, rel(data.get("config")), refs,
-                         int(data.get("jobs", 1)), str(data.get("align", "scale")))
+    refs = [(r.name, rel(r.dir)) for r in spec.references]
+    return VOBatchConfig(rel(spec.output), seqs, modes, rel(spec.config), refs, spec.jobs, spec.align)
 
 
 KEY_FILE = "batch_key.json"

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
-from apps.io.yaml_file import read_yaml
 from apps.pipeline.f2f import F2FOptions
+from frontend.common.typed_config import load_yaml_dataclass
 
 MODES = ("dsdso", "dso", "f2f")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -54,28 +53,22 @@ class RunConfig:
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> RunConfig:
-    """RunConfig from a YAML file (unknown keys are an error naming the file), then overrides (not None)."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        loaded = read_yaml(path, "config file") or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: expected a YAML mapping at top level")
-        data.update(loaded)
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    known = {f.name for f in dataclasses.fields(RunConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{path or 'config'}: unknown keys {unknown}; known: {sorted(known)}")
-    f2f = data.pop("f2f", None) or {}
-    if isinstance(f2f, dict):
-        f2f_known = {f.name for f in dataclasses.fields(F2FOptions)}
-        bad = sorted(set(f2f) - f2f_known)
-        if bad:
-            raise ValueError(f"{path or 'config'}: unknown f2f keys {bad}")
-        f2f = F2FOptions(**f2f)
-    cfg = RunConfig(**data, f2f=f2f)
-    cfg.check()
+    """RunConfig from a YAML file, then overrides (not None); types, keys and ranges checked.
+
+    Errors name the file and the key (``config.yaml: width: expected int, got str '640'``).
+    """
+    cfg = load_yaml_dataclass(RunConfig, path, "config file", overrides=overrides)
+    try:
+        cfg.check()
+    except ValueError as exc:
+        raise ValueError(f"{path or 'config'}: {exc}") from None
+    if cfg.backend and cfg.mode != "f2f":
+        from dso_bridge.options import options_from_dict  # the backend's own option types and ranges
+
+        try:
+            options_from_dict(cfg.backend)
+        except ValueError as exc:
+            raise ValueError(f"{path or 'config'}: backend: {exc}") from None
     return cfg
 
 

@@ -22,7 +22,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ import numpy as np
 from apps.viewer import scene
 from apps.pipeline.observer import OutputObserver
 from apps.viewer.panel import image_panel, side_by_side, write_png_rgb
+from frontend.common.typed_config import load_dataclass
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,8 @@ class Open3DViewer(OutputObserver):
         unknown = sorted(set(overrides) - {f.name for f in fields(ViewerOptions)})
         if unknown:
             raise ValueError(f"Open3DViewer: unknown option(s) {unknown}; see ViewerOptions")
-        self.options = replace(options, **overrides).check()
+        values = {f.name: getattr(options, f.name) for f in fields(ViewerOptions)} | overrides
+        self.options = load_dataclass(ViewerOptions, values, "viewer options").check()  # types checked
         self.record_dir = Path(self.options.record_dir) if self.options.record_dir is not None else None
         has_display = display_available()
         self.headless = (self.options.headless if self.options.headless is not None

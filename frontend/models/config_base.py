@@ -31,16 +31,19 @@ class NetConfig:
         """Raise ``ValueError`` naming the field when a value is out of range."""
 
     @classmethod
-    def from_dict(cls: type[T], data: Mapping[str, Any] | None) -> T:
+    def from_dict(cls: type[T], data: Mapping[str, Any] | None, where: str | None = None) -> T:
+        """Config from a mapping: keys and types checked (``frontend.common.typed_config``), then ``check()``.
+
+        where: the source named in errors (e.g. the YAML file); defaults to the class name.
+        """
+        from frontend.common.typed_config import load_dataclass
+
         data = dict(data or {})
         kind = data.pop("kind", cls.KIND)
+        where = where or cls.__name__
         if kind != cls.KIND:
-            raise ValueError(f"{cls.__name__}: config kind must be {cls.KIND!r}, got {kind!r}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"{cls.__name__}: unknown config keys {unknown}; expected a subset of {sorted(names)}")
-        return cls(**data)
+            raise ValueError(f"{where}: config kind must be {cls.KIND!r}, got {kind!r}")
+        return load_dataclass(cls, data, where)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.KIND}

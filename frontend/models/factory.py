@@ -74,10 +74,7 @@ def load_config_file(path: str | os.PathLike) -> NetConfig:
     data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict) or data.get("kind") not in CONFIG_CLASSES:
         raise ValueError(f"model config {p}: expected a mapping with kind in {sorted(CONFIG_CLASSES)}")
-    try:
-        return CONFIG_CLASSES[data["kind"]].from_dict(data)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"model config {p}: {exc}") from exc
+    return CONFIG_CLASSES[data["kind"]].from_dict(data, where=f"model config {p}")
 
 
 def model_kind(model: nn.Module) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from frontend.common.typed_config import load_dataclass
+
 TASKS = ("keypoints", "depth", "multiview")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +34,9 @@ class OptimConfig:
 
 
 @dataclass
-class RunConfig:
+class TrainRunOptions:
+    """The ``run:`` section of a training config (how the optimisation runs, not what it trains)."""
+
     max_steps: int = 20000        # optimisation steps of the run (CLI --max-steps overrides)
     batch_size: int = 8           # per process
     workers: int = 0              # DataLoader worker processes
@@ -56,7 +60,7 @@ class TrainConfig:
     init: dict[str, str] = field(default_factory=dict)   # name -> checkpoint to initialise from
     loss: dict[str, Any] = field(default_factory=dict)   # task-specific loss options
     optim: OptimConfig = field(default_factory=OptimConfig)
-    run: RunConfig = field(default_factory=RunConfig)
+    run: TrainRunOptions = field(default_factory=TrainRunOptions)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -66,33 +70,9 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def _build(cls, data: Any, where: str):
-    if data is None:
-        return cls()
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(names)})")
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-    return cls(**kwargs)
-
-
 def config_from_dict(data: dict[str, Any], where: str = "train config") -> TrainConfig:
-    """Validate a config mapping (as read from YAML)."""
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping at the top level")
-    allowed = {"task", "data", "models", "init", "loss", "optim", "run"}
-    unknown = set(data) - allowed
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(allowed)})")
-    if "task" not in data:
-        raise ValueError(f"{where}: missing 'task' (one of {TASKS})")
-    return TrainConfig(task=data["task"], data=dict(data.get("data") or {}), models=dict(data.get("models") or {}),
-                       init=dict(data.get("init") or {}), loss=dict(data.get("loss") or {}),
-                       optim=_build(OptimConfig, data.get("optim"), f"{where}: optim"),
-                       run=_build(RunConfig, data.get("run"), f"{where}: run"))
+    """Validate a config mapping (as read from YAML): keys, types (``frontend.common.typed_config``), ranges."""
+    return load_dataclass(TrainConfig, data, where)
 
 
 def load_train_config(path: str | os.PathLike) -> TrainConfig:

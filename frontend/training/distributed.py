@@ -23,18 +23,6 @@ class DistInfo:
         return self.rank == 0
 
 
-def resolve_device(device: str | None) -> torch.device:
-    """``"cpu"``, ``"cuda"``, ``"cuda:N"`` or None/"auto" (CUDA when available)."""
-    if device in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
-    return dev
-
-
 def init_distributed(device: torch.device) -> tuple[DistInfo, torch.device]:
     """Join the process group that ``torchrun`` describes in the environment (no-op otherwise).
 

@@ -34,10 +34,11 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from frontend.common.atomic import atomic_write_bytes, atomic_write_text
+from frontend.common.device import resolve_device
 from frontend.training.config import OptimConfig, TrainConfig
 from frontend.training.data import SequenceOpener
 from frontend.training.distributed import (DistInfo, all_reduce_mean, barrier, check_replicas_in_sync,
-                                           init_distributed, resolve_device, shutdown_distributed)
+                                           init_distributed, shutdown_distributed)
 
 logger = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"

@@ -1,7 +1,6 @@
 """Build a training task (networks, training module, dataset) from a ``TrainConfig``."""
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -9,14 +8,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from frontend.losses.depth import DepthLossOptions
+from frontend.common.typed_config import load_dataclass
 from frontend.losses.keypoint import KeypointLossOptions
 from frontend.models.io_net import IONet, IONetConfig
-from frontend.training.augment import PhotometricOptions
 from frontend.training.config import TrainConfig, resolve_path
 from frontend.training.data import (DataSource, HomographyPairDataset, PairOptions, SnippetDataset, SnippetOptions,
                                     SequenceOpener, image_readers, open_source_sequences)
-from frontend.training.homography import HomographyOptions
 from frontend.training.modules import (DepthModule, DepthTaskOptions, HomographyModule, MultiViewModule,
                                        MultiViewOptions)
 
@@ -33,25 +30,12 @@ class Task:
     exported: dict[str, nn.Module]    # networks written as RUN_DIR/<name>_net.pt (frontend.models format)
 
 
-def _dc(cls, data: Any, where: str, nested: dict[str, type] | None = None):
-    """Dataclass ``cls`` from a mapping (lists -> tuples, nested dataclasses built recursively)."""
-    data = dict(data or {})
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(names)})")
-    for key, sub in (nested or {}).items():
-        if key in data and data[key] is not None:
-            data[key] = _dc(sub, data[key], f"{where}.{key}")
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
-
-
 def build_network(kind: str, spec: Any) -> nn.Module:
     """A network from a model-config spec: YAML path / name (``keypoint_light``) or an inline mapping."""
     from frontend.models import build_model, load_config_file
 
     if kind == "io":
-        return IONet(_dc(IONetConfig, spec, "models.io"))
+        return IONet(load_dataclass(IONetConfig, spec, "models.io"))
     if isinstance(spec, str):
         p = resolve_path(spec) if ("/" in spec or spec.endswith(".yaml")) else spec
         return build_model(kind, load_config_file(p))
@@ -86,7 +70,7 @@ def _sources(data: dict[str, Any], kinds: tuple[str, ...]) -> list[DataSource]:
     raw = data.get("sources")
     if not raw:
         raise ValueError("data.sources: at least one data source is required")
-    sources = [_dc(DataSource, s, f"data.sources[{i}]") for i, s in enumerate(raw)]
+    sources = [load_dataclass(DataSource, s, f"data.sources[{i}]") for i, s in enumerate(raw)]
     for s in sources:
         if s.kind not in kinds:
             raise ValueError(f"data.sources: kind {s.kind!r} cannot be used here (allowed: {kinds})")
@@ -120,26 +104,24 @@ def build_task(config: TrainConfig, device: torch.device, open_sequence: Sequenc
     seed = config.run.seed
     if config.task == "keypoints":
         nets = _networks(config, ("keypoint",), ("io",))
-        opts = _dc(PairOptions, {k: v for k, v in data.items() if k != "sources"}, "data",
-                   {"homography": HomographyOptions, "photometric": PhotometricOptions})
+        opts = load_dataclass(PairOptions, {k: v for k, v in data.items() if k != "sources"}, "data")
         dataset = HomographyPairDataset(image_readers(_sources(data, ("sequences", "skimage", "folder")), open_sequence), opts, seed)
-        module = HomographyModule(nets["keypoint"], nets.get("io"), _dc(KeypointLossOptions, config.loss, "loss"))
+        module = HomographyModule(nets["keypoint"], nets.get("io"), load_dataclass(KeypointLossOptions, config.loss, "loss"))
         return Task(module, dataset, {"keypoint": nets["keypoint"]})
     sequences = [seq for s in _sources(data, ("sequences",)) for seq in open_source_sequences(s, open_sequence)]
     snippet_keys = {k: v for k, v in data.items() if k != "sources"}
     if config.task == "depth":
-        options = _dc(DepthTaskOptions, config.loss, "loss", {"depth": DepthLossOptions})
+        options = load_dataclass(DepthTaskOptions, config.loss, "loss")
         nets = _networks(config, ("depth",), ("pose", "keypoint"))
-        dataset = SnippetDataset(sequences, _dc(SnippetOptions, snippet_keys, "data", {"photometric": PhotometricOptions}),
+        dataset = SnippetDataset(sequences, load_dataclass(SnippetOptions, snippet_keys, "data"),
                                  seed)
         module = DepthModule(nets["depth"], nets.get("pose"), options, nets.get("keypoint"))
         exported = {k: nets[k] for k in ("depth", "pose") if k in nets}
         return Task(module, dataset, exported)
-    options = _dc(MultiViewOptions, config.loss, "loss", {"keypoint": KeypointLossOptions, "depth": DepthLossOptions})
+    options = load_dataclass(MultiViewOptions, config.loss, "loss")
     nets = _networks(config, ("keypoint", "depth"), ("io", "pose"))
     snippet_keys.setdefault("homography", {})
-    dataset = SnippetDataset(sequences, _dc(SnippetOptions, snippet_keys, "data",
-                                            {"photometric": PhotometricOptions, "homography": HomographyOptions}), seed)
+    dataset = SnippetDataset(sequences, load_dataclass(SnippetOptions, snippet_keys, "data"), seed)
     module = MultiViewModule(nets["keypoint"], nets["depth"], nets.get("io"), nets.get("pose"), options)
     exported = {k: nets[k] for k in ("keypoint", "depth", "pose") if k in nets}
     return Task(module, dataset, exported)
