@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from apps.io.atomic import atomic_open
+from apps.io.poses import check_poses
 
 logger = logging.getLogger(__name__)
 
@@ -23,18 +24,6 @@ ALIGN_MODES = ("scale", "none", "se3", "sim3")
 FORMATS = ("png", "pdf", "svg")
 GT_COLOR = "#444444"
 PNG_DPI = 150
-
-
-def check_trajectory(world_from_cam: np.ndarray, name: str, min_poses: int = 2) -> np.ndarray:
-    """(N, 4, 4) finite float64 copy with N >= ``min_poses``; ValueError naming ``name`` otherwise."""
-    poses = np.asarray(world_from_cam, dtype=np.float64)
-    if poses.ndim != 3 or poses.shape[1:] != (4, 4):
-        raise ValueError(f"{name}: expected poses of shape (N, 4, 4), got {poses.shape}")
-    if len(poses) < min_poses:
-        raise ValueError(f"{name}: expected at least {min_poses} poses, got {len(poses)}")
-    if not np.all(np.isfinite(poses)):
-        raise ValueError(f"{name}: contains NaN or infinite values")
-    return poses.copy()
 
 
 def match_gt_length(gt: np.ndarray, est: np.ndarray, gt_name: str, est_name: str) -> np.ndarray:
@@ -139,7 +128,7 @@ def plot_trajectories(gt: np.ndarray, estimates: Mapping[str, np.ndarray], out_d
         raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {list(formats)}")
     if not estimates:
         raise ValueError("estimates: at least one estimated trajectory is needed")
-    gt = check_trajectory(gt, "ground truth")
+    gt = check_poses(gt, "ground truth", min_poses=2).copy()
     if timestamps is not None:
         timestamps = np.asarray(timestamps, dtype=np.float64).reshape(-1)
         if len(timestamps) != len(gt):
@@ -150,7 +139,7 @@ def plot_trajectories(gt: np.ndarray, estimates: Mapping[str, np.ndarray], out_d
 
     runs = []  # (label, stem, gt prefix, aligned estimate, errors, scale)
     for (label, est), stem in zip(estimates.items(), stems):
-        est = check_trajectory(est, f"estimate {label!r}")
+        est = check_poses(est, f"estimate {label!r}", min_poses=2).copy()
         gt_i = match_gt_length(gt, est, "the ground truth", f"estimate {label!r}")
         try:
             aligned, errors, scale = aligned_ape(gt_i, est, align)

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from apps.evaluation.evaluate import EvaluateOptions, associate_poses
-    from apps.evaluation.kitti_metric import check_trajectory
+    from apps.io.poses import check_poses
     from apps.io.trajectory import read_trajectory
     from apps.plotting import plot_trajectories
 
@@ -50,12 +50,12 @@ def run(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} exists and is not a folder (the figures go into a folder)")
     gt_times, gt = read_trajectory(args.gt)
-    gt = check_trajectory(gt, f"ground truth {args.gt}")
+    gt = check_poses(gt, f"ground truth {args.gt}", min_poses=1, rigid=True)
     options = EvaluateOptions(truncate_gt=args.truncate_gt).check()
     estimates, by_time = {}, None
     for label, path in zip(labels, args.est):
         est_times, est = read_trajectory(path)
-        est = check_trajectory(est, f"estimate {path}")
+        est = check_poses(est, f"estimate {path}", min_poses=1, rigid=True)
         # the pairing rule of `kp3d-vo evaluate`: by time when both files have timestamps, else by index
         # (equal counts, or a longer ground truth only with --truncate-gt)
         gt_m, est_m, stamps, _ = associate_poses(gt, est, gt_times, est_times, options, str(args.gt), str(path))

@@ -23,7 +23,7 @@ import numpy as np
 from evo.core import geometry, lie_algebra, sync
 from evo.core.trajectory import PosePath3D, PoseTrajectory3D
 
-from apps.evaluation.kitti_metric import check_trajectory
+from apps.io.poses import check_poses
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Alignment:
 
     def apply(self, world_from_cam: np.ndarray) -> np.ndarray:
         """Aligned copy of (N, 4, 4) poses: rotations ``R_a @ R``, positions ``s R_a t + t_a``."""
-        poses = check_trajectory(world_from_cam, "world_from_cam").copy()
+        poses = check_poses(world_from_cam, "world_from_cam", min_poses=1, rigid=True).copy()
         poses[:, :3, 3] = self.scale * poses[:, :3, 3] @ self.rotation.T + self.translation
         poses[:, :3, :3] = self.rotation @ poses[:, :3, :3]
         return poses
@@ -64,7 +64,7 @@ def identity_alignment() -> Alignment:
 def to_evo(world_from_cam: np.ndarray, timestamps: np.ndarray | None = None,
            name: str | None = None) -> PosePath3D | PoseTrajectory3D:
     """evo trajectory built from a COPY of (N, 4, 4) poses (and (N,) timestamps, seconds)."""
-    poses = check_trajectory(world_from_cam, name or "world_from_cam").copy()
+    poses = check_poses(world_from_cam, name or "world_from_cam", min_poses=1, rigid=True).copy()
     if timestamps is None:
         return PosePath3D(poses_se3=list(poses), name=name)
     stamps = np.array(timestamps, dtype=np.float64).reshape(-1)
@@ -102,8 +102,8 @@ def align_trajectory(gt_world_from_cam: np.ndarray, est_world_from_cam: np.ndarr
     """
     if mode not in ALIGN_MODES:
         raise ValueError(f"align: expected one of {ALIGN_MODES}, got {mode!r}")
-    gt = check_trajectory(gt_world_from_cam, "gt_world_from_cam")
-    est = check_trajectory(est_world_from_cam, "est_world_from_cam")
+    gt = check_poses(gt_world_from_cam, "gt_world_from_cam", min_poses=1, rigid=True)
+    est = check_poses(est_world_from_cam, "est_world_from_cam", min_poses=1, rigid=True)
     if gt.shape[0] != est.shape[0]:
         raise ValueError(f"align: gt has {gt.shape[0]} poses but est has {est.shape[0]}")
     if mode == "none":

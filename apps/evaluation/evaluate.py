@@ -25,9 +25,9 @@ import numpy as np
 from evo.core import metrics
 
 from apps.evaluation.alignment import ALIGN_MODES, Alignment, align_trajectory, associate_by_time, to_evo
-from apps.evaluation.kitti_metric import (ARITHMETICS, DEG_PER_RAD, KITTI_LENGTHS_M,
-                                          KITTI_STEP_FRAMES, KittiErrors, check_trajectory,
+from apps.evaluation.kitti_metric import (ARITHMETICS, DEG_PER_RAD, KITTI_LENGTHS_M, KITTI_STEP_FRAMES, KittiErrors,
                                           kitti_errors)
+from apps.io.poses import check_poses
 
 logger = logging.getLogger(__name__)
 
@@ -219,8 +219,8 @@ def evaluate_trajectory(
     gt_name, est_name: labels (file paths) used in error messages.
     """
     opts = (options or EvaluateOptions(align=align, lengths=tuple(lengths), step=step)).check()
-    gt_arr = check_trajectory(gt, f"ground truth {gt_name}")
-    est_arr = check_trajectory(est, f"estimate {est_name}")
+    gt_arr = check_poses(gt, f"ground truth {gt_name}", min_poses=1, rigid=True)
+    est_arr = check_poses(est, f"estimate {est_name}", min_poses=1, rigid=True)
     gt_m, est_m, stamps, association = associate_poses(gt_arr, est_arr, gt_timestamps, est_timestamps,
                                                         opts, gt_name, est_name)
     if timestamps is not None and stamps is None:

@@ -25,6 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
+from apps.io.poses import check_poses
+
 logger = logging.getLogger(__name__)
 
 #: Segment lengths of the KITTI devkit, metres.
@@ -84,51 +86,6 @@ class KittiErrors:
     segment_first: np.ndarray = dataclasses.field(repr=False, compare=False)
     segment_last: np.ndarray = dataclasses.field(repr=False, compare=False)
     segment_length: np.ndarray = dataclasses.field(repr=False, compare=False)
-
-
-def check_trajectory(poses: np.ndarray, name: str) -> np.ndarray:
-    """Return ``poses`` as a (N, 4, 4) float64 array or raise ValueError naming ``name``.
-
-    Requires N >= 1, finite values, a last row of ``[0, 0, 0, 1]`` and rotations in SO(3) within
-    ``ROTATION_TOLERANCE`` (:func:`check_rotations`).
-    """
-    arr = np.asarray(poses)
-    if arr.ndim != 3 or arr.shape[1:] != (4, 4):
-        raise ValueError(f"{name}: expected an (N, 4, 4) array of poses, got shape {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name}: trajectory is empty (0 poses)")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    finite = np.isfinite(arr).all(axis=(1, 2))
-    if not finite.all():
-        bad = np.flatnonzero(~finite)
-        raise ValueError(f"{name}: {bad.size} pose(s) contain NaN/inf, first at index {bad[0]}")
-    if not np.allclose(arr[:, 3, :], [0.0, 0.0, 0.0, 1.0], atol=1e-9):
-        bad = np.flatnonzero(~np.isclose(arr[:, 3, :], [0.0, 0.0, 0.0, 1.0], atol=1e-9).all(axis=1))
-        raise ValueError(f"{name}: pose {bad[0]} has last row {arr[bad[0], 3].tolist()}, "
-                         "expected [0, 0, 0, 1]")
-    check_rotations(arr, name)
-    return arr
-
-
-#: Largest accepted |R^T R - I| entry and |det R - 1| of a pose's rotation. Published trajectory files
-#: carry rounding of up to ~1e-4 (KP3D's monodepth2 files); a scaled or reflected matrix is far off.
-ROTATION_TOLERANCE = 1e-3
-
-
-def check_rotations(poses: np.ndarray, name: str, tol: float = ROTATION_TOLERANCE) -> None:
-    """ValueError naming ``name`` and the first bad pose unless every ``poses[:, :3, :3]`` is in SO(3)
-    within ``tol`` (orthonormal columns, determinant +1). poses: (N, 4, 4) float64."""
-    rot = poses[:, :3, :3]
-    ortho = np.abs(np.einsum("nji,njk->nik", rot, rot) - np.eye(3)).max(axis=(1, 2))
-    det = np.linalg.det(rot)
-    bad = np.flatnonzero((ortho > tol) | (np.abs(det - 1.0) > tol))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"{name}: pose {i} is not a rigid transform: its rotation has max |R^T R - I| = "
-                         f"{ortho[i]:.3g} and det {det[i]:.4g} (expected a rotation matrix: orthonormal, det +1, "
-                         f"within {tol:g}); {bad.size} of {len(poses)} poses are off")
 
 
 def trajectory_distances(world_from_cam: np.ndarray, arithmetic: str = "float64") -> np.ndarray:
@@ -220,8 +177,8 @@ def kitti_errors(
     ``skipped_lengths``; when no segment fits at all t_rel / r_rel are NaN (and a warning is logged).
     Raises ValueError for wrong shapes, mismatched counts or non-finite poses.
     """
-    gt = check_trajectory(gt_world_from_cam, "gt_world_from_cam")
-    est = check_trajectory(est_world_from_cam, "est_world_from_cam")
+    gt = check_poses(gt_world_from_cam, "gt_world_from_cam", min_poses=1, rigid=True)
+    est = check_poses(est_world_from_cam, "est_world_from_cam", min_poses=1, rigid=True)
     if gt.shape[0] != est.shape[0]:
         raise ValueError(f"gt_world_from_cam has {gt.shape[0]} poses but est_world_from_cam has "
                          f"{est.shape[0]}: the metric compares the same frames")

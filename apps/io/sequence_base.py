@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from apps.io.camera import Intrinsics
+from apps.io.poses import check_poses
 from apps.io.preprocess import Preprocess
 
 logger = logging.getLogger(__name__)
@@ -294,8 +295,7 @@ def load_gt_poses(path: str | os.PathLike, n_frames: int, frame_timestamps: np.n
 
     path = Path(path)
     times, poses = read_trajectory(path)
-    poses = np.asarray(poses, dtype=np.float64)
-    _check_rotations(path, poses)
+    poses = check_poses(poses, f"ground-truth file {path}", rigid=True)
     if times is None or frame_timestamps is None:
         rows = np.arange(n_frames) if frame_rows is None else np.asarray(frame_rows, dtype=np.int64)[:n_frames]
         needed = int(rows.max()) + 1 if rows.size else 0
@@ -312,33 +312,25 @@ def load_gt_poses(path: str | os.PathLike, n_frames: int, frame_timestamps: np.n
                               timestamps_note)
 
 
-def _check_rotations(path: Path, poses: np.ndarray, tol: float = 1e-3) -> None:
-    rot = poses[:, :3, :3]
-    ortho = np.abs(np.einsum("nji,njk->nik", rot, rot) - np.eye(3)).max(axis=(1, 2))
-    det = np.linalg.det(rot)
-    bad = np.flatnonzero((ortho > tol) | (np.abs(det - 1.0) > tol))
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(f"ground-truth file {path}: pose {i} is not a rigid transform (max |R^T R - I| = "
-                         f"{ortho[i]:.3g}, det {det[i]:.4g}; expected a rotation matrix within {tol:g}); "
-                         f"{bad.size} of {len(poses)} poses are off")
-
-
 def _associate_by_time(path: Path, gt_times: np.ndarray, poses: np.ndarray, frame_times: np.ndarray,
                        note: str = "") -> np.ndarray:
+    """The GT pose nearest in time to each frame, within half a frame period (every frame must match).
+
+    Matching is evo's ``matching_time_indices``, the same as the evaluation's time association
+    (``apps.evaluation.alignment.associate_by_time``); evo is imported only for GT files with timestamps.
+    """
+    from evo.core.sync import matching_time_indices
+
     order = np.argsort(gt_times, kind="stable")
     gt_times, poses = gt_times[order], poses[order]
     period = float(np.median(np.diff(frame_times))) if len(frame_times) > 1 else 0.1
     tolerance = 0.5 * period
-    j = np.clip(np.searchsorted(gt_times, frame_times), 1, max(len(gt_times) - 1, 1))
-    left = np.clip(j - 1, 0, len(gt_times) - 1)
-    right = np.clip(j, 0, len(gt_times) - 1)
-    pick = np.where(np.abs(gt_times[left] - frame_times) <= np.abs(gt_times[right] - frame_times), left, right)
-    dt = np.abs(gt_times[pick] - frame_times)
-    bad = np.flatnonzero(dt > tolerance)
-    if bad.size:
-        k = int(bad[0])
+    frame_idx, gt_idx = matching_time_indices(frame_times, gt_times, max_diff=tolerance)
+    if len(frame_idx) < len(frame_times):
+        unmatched = np.setdiff1d(np.arange(len(frame_times)), frame_idx)
+        k = int(unmatched[0])
+        nearest = gt_times[int(np.argmin(np.abs(gt_times - frame_times[k])))]
         raise ValueError(f"ground-truth file {path}: no pose within {tolerance:.4f} s of frame {k} "
-                         f"(t = {frame_times[k]:.6f} s; nearest pose at {gt_times[pick[k]]:.6f} s); "
-                         f"{bad.size} of {len(frame_times)} frames unmatched{note}")
-    return poses[pick].copy()
+                         f"(t = {frame_times[k]:.6f} s; nearest pose at {nearest:.6f} s); "
+                         f"{unmatched.size} of {len(frame_times)} frames unmatched{note}")
+    return poses[np.asarray(gt_idx, dtype=np.int64)].copy()

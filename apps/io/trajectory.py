@@ -13,6 +13,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from apps.io.atomic import atomic_write_text
+from apps.io.poses import check_poses  # the one pose validator (apps.io.poses); also re-exported here
 
 PathLike = str | os.PathLike
 
@@ -50,16 +51,6 @@ def _load_rows(path: PathLike, n_cols: int | tuple[int, ...], what: str) -> np.n
     if len(widths) > 1:
         raise ValueError(f"{path}: mixed column counts {sorted(widths)} in {what} file")
     return np.asarray(rows, dtype=np.float64)
-
-
-def check_poses(world_from_cam: np.ndarray, name: str = "world_from_cam") -> np.ndarray:
-    """(N, 4, 4) finite float64 view/copy of ``world_from_cam``; ValueError naming ``name`` otherwise."""
-    poses = np.asarray(world_from_cam, dtype=np.float64)
-    if poses.ndim != 3 or poses.shape[1:] != (4, 4):
-        raise ValueError(f"{name} must have shape (N, 4, 4), got {poses.shape}")
-    if not np.all(np.isfinite(poses)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return poses
 
 
 def kitti_rows_to_poses(rows: np.ndarray) -> np.ndarray:
