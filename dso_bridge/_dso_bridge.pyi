@@ -1,134 +1,551 @@
-"""Type stub of the pybind11 extension dso_bridge._dso_bridge (C++ DS-DSO backend)."""
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
-
-def version() -> str: ...
-
+"""
+pybind11 bindings of the kp3d-vo C++ DS-DSO backend
+"""
+from __future__ import annotations
+import collections.abc
+import numpy
+import numpy.typing
+import typing
+__all__: list[str] = ['BundleAdjustmentOptions', 'InitializerOptions', 'KeyframeOptions', 'PixelSelectorOptions', 'PointOptions', 'System', 'SystemOptions', 'TrackerOptions', 'TrackingOptions', 'version']
 class TrackerOptions:
-    max_iterations: list[int]
-    max_levels: int
-    huber_threshold: float
-    outlier_threshold: float
-    max_outlier_fraction: float
-    max_threshold_doublings: int
-    gradient_weight_c: float
-    affine_a_prior: float
-    affine_b_prior: float
+    """
+    Coarse-to-fine direct alignment (coarse_tracker.h).
+    """
     estimate_affine_a: bool
     estimate_affine_b: bool
-    lambda_initial: float
-    lambda_up: float
-    lambda_down: float
-    convergence_px: float
-    border_margin: float
-    min_residuals: int
-    retrack_threshold: float
-    min_inlier_fraction: float
-    merge_cell: int
-    min_gradient: float
-    def __init__(self) -> None: ...
-
+    def __init__(self) -> None:
+        ...
+    @property
+    def affine_a_prior(self) -> float:
+        ...
+    @affine_a_prior.setter
+    def affine_a_prior(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def affine_b_prior(self) -> float:
+        ...
+    @affine_b_prior.setter
+    def affine_b_prior(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def border_margin(self) -> float:
+        ...
+    @border_margin.setter
+    def border_margin(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def convergence_px(self) -> float:
+        ...
+    @convergence_px.setter
+    def convergence_px(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def gradient_weight_c(self) -> float:
+        ...
+    @gradient_weight_c.setter
+    def gradient_weight_c(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def huber_threshold(self) -> float:
+        ...
+    @huber_threshold.setter
+    def huber_threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def lambda_down(self) -> float:
+        ...
+    @lambda_down.setter
+    def lambda_down(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def lambda_initial(self) -> float:
+        ...
+    @lambda_initial.setter
+    def lambda_initial(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def lambda_up(self) -> float:
+        ...
+    @lambda_up.setter
+    def lambda_up(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_iterations(self) -> list[int]:
+        ...
+    @max_iterations.setter
+    def max_iterations(self, arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def max_levels(self) -> int:
+        ...
+    @max_levels.setter
+    def max_levels(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_outlier_fraction(self) -> float:
+        ...
+    @max_outlier_fraction.setter
+    def max_outlier_fraction(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_threshold_doublings(self) -> int:
+        ...
+    @max_threshold_doublings.setter
+    def max_threshold_doublings(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def merge_cell(self) -> int:
+        ...
+    @merge_cell.setter
+    def merge_cell(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_gradient(self) -> float:
+        ...
+    @min_gradient.setter
+    def min_gradient(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_inlier_fraction(self) -> float:
+        ...
+    @min_inlier_fraction.setter
+    def min_inlier_fraction(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_residuals(self) -> int:
+        ...
+    @min_residuals.setter
+    def min_residuals(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def outlier_threshold(self) -> float:
+        ...
+    @outlier_threshold.setter
+    def outlier_threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def retrack_threshold(self) -> float:
+        ...
+    @retrack_threshold.setter
+    def retrack_threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class PixelSelectorOptions:
-    block_size: int
-    histogram_bins: int
-    threshold_quantile: float
-    threshold_offset: float
-    coarse_threshold_factor: float
-    num_tiers: int
-    border: int
-    count_tolerance: float
-    max_iterations: int
-    seed: int
-    def __init__(self) -> None: ...
-
+    """
+    Gradient candidate selection (pixel_selector.h).
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def block_size(self) -> int:
+        ...
+    @block_size.setter
+    def block_size(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def border(self) -> int:
+        ...
+    @border.setter
+    def border(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def coarse_threshold_factor(self) -> float:
+        ...
+    @coarse_threshold_factor.setter
+    def coarse_threshold_factor(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def count_tolerance(self) -> float:
+        ...
+    @count_tolerance.setter
+    def count_tolerance(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def histogram_bins(self) -> int:
+        ...
+    @histogram_bins.setter
+    def histogram_bins(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_iterations(self) -> int:
+        ...
+    @max_iterations.setter
+    def max_iterations(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def num_tiers(self) -> int:
+        ...
+    @num_tiers.setter
+    def num_tiers(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def seed(self) -> int:
+        ...
+    @seed.setter
+    def seed(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold_offset(self) -> float:
+        ...
+    @threshold_offset.setter
+    def threshold_offset(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold_quantile(self) -> float:
+        ...
+    @threshold_quantile.setter
+    def threshold_quantile(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class PointOptions:
-    desired_active_points: int
-    desired_immature_points: int
-    max_keypoint_candidates: int
-    min_activation_distance_px: float
-    trace_max_pixel_interval: float
-    trace_min_quality: float
-    trace_step_px: float
-    trace_max_steps: int
-    trace_gn_iterations: int
-    trace_outlier_energy: float
-    min_idepth: float
-    prior_sigma_scale: float
-    default_prior_relative_sigma: float
-    def __init__(self) -> None: ...
-
+    """
+    Immature/active point management.
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def default_prior_relative_sigma(self) -> float:
+        ...
+    @default_prior_relative_sigma.setter
+    def default_prior_relative_sigma(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def desired_active_points(self) -> int:
+        ...
+    @desired_active_points.setter
+    def desired_active_points(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def desired_immature_points(self) -> int:
+        ...
+    @desired_immature_points.setter
+    def desired_immature_points(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_keypoint_candidates(self) -> int:
+        ...
+    @max_keypoint_candidates.setter
+    def max_keypoint_candidates(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_activation_distance_px(self) -> float:
+        ...
+    @min_activation_distance_px.setter
+    def min_activation_distance_px(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_idepth(self) -> float:
+        ...
+    @min_idepth.setter
+    def min_idepth(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def prior_sigma_scale(self) -> float:
+        ...
+    @prior_sigma_scale.setter
+    def prior_sigma_scale(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def trace_gn_iterations(self) -> int:
+        ...
+    @trace_gn_iterations.setter
+    def trace_gn_iterations(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def trace_max_pixel_interval(self) -> float:
+        ...
+    @trace_max_pixel_interval.setter
+    def trace_max_pixel_interval(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def trace_max_steps(self) -> int:
+        ...
+    @trace_max_steps.setter
+    def trace_max_steps(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def trace_min_quality(self) -> float:
+        ...
+    @trace_min_quality.setter
+    def trace_min_quality(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def trace_outlier_energy(self) -> float:
+        ...
+    @trace_outlier_energy.setter
+    def trace_outlier_energy(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def trace_step_px(self) -> float:
+        ...
+    @trace_step_px.setter
+    def trace_step_px(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class BundleAdjustmentOptions:
-    max_iterations: int
-    huber_threshold: float
-    gradient_weight_c: float
-    outlier_energy: float
-    initial_lambda: float
-    affine_a_prior: float
-    affine_b_prior: float
-    depth_prior_weight: float
-    first_frame_prior: float
-    stop_update_norm: float
-    num_threads: int
-    marginalize_points_min_residuals: int
-    def __init__(self) -> None: ...
-
+    """
+    Windowed photometric bundle adjustment.
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def affine_a_prior(self) -> float:
+        ...
+    @affine_a_prior.setter
+    def affine_a_prior(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def affine_b_prior(self) -> float:
+        ...
+    @affine_b_prior.setter
+    def affine_b_prior(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def depth_prior_weight(self) -> float:
+        ...
+    @depth_prior_weight.setter
+    def depth_prior_weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def first_frame_prior(self) -> float:
+        ...
+    @first_frame_prior.setter
+    def first_frame_prior(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def gradient_weight_c(self) -> float:
+        ...
+    @gradient_weight_c.setter
+    def gradient_weight_c(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def huber_threshold(self) -> float:
+        ...
+    @huber_threshold.setter
+    def huber_threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def initial_lambda(self) -> float:
+        ...
+    @initial_lambda.setter
+    def initial_lambda(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def marginalize_points_min_residuals(self) -> int:
+        ...
+    @marginalize_points_min_residuals.setter
+    def marginalize_points_min_residuals(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_iterations(self) -> int:
+        ...
+    @max_iterations.setter
+    def max_iterations(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def num_threads(self) -> int:
+        ...
+    @num_threads.setter
+    def num_threads(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def outlier_energy(self) -> float:
+        ...
+    @outlier_energy.setter
+    def outlier_energy(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def stop_update_norm(self) -> float:
+        ...
+    @stop_update_norm.setter
+    def stop_update_norm(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class KeyframeOptions:
-    max_keyframes: int
-    min_keyframes: int
-    translation_flow_fraction: float
-    rotation_translation_flow_fraction: float
-    brightness_threshold: float
-    rmse_increase: float
-    global_weight: float
-    max_frames_between_keyframes: int
-    min_points_remaining: float
-    def __init__(self) -> None: ...
-
+    """
+    Sliding window and keyframe decision.
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def brightness_threshold(self) -> float:
+        ...
+    @brightness_threshold.setter
+    def brightness_threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def global_weight(self) -> float:
+        ...
+    @global_weight.setter
+    def global_weight(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_frames_between_keyframes(self) -> int:
+        ...
+    @max_frames_between_keyframes.setter
+    def max_frames_between_keyframes(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_keyframes(self) -> int:
+        ...
+    @max_keyframes.setter
+    def max_keyframes(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_keyframes(self) -> int:
+        ...
+    @min_keyframes.setter
+    def min_keyframes(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_points_remaining(self) -> float:
+        ...
+    @min_points_remaining.setter
+    def min_points_remaining(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def rmse_increase(self) -> float:
+        ...
+    @rmse_increase.setter
+    def rmse_increase(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def rotation_translation_flow_fraction(self) -> float:
+        ...
+    @rotation_translation_flow_fraction.setter
+    def rotation_translation_flow_fraction(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def translation_flow_fraction(self) -> float:
+        ...
+    @translation_flow_fraction.setter
+    def translation_flow_fraction(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class InitializerOptions:
-    max_features: int
-    min_parallax_px: float
-    ransac_iterations: int
-    ransac_threshold_px: float
-    min_inliers: int
-    max_init_frames: int
-    klt_levels: int
-    klt_window: int
-    def __init__(self) -> None: ...
-
+    """
+    Two-view initialisation (no depth prior).
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def klt_levels(self) -> int:
+        ...
+    @klt_levels.setter
+    def klt_levels(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def klt_window(self) -> int:
+        ...
+    @klt_window.setter
+    def klt_window(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_features(self) -> int:
+        ...
+    @max_features.setter
+    def max_features(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_init_frames(self) -> int:
+        ...
+    @max_init_frames.setter
+    def max_init_frames(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_inliers(self) -> int:
+        ...
+    @min_inliers.setter
+    def min_inliers(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def min_parallax_px(self) -> float:
+        ...
+    @min_parallax_px.setter
+    def min_parallax_px(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def ransac_iterations(self) -> int:
+        ...
+    @ransac_iterations.setter
+    def ransac_iterations(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def ransac_threshold_px(self) -> float:
+        ...
+    @ransac_threshold_px.setter
+    def ransac_threshold_px(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class TrackingOptions:
-    max_rmse: float
-    lost_frames_before_reinit: int
-    pyramid_levels: int
-    def __init__(self) -> None: ...
-
+    """
+    Tracking-quality checks and recovery.
+    """
+    def __init__(self) -> None:
+        ...
+    @property
+    def lost_frames_before_reinit(self) -> int:
+        ...
+    @lost_frames_before_reinit.setter
+    def lost_frames_before_reinit(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_rmse(self) -> float:
+        ...
+    @max_rmse.setter
+    def max_rmse(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def pyramid_levels(self) -> int:
+        ...
+    @pyramid_levels.setter
+    def pyramid_levels(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
 class SystemOptions:
-    tracker: TrackerOptions
-    selector: PixelSelectorOptions
-    points: PointOptions
+    """
+    All backend options; check() raises ValueError naming a bad field.
+    """
     ba: BundleAdjustmentOptions
-    keyframes: KeyframeOptions
     init: InitializerOptions
+    keyframes: KeyframeOptions
+    points: PointOptions
+    selector: PixelSelectorOptions
+    tracker: TrackerOptions
     tracking: TrackingOptions
     use_depth_prior: bool
-    def __init__(self) -> None: ...
-    def check(self) -> None: ...
-
+    def __init__(self) -> None:
+        ...
+    def check(self) -> None:
+        """
+        Raises ValueError naming the first invalid field.
+        """
 class System:
-    def __init__(self, fx: float, fy: float, cx: float, cy: float, width: int, height: int,
-                 options: SystemOptions = ...) -> None: ...
-    def track(self, image: npt.NDArray[np.float32], timestamp: float,
-              keypoints: npt.NDArray[np.float32] | None = None, scores: npt.NDArray[np.float32] | None = None,
-              depth: npt.NDArray[np.float32] | None = None, keypoint_idepth: npt.NDArray[np.float32] | None = None,
-              keypoint_idepth_var: npt.NDArray[np.float32] | None = None,
-              init_pose: npt.NDArray[np.float64] | None = None) -> dict[str, Any]: ...
-    def trajectory(self) -> npt.NDArray[np.float64]: ...
-    def timestamps(self) -> list[float]: ...
-    def keyframe_poses(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]: ...
-    def points(self, include_marginalized: bool = True) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8]]: ...
-    def frame_statuses(self) -> list[str]: ...
+    """
+    DS-DSO backend (C++). Use dso_bridge.Backend for the typed wrapper.
+    """
+    def __init__(self, fx: typing.SupportsFloat | typing.SupportsIndex, fy: typing.SupportsFloat | typing.SupportsIndex, cx: typing.SupportsFloat | typing.SupportsIndex, cy: typing.SupportsFloat | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, height: typing.SupportsInt | typing.SupportsIndex, options: SystemOptions = ...) -> None:
+        ...
+    def frame_statuses(self) -> list[str]:
+        ...
+    def keyframe_poses(self) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64]]:
+        """
+        ((M, 4, 4) float64 world_from_cam, (M,) int64 frame indices) of every keyframe.
+        """
+    def points(self, include_marginalized: bool = True) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.uint8]]:
+        """
+        ((M, 3) float32 world xyz, (M,) uint8 grey).
+        """
+    def timestamps(self) -> list[float]:
+        ...
+    def track(self, image: typing.Any, timestamp: typing.SupportsFloat | typing.SupportsIndex, keypoints: typing.Any = None, scores: typing.Any = None, depth: typing.Any = None, keypoint_idepth: typing.Any = None, keypoint_idepth_var: typing.Any = None, init_pose: typing.Any = None) -> dict:
+        """
+        Processes one frame; returns a dict (see dso_bridge.FrameResult).
+        """
+    def trajectory(self) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        (N, 4, 4) float64 world_from_cam of every frame.
+        """
     @property
-    def num_frames(self) -> int: ...
+    def num_frames(self) -> int:
+        ...
     @property
-    def prior_frames(self) -> int: ...
+    def prior_frames(self) -> int:
+        ...
+def version() -> str:
+    """
+    Version of the C++ backend library.
+    """

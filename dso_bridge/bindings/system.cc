@@ -159,7 +159,7 @@ void BindSystem(py::module& m) {
              return std::make_unique<dso::System>(dso::PinholeCamera(fx, fy, cx, cy, width, height), options);
            }),
            py::arg("fx"), py::arg("fy"), py::arg("cx"), py::arg("cy"), py::arg("width"), py::arg("height"),
-           py::arg("options") = dso::SystemOptions())
+           py::arg_v("options", dso::SystemOptions(), "SystemOptions()"))
       .def("track", &Track, py::arg("image"), py::arg("timestamp"), py::arg("keypoints") = py::none(),
            py::arg("scores") = py::none(), py::arg("depth") = py::none(), py::arg("keypoint_idepth") = py::none(),
            py::arg("keypoint_idepth_var") = py::none(), py::arg("init_pose") = py::none(),
