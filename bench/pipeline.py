@@ -14,7 +14,9 @@ For every (sequence, mode, repeat) the CLI runs in a fresh Python process (``pyt
 * ``stage_ms``: per processed frame, from ``summary.json`` (``decode``: image I/O; ``frontend``: the
   networks in the prefetch thread; ``backend``: ``track()``; ``observer``: map copies + observer calls);
 * keyframes, t_rel (%), r_rel (deg/100 m), RPE-1 translation (m) / rotation (deg) from the run's
-  evaluation, and which heavy modules the child had imported (torch, open3d, matplotlib, evo, scipy).
+  evaluation, which heavy modules the child had imported (torch, open3d, matplotlib, evo, scipy), and
+  the per-frame statuses (``--json`` only; the keyframe pattern for issue 11's "run the DepthNet only
+  on keyframes").
 
 Load average is recorded before and after each run: wall numbers on a loaded machine are upper bounds.
 """
@@ -35,13 +37,21 @@ DEFAULT_ROOT = REPO.parent / "shared" / "data" / "kitti" / "sequences"
 PROBED_MODULES = ("torch", "open3d", "matplotlib", "evo", "scipy", "cv2", "tqdm", "pandas")
 
 # The child: runs the CLI, then records which heavy modules it loaded (argv[1] = JSON path, rest = CLI args).
+# The per-frame statuses are taken from run_sequence's result (the run command imports it at call time).
 CHILD = """
 import json, sys
+import apps.pipeline.runner as runner
 from apps.cli import main
 probe, argv = sys.argv[1], sys.argv[2:]
+seen = {}
+def run_sequence(*args, _run=runner.run_sequence, **kwargs):
+    result = _run(*args, **kwargs)
+    seen["statuses"] = list(result.statuses)
+    return result
+runner.run_sequence = run_sequence
 rc = main(argv)
 with open(probe, "w") as f:
-    json.dump({"rc": rc, "modules": {m: m in sys.modules for m in %r}}, f)
+    json.dump({"rc": rc, "modules": {m: m in sys.modules for m in %r}, "statuses": seen.get("statuses")}, f)
 sys.exit(rc)
 """ % (PROBED_MODULES,)
 
@@ -75,6 +85,7 @@ def run_once(sequence: Path, mode: str, max_frames: int, extra: list[str], workd
         "t_rel": ev.get("t_rel"), "r_rel": ev.get("r_rel"), "ate_rmse": ev.get("ate_rmse"),
         "rpe_trans_rmse": ev.get("rpe_trans_rmse"), "rpe_rot_rmse": ev.get("rpe_rot_rmse"),
         "modules": probed["modules"], "load_before": load_before, "load_after": os.getloadavg()[0],
+        "statuses": probed.get("statuses"),
     }
 
 
@@ -121,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                     row = run_once(args.root / seq, mode, args.max_frames, extra, Path(tmp))
                     row["repeat"] = rep
                     rows.append(row)
-                    print(json.dumps(row), flush=True)
+                    print(json.dumps({k: v for k, v in row.items() if k != "statuses"}), flush=True)
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, extra run args: {extra}")
     print(table(rows))

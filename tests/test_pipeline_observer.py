@@ -67,3 +67,24 @@ def test_map_is_copied_per_keyframe_only_for_a_map_observer(synth_sequence, coun
     assert len(recorder.snapshots) == n_kf_status >= 3
     assert counted_map_copies == {"points": n_kf_status + 1, "window_points": n_kf_status}
     assert max(recorder.snapshots) > 0 and np.isfinite(result.summary["stage_ms_per_frame"]["observer"])
+
+
+def test_run_sequence_builds_its_networks_on_one_torch_thread(synth_sequence, monkeypatch):
+    """The networks run beside the backend's threads: run_sequence asks for one torch thread (issue 11)."""
+    import frontend.inference
+    from apps.pipeline import runner
+    from pipeline_helpers import OracleFrontend
+
+    seq = open_sequence(synth_sequence, max_frames=8)
+    built = []
+
+    class _Runtime(OracleFrontend):
+        def __init__(self, model_dir, **kwargs):
+            built.append(kwargs)
+            super().__init__(seq)
+
+    monkeypatch.setattr(frontend.inference, "FrontendRuntime", _Runtime)
+    cfg = RunConfig(mode="dsdso", width=seq.intrinsics.width, height=seq.intrinsics.height)
+    result = run_sequence(seq, cfg, None, progress=False)
+    assert len(built) == 1 and built[0]["num_threads"] == runner.PIPELINE_TORCH_THREADS == 1
+    assert result.summary["frames"] == 8

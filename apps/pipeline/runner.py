@@ -32,6 +32,7 @@ from apps.pipeline.observer import CompositeObserver
 
 logger = logging.getLogger(__name__)
 _END = object()
+PIPELINE_TORCH_THREADS = 1  # torch threads of the networks built by run_sequence (see there)
 
 
 @dataclass
@@ -158,7 +159,11 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
     if config.mode != "dso" and frontend is None:
         from frontend.inference import FrontendRuntime
 
-        frontend = FrontendRuntime(config.resolved_model_dir, device=device, top_k=config.top_k)
+        # One torch thread: the networks run in the prefetch thread beside the backend's own threads, and two
+        # torch threads spin-waiting against them cost CPU for nothing (dsdso 02 [0:300], 2 cores: 66 vs 77
+        # process CPU s; bench/RESULTS.md, issue 11). torch.set_num_threads is process-wide.
+        frontend = FrontendRuntime(config.resolved_model_dir, device=device, top_k=config.top_k,
+                                   num_threads=PIPELINE_TORCH_THREADS)
     if config.mode == "dsdso":
         config = with_model_depth_prior(config, getattr(frontend, "meta", None))
     odometry = make_odometry(sequence.intrinsics, config)
