@@ -1,5 +1,7 @@
 #include "dso/coarse_tracker.h"
 
+#include "dso/check_option.h"
+
 #include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
@@ -15,9 +17,6 @@ using Mat8 = Eigen::Matrix<double, 8, 8>;
 using Vec8f = Eigen::Matrix<float, 8, 1>;
 using Mat8f = Eigen::Matrix<float, 8, 8>;
 
-[[noreturn]] void Fail(const std::string& field, const std::string& what) {
-  throw std::invalid_argument("TrackerOptions." + field + " " + what);
-}
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -25,44 +24,27 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 }  // namespace
 
 void TrackerOptions::Check() const {
-  if (max_iterations.empty()) Fail("max_iterations", "must not be empty");
-  for (int it : max_iterations) {
-    if (it < 1) Fail("max_iterations", "entries must be >= 1, got " + std::to_string(it));
-  }
-  if (max_levels < 0) Fail("max_levels", "must be >= 0, got " + std::to_string(max_levels));
-  if (!(huber_threshold > 0.f) || !std::isfinite(huber_threshold)) {
-    Fail("huber_threshold", "must be positive and finite");
-  }
-  if (!(outlier_threshold > huber_threshold) || !std::isfinite(outlier_threshold)) {
-    Fail("outlier_threshold", "must be finite and > huber_threshold");
-  }
-  if (!(max_outlier_fraction > 0.f && max_outlier_fraction <= 1.f)) {
-    Fail("max_outlier_fraction", "must be in (0, 1]");
-  }
-  if (max_threshold_doublings < 0) Fail("max_threshold_doublings", "must be >= 0");
-  if (!(gradient_weight_c > 0.f) || !std::isfinite(gradient_weight_c)) {
-    Fail("gradient_weight_c", "must be positive and finite");
-  }
-  if (!(affine_a_prior >= 0.f) || !std::isfinite(affine_a_prior)) {
-    Fail("affine_a_prior", "must be finite and >= 0");
-  }
-  if (!(affine_b_prior >= 0.f) || !std::isfinite(affine_b_prior)) {
-    Fail("affine_b_prior", "must be finite and >= 0");
-  }
-  if (!(lambda_initial > 0.f) || !std::isfinite(lambda_initial)) Fail("lambda_initial", "must be positive");
-  if (!(lambda_up > 1.f) || !std::isfinite(lambda_up)) Fail("lambda_up", "must be > 1");
-  if (!(lambda_down > 0.f && lambda_down < 1.f)) Fail("lambda_down", "must be in (0, 1)");
-  if (!(convergence_px >= 0.f) || !std::isfinite(convergence_px)) Fail("convergence_px", "must be >= 0");
-  if (!(border_margin >= 0.f) || !std::isfinite(border_margin)) Fail("border_margin", "must be >= 0");
-  if (min_residuals < 1) Fail("min_residuals", "must be >= 1");
-  if (merge_cell < 1) Fail("merge_cell", "must be >= 1, got " + std::to_string(merge_cell));
-  if (!(min_gradient >= 0.f) || !std::isfinite(min_gradient)) Fail("min_gradient", "must be >= 0");
-  if (!(retrack_threshold > 1.f) || !std::isfinite(retrack_threshold)) {
-    Fail("retrack_threshold", "must be finite and > 1");
-  }
-  if (!(min_inlier_fraction >= 0.f && min_inlier_fraction <= 1.f)) {
-    Fail("min_inlier_fraction", "must be in [0, 1]");
-  }
+  constexpr char kOwner[] = "TrackerOptions";
+  CHECK_OPTION(kOwner, max_iterations.size(), !max_iterations.empty(), "> 0 (one entry per level)");
+  for (size_t i = 0; i < max_iterations.size(); ++i) CHECK_OPTION_GE(kOwner, max_iterations[i], 1);
+  CHECK_OPTION_GE(kOwner, max_levels, 0);
+  CHECK_OPTION_GT(kOwner, huber_threshold, 0);
+  CHECK_OPTION_GT(kOwner, outlier_threshold, huber_threshold);
+  CHECK_OPTION(kOwner, max_outlier_fraction, max_outlier_fraction > 0.f && max_outlier_fraction <= 1.f, "in (0, 1]");
+  CHECK_OPTION_GE(kOwner, max_threshold_doublings, 0);
+  CHECK_OPTION_GT(kOwner, gradient_weight_c, 0);
+  CHECK_OPTION_GE(kOwner, affine_a_prior, 0);
+  CHECK_OPTION_GE(kOwner, affine_b_prior, 0);
+  CHECK_OPTION_GT(kOwner, lambda_initial, 0);
+  CHECK_OPTION_GT(kOwner, lambda_up, 1);
+  CHECK_OPTION(kOwner, lambda_down, lambda_down > 0.f && lambda_down < 1.f, "in (0, 1)");
+  CHECK_OPTION_GE(kOwner, convergence_px, 0);
+  CHECK_OPTION_GE(kOwner, border_margin, 0);
+  CHECK_OPTION_GE(kOwner, min_residuals, 1);
+  CHECK_OPTION_GE(kOwner, merge_cell, 1);
+  CHECK_OPTION_GE(kOwner, min_gradient, 0);
+  CHECK_OPTION_GT(kOwner, retrack_threshold, 1);
+  CHECK_OPTION_IN(kOwner, min_inlier_fraction, 0, 1);
 }
 
 // Result of evaluating all residuals of one level at one state. `jw`/`rw` hold, for the

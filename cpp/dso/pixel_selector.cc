@@ -1,5 +1,7 @@
 #include "dso/pixel_selector.h"
 
+#include "dso/check_option.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -11,9 +13,6 @@
 namespace dso {
 namespace {
 
-[[noreturn]] void Fail(const std::string& field, const std::string& what) {
-  throw std::invalid_argument("PixelSelectorOptions." + field + " " + what);
-}
 
 // Unit direction of a cell, derived from (seed, cell index) by a small integer hash so that the
 // selection is deterministic and independent of visiting order.
@@ -112,23 +111,17 @@ void SelectWithCell(const ImagePyramid& pyr, int cell, int tiers, const std::vec
 }  // namespace
 
 void PixelSelectorOptions::Check() const {
-  if (block_size < 4) Fail("block_size", "must be >= 4, got " + std::to_string(block_size));
-  if (histogram_bins < 2) Fail("histogram_bins", "must be >= 2, got " + std::to_string(histogram_bins));
-  if (!(threshold_quantile > 0.f && threshold_quantile < 1.f)) {
-    Fail("threshold_quantile", "must be in (0, 1), got " + std::to_string(threshold_quantile));
-  }
-  if (!(threshold_offset >= 0.f) || !std::isfinite(threshold_offset)) {
-    Fail("threshold_offset", "must be finite and >= 0, got " + std::to_string(threshold_offset));
-  }
-  if (!(coarse_threshold_factor > 0.f && coarse_threshold_factor <= 1.f)) {
-    Fail("coarse_threshold_factor", "must be in (0, 1], got " + std::to_string(coarse_threshold_factor));
-  }
-  if (num_tiers < 1 || num_tiers > 3) Fail("num_tiers", "must be 1, 2 or 3, got " + std::to_string(num_tiers));
-  if (border < 0) Fail("border", "must be >= 0, got " + std::to_string(border));
-  if (!(count_tolerance > 0.f) || !std::isfinite(count_tolerance)) {
-    Fail("count_tolerance", "must be positive, got " + std::to_string(count_tolerance));
-  }
-  if (max_iterations < 1) Fail("max_iterations", "must be >= 1, got " + std::to_string(max_iterations));
+  constexpr char kOwner[] = "PixelSelectorOptions";
+  CHECK_OPTION_GE(kOwner, block_size, 4);
+  CHECK_OPTION_GE(kOwner, histogram_bins, 2);
+  CHECK_OPTION(kOwner, threshold_quantile, threshold_quantile > 0.f && threshold_quantile < 1.f, "in (0, 1)");
+  CHECK_OPTION_GE(kOwner, threshold_offset, 0);
+  CHECK_OPTION(kOwner, coarse_threshold_factor, coarse_threshold_factor > 0.f && coarse_threshold_factor <= 1.f,
+               "in (0, 1]");
+  CHECK_OPTION_IN(kOwner, num_tiers, 1, 3);
+  CHECK_OPTION_GE(kOwner, border, 0);
+  CHECK_OPTION_GT(kOwner, count_tolerance, 0);
+  CHECK_OPTION_GE(kOwner, max_iterations, 1);
 }
 
 std::vector<float> BlockGradientThresholds(const ImagePyramid& pyramid,
