@@ -7,7 +7,7 @@ keypoints. Recorded frames (``record_dir/frame_%06d.png``) hold both side by sid
 image panel is a second window placed right of the 3D window (``window_left``/``window_top``).
 
 Keys (either window, interactive mode): ``F`` follow view, ``T`` top view of the whole run, ``V`` free
-view (mouse: drag rotates, wheel zooms, shift-drag / ctrl-drag pan), ``Space`` pause / resume the run,
+view (mouse: drag rotates, wheel zooms, ctrl-drag or middle-drag pans), ``Space`` pause / resume the run,
 ``Q`` / ``Esc`` close the viewer (the run continues without it), ``H`` Open3D's help for the rest.
 
 Rendering problems never stop the run: any failure of the renderer (no OpenGL/EGL, window
