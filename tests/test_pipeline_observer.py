@@ -8,7 +8,9 @@ from apps.io.sequence import open_sequence
 from apps.pipeline.config import RunConfig
 from apps.pipeline.observer import CompositeObserver, OutputObserver
 from apps.pipeline.odometry import BackendMode
+from apps.pipeline.runner import peak_rss_mb as runner_peak_rss_mb
 from apps.pipeline.runner import run_sequence
+from pipeline_helpers import OracleFrontend
 
 
 class _FramesOnly(OutputObserver):
@@ -52,17 +54,21 @@ def counted_map_copies(monkeypatch):
 
 def test_map_is_copied_per_keyframe_only_for_a_map_observer(synth_sequence, counted_map_copies):
     seq = open_sequence(synth_sequence, max_frames=30)
-    cfg = RunConfig(mode="dso", width=seq.intrinsics.width, height=seq.intrinsics.height)
+    frontend = OracleFrontend(seq)  # exact depth prior: the backend starts at frame 0 (no two-view init)
+    cfg = RunConfig(mode="dsdso", width=seq.intrinsics.width, height=seq.intrinsics.height)
     frames_only = _FramesOnly()
-    result = run_sequence(seq, cfg, None, observer=frames_only, progress=False)
+    result = run_sequence(seq, cfg, None, observer=frames_only, frontend=frontend, progress=False)
     keyframes = result.summary["keyframes"]
     assert keyframes >= 3 and frames_only.frames == len(seq)
     assert counted_map_copies == {"points": 1, "window_points": 0}  # once, for the result's map
     assert result.summary["stage_ms_per_frame"]["observer"] >= 0.0
+    # peak memory is read after the evaluation (the last work of the run): nothing later raised it
+    assert "ate_rmse" in result.summary["evaluation"]
+    assert 0.0 <= runner_peak_rss_mb() - result.summary["peak_rss_mb"] < 1.0
 
     counted_map_copies.update(points=0, window_points=0)
     recorder = _MapRecorder()
-    result = run_sequence(seq, cfg, None, observer=recorder, progress=False)
+    result = run_sequence(seq, cfg, None, observer=recorder, frontend=frontend, progress=False)
     n_kf_status = sum(s in ("keyframe", "recovered") for s in result.statuses)
     assert len(recorder.snapshots) == n_kf_status >= 3
     assert counted_map_copies == {"points": n_kf_status + 1, "window_points": n_kf_status}
@@ -73,7 +79,6 @@ def test_run_sequence_builds_its_networks_on_one_torch_thread(synth_sequence, mo
     """The networks run beside the backend's threads: run_sequence asks for one torch thread (issue 11)."""
     import frontend.inference
     from apps.pipeline import runner
-    from pipeline_helpers import OracleFrontend
 
     seq = open_sequence(synth_sequence, max_frames=8)
     built = []

@@ -311,6 +311,7 @@ def _finish(result: RunResult, sequence, writer: RunOutputWriter | None, observe
                 summary["interrupted"] = True
     if signals.received:
         summary["signals"] = list(signals.received)
+    summary["peak_rss_mb"] = peak_rss_mb()  # again: the evaluation's imports and arrays count too
     if writer is not None and ("evaluation" in summary or signals.received):
         writer.write_summary(result)
     return result
