@@ -1,7 +1,8 @@
 """Whole-pipeline benchmark: `kp3d-vo run` as a separate process per run, one process at a time.
 
     .venv/bin/python bench/pipeline.py [--root ../shared/data/kitti/sequences] [--seqs 00 02]
-        [--modes dso dsdso] [--max-frames 300] [--repeats 1] [--json OUT] [-- EXTRA RUN ARGS]
+        [--modes dso dsdso] [--max-frames 300] [--repeats 1] [--configs default A.yaml ...]
+        [--pin-backend] [--json OUT] [-- EXTRA RUN ARGS]
 
 For every (sequence, mode, repeat) the CLI runs in a fresh Python process (``python -c`` calling
 ``apps.cli.main``), and the parent collects:
@@ -26,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,23 +58,36 @@ sys.exit(rc)
 """ % (PROBED_MODULES,)
 
 
-def run_once(sequence: Path, mode: str, max_frames: int, extra: list[str], workdir: Path) -> dict:
-    """One `kp3d-vo run` in a child process; returns its measurements (see the module docstring)."""
+def pin_backend(workdir: Path) -> dict[str, str]:
+    """Copy the built ``dso_bridge`` package (Python wrappers + extension) into ``workdir``; returns the
+    environment that makes a child (run with ``python -P``) import that copy, so that a rebuild of the
+    extension during a long benchmark cannot mix two builds."""
+    dest = workdir / "pinned" / "dso_bridge"
+    shutil.copytree(REPO / "dso_bridge", dest, ignore=shutil.ignore_patterns("bindings", "__pycache__"))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(dest.parent), str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def run_once(sequence: Path, mode: str, max_frames: int, extra: list[str], workdir: Path,
+             env: dict[str, str] | None = None) -> dict:
+    """One `kp3d-vo run` in a child process; returns its measurements (see the module docstring).
+    ``env``: from :func:`pin_backend` (the child then runs with ``python -P``), or None."""
     out = workdir / f"{sequence.name}_{mode}"
     probe = workdir / "probe.json"
     probe.unlink(missing_ok=True)
-    cmd = [sys.executable, "-c", CHILD, str(probe), "run", str(sequence), "--mode", mode, "--output", str(out),
+    cmd = [sys.executable, *(["-P"] if env is not None else []), "-c", CHILD, str(probe), "run", str(sequence), "--mode", mode, "--output", str(out),
            "--max-frames", str(max_frames), "--no-progress", *extra]
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     log = proc.stdout.read().decode(errors="replace")
     proc.stdout.close()
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[3:])} failed with exit {proc.returncode}:\n{log[-2000:]}")
+        raise RuntimeError(f"{' '.join(cmd[cmd.index(CHILD) + 1:])} failed with exit {proc.returncode}:\n{log[-2000:]}")
     summary = json.loads((out / "summary.json").read_text())
     probed = json.loads(probe.read_text())
     ev = summary.get("evaluation") or {}
@@ -94,13 +109,13 @@ def _fmt(v, spec: str = ".2f") -> str:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| seq | mode | CPU s | wall s | fps | peak MiB | decode / frontend / backend / observer ms | "
+    lines = ["| seq | mode | config | CPU s | wall s | fps | peak MiB | decode / frontend / backend / observer ms | "
              "KF | t_rel | r_rel | RPE-1 m / deg | torch loaded | load |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         st = r["stage_ms"]
         stages = " / ".join(_fmt(st.get(k), ".1f") for k in ("decode", "frontend", "backend", "observer"))
-        lines.append(f"| {r['sequence']} | {r['mode']} | {r['cpu_s']:.1f} | {r['wall_s']:.1f} | {r['fps']:.1f} | "
+        lines.append(f"| {r['sequence']} | {r['mode']} | {Path(r.get('config') or 'default').stem} | {r['cpu_s']:.1f} | {r['wall_s']:.1f} | {r['fps']:.1f} | "
                      f"{r['peak_rss_mb']:.0f} | {stages} | {r['keyframes']}/{r['frames']} | {_fmt(r['t_rel'])} | "
                      f"{_fmt(r['r_rel'])} | {_fmt(r['rpe_trans_rmse'], '.3f')} / {_fmt(r['rpe_rot_rmse'], '.3f')} | "
                      f"{'yes' if r['modules'].get('torch') else 'no'} | {r['load_before']:.1f}-{r['load_after']:.1f} |")
@@ -119,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-frames", type=int, default=300)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--json", type=Path, help="write the rows as JSON here")
+    p.add_argument("--configs", nargs="+", default=[None], metavar="YAML",
+                   help="run configs to compare (each passed as --config; 'default' = none)")
+    p.add_argument("--pin-backend", action="store_true",
+                   help="run every child on a copy of the dso_bridge build taken at start (see pin_backend)")
     args = p.parse_args(argv)
     missing = [s for s in args.seqs if not (args.root / s).is_dir()]
     if missing:
@@ -126,12 +145,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rows = []
     with tempfile.TemporaryDirectory(prefix="kp3d-bench-pipeline-") as tmp:
+        env = pin_backend(Path(tmp)) if args.pin_backend else None
         for rep in range(args.repeats):
             for seq in args.seqs:
                 for mode in args.modes:
-                    row = run_once(args.root / seq, mode, args.max_frames, extra, Path(tmp))
-                    row["repeat"] = rep
-                    rows.append(row)
+                    for config in args.configs:
+                        cfg_args = [] if config in (None, "default") else ["--config", config]
+                        row = run_once(args.root / seq, mode, args.max_frames, extra + cfg_args, Path(tmp), env)
+                        row.update(repeat=rep, config=config or "default")
+                        rows.append(row)
                     print(json.dumps({k: v for k, v in row.items() if k != "statuses"}), flush=True)
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, extra run args: {extra}")
