@@ -53,7 +53,9 @@ def _copy(synth: Path, dst: Path) -> Path:
     return seq
 
 
-def _run(seq: Path, tmp: Path, *extra: str, frames: int = 30) -> list[str]:
+def _run(seq: Path, tmp: Path, *extra: str, frames: int = 40) -> list[str]:
+    """A dso run of the first ``frames`` frames. Rows with exit 0 need tracking to start: dso initialises
+    after 9-15 frames of this render at the default 640x192 (measured 2026-12-03), so 40 leaves a margin."""
     return ["run", str(seq), "--output", str(tmp / "out"), "--mode", "dso", "--max-frames", str(frames),
             "--no-progress", *extra]
 

@@ -122,7 +122,7 @@ class KittiSequence(Sequence):
         if gaps is not None:
             logger.warning("%s: %s; frames keep their numbers: KITTI ground-truth line = frame number%s",
                            self.image_dir, gaps, "" if self.has_times else
-                           f", timestamp = frame number / {NOMINAL_FPS:g} Hz (no times.txt)")
+                           f", timestamp = (frame number - first) / {NOMINAL_FPS:g} Hz (no times.txt)")
 
         self.gt_path = self._find_gt(gt)
         note = "" if self.has_times else f" (the sequence has no times.txt: nominal {NOMINAL_FPS:g} Hz times from 0)"
