@@ -182,10 +182,11 @@ def test_every_shipped_yaml_config_loads():
     root = Path(__file__).resolve().parents[1] / "configs"
     loaded = [load_config(p) for p in sorted((root / "run").glob("*.yaml"))]
     loaded += [load_train_config(p) for p in sorted((root / "train").glob("*.yaml"))]
+    loaded += [load_train_config(p) for p in sorted((root.parent / "frontend" / "models" / "checkpoints").glob("*/config.yaml"))]
     loaded += [load_config_file(p) for p in sorted((root / "models").glob("*.yaml"))]
     for p in sorted((root / "batch").glob("*.yaml")):
         loaded.append(load_vo_batch(p) if "sequences" in p.read_text() else load_batch_config(p))
-    assert len(loaded) >= 12
+    assert len(loaded) >= 14
 
 
 def test_one_resolve_device():

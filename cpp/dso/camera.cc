@@ -1,5 +1,7 @@
 #include "dso/camera.h"
 
+#include "dso/check_option.h"
+
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -7,15 +9,13 @@
 namespace dso {
 
 void PinholeCamera::Check() const {
-  auto fail = [](const std::string& field, const std::string& what) {
-    throw std::invalid_argument("PinholeCamera." + field + " " + what);
-  };
-  if (!(fx > 0.0) || !std::isfinite(fx)) fail("fx", "must be positive and finite");
-  if (!(fy > 0.0) || !std::isfinite(fy)) fail("fy", "must be positive and finite");
-  if (!std::isfinite(cx)) fail("cx", "must be finite");
-  if (!std::isfinite(cy)) fail("cy", "must be finite");
-  if (width <= 0) fail("width", "must be positive, got " + std::to_string(width));
-  if (height <= 0) fail("height", "must be positive, got " + std::to_string(height));
+  constexpr char kOwner[] = "PinholeCamera";
+  CHECK_OPTION_GT(kOwner, fx, 0);
+  CHECK_OPTION_GT(kOwner, fy, 0);
+  CHECK_OPTION(kOwner, cx, std::isfinite(cx), "finite");
+  CHECK_OPTION(kOwner, cy, std::isfinite(cy), "finite");
+  CHECK_OPTION_GT(kOwner, width, 0);
+  CHECK_OPTION_GT(kOwner, height, 0);
 }
 
 PinholeCamera PinholeCamera::Level(int level) const {

@@ -1,5 +1,7 @@
 #include "dso/image_pyramid.h"
 
+#include "dso/check_option.h"
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -8,15 +10,10 @@
 namespace dso {
 
 void PyramidOptions::Check() const {
-  if (num_levels < 0 || num_levels > kMaxLevels) {
-    throw std::invalid_argument("PyramidOptions.num_levels must be in [0, " +
-                                std::to_string(kMaxLevels) + "], got " +
-                                std::to_string(num_levels));
-  }
-  if (min_level_height < 1) {
-    throw std::invalid_argument("PyramidOptions.min_level_height must be >= 1, got " +
-                                std::to_string(min_level_height));
-  }
+  constexpr char kOwner[] = "PyramidOptions";
+  CHECK_OPTION(kOwner, num_levels, num_levels >= 0 && num_levels <= kMaxLevels,
+               "in [0, " + std::to_string(kMaxLevels) + "]");
+  CHECK_OPTION_GE(kOwner, min_level_height, 1);
 }
 
 void PhotometricCalibration::Check(int width, int height) const {
