@@ -53,6 +53,11 @@ void SystemOptions::Check() const {
 
   CHECK_OPTION_GE(kOwner, init.max_features, 20);
   CHECK_OPTION_GT(kOwner, init.min_parallax_px, 0);
+  CHECK_OPTION_GT(kOwner, init.min_parallax_deg, 0);
+  CHECK_OPTION_GT(kOwner, init.max_direction_sigma_deg, 0);
+  CHECK_OPTION(kOwner, init.min_inlier_ratio, init.min_inlier_ratio > 0 && init.min_inlier_ratio <= 1, "in (0, 1]");
+  CHECK_OPTION_GE(kOwner, init.reference_interval, 1);
+  CHECK_OPTION_GE(kOwner, init.max_references, 1);
   CHECK_OPTION_GE(kOwner, init.ransac_iterations, 1);
   CHECK_OPTION_GT(kOwner, init.ransac_threshold_px, 0);
   CHECK_OPTION_GE(kOwner, init.min_inliers, 8);

@@ -58,12 +58,17 @@ struct KeyframeOptions {
 };
 
 struct InitializerOptions {
-  int max_features = 600;               // KLT features on the first frame
-  double min_parallax_px = 12.0;        // median flow needed before two-view init is tried (px at level 0)
+  int max_features = 600;               // KLT features on a reference frame
+  double min_parallax_px = 4.0;         // median raw flow (px at level 0) before a pair is solved at all
+  double min_parallax_deg = 0.5;        // median rotation-compensated ray angle (deg) of the inliers
+  double max_direction_sigma_deg = 2.5; // translation-direction std (deg, 1 px noise) of a valid pair
+  double min_inlier_ratio = 0.65;       // inliers / tracks of a valid pair
   int ransac_iterations = 200;          // 8-point RANSAC iterations
-  double ransac_threshold_px = 1.0;     // Sampson error threshold (px)
-  int min_inliers = 60;                 // needed for a valid two-view geometry
-  int max_init_frames = 30;             // give up and restart initialisation after this many frames
+  double ransac_threshold_px = 1.0;     // Sampson error threshold (px); also the refinement's Huber threshold
+  int min_inliers = 30;                 // tracks and inliers needed for a valid two-view geometry
+  int max_init_frames = 30;             // a reference frame older than this is dropped
+  int reference_interval = 4;           // a new reference frame every this many frames ...
+  int max_references = 4;               // ... while fewer than this are tracked
   int klt_levels = 3;                   // pyramid levels of the KLT tracker
   int klt_window = 9;                   // KLT window (px, odd)
 };

@@ -255,22 +255,20 @@ bool System::InitializeTwoView(const std::shared_ptr<const ImagePyramid>& pyr, i
   init_buffer_.emplace_back(frame_index, pyr);
   TwoViewResult tv;
   if (!two_view_.AddFrame(pyr, &tv)) {
-    if (two_view_.frames_since_reset() >= options_.init.max_init_frames ||
-        two_view_.num_tracks() < options_.init.min_inliers) {
-      two_view_.Reset(pyr);
-      init_first_ = init_buffer_.size() - 1;
-      // Bound the buffer: the oldest frames keep the segment's start pose.
-      const size_t cap = 2 * static_cast<size_t>(options_.init.max_init_frames);
-      if (init_buffer_.size() > cap) {
-        const size_t drop = init_buffer_.size() - cap;
-        init_buffer_.erase(init_buffer_.begin(), init_buffer_.begin() + drop);
-        init_first_ -= drop;
-      }
-    }
+    // The initialiser drops and starts reference frames itself; keep the frames it may still pick
+    // (the oldest beyond that keep the segment's start pose and stay INITIALIZING).
+    const size_t cap = 2 * static_cast<size_t>(options_.init.max_init_frames);
+    if (init_buffer_.size() > cap) init_buffer_.erase(init_buffer_.begin(), init_buffer_.end() - cap);
     return false;
   }
-  const int first_index = init_buffer_[init_first_].first;
-  const int span = frame_index - first_index;
+  // The chosen pair starts tv.span frames back (the buffer holds consecutive frames).
+  const int first_index = frame_index - tv.span;
+  init_first_ = init_buffer_.size() - 1 - static_cast<size_t>(tv.span);
+  if (tv.span < 1 || tv.span >= static_cast<int>(init_buffer_.size()) ||
+      init_buffer_[init_first_].first != first_index) {
+    throw std::logic_error("System::InitializeTwoView: two-view reference frame is not buffered");
+  }
+  const int span = tv.span;
   if (segment_scale_hint_ > 0.0 && tv.second_from_first.Translation().norm() > 0) {
     const double k = segment_scale_hint_ * span / tv.second_from_first.Translation().norm();
     tv.second_from_first.SetTranslation(tv.second_from_first.Translation() * k);

@@ -73,6 +73,9 @@ void BindOptions(py::module& m) {
       KP3D_RW(InitializerOptions, max_features) KP3D_RW(InitializerOptions, min_parallax_px)
       KP3D_RW(InitializerOptions, ransac_iterations) KP3D_RW(InitializerOptions, ransac_threshold_px)
       KP3D_RW(InitializerOptions, min_inliers) KP3D_RW(InitializerOptions, max_init_frames)
+      KP3D_RW(InitializerOptions, min_parallax_deg) KP3D_RW(InitializerOptions, max_direction_sigma_deg)
+      KP3D_RW(InitializerOptions, min_inlier_ratio) KP3D_RW(InitializerOptions, reference_interval)
+      KP3D_RW(InitializerOptions, max_references)
       KP3D_RW(InitializerOptions, klt_levels) KP3D_RW(InitializerOptions, klt_window);
 
   py::class_<TrackingOptions>(m, "TrackingOptions", "Tracking-quality checks and recovery.")
