@@ -3,6 +3,7 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -70,7 +71,7 @@ void SchurSystem::Reduce(double point_lambda, Eigen::MatrixXd* hsc, Eigen::Vecto
 }
 
 void SchurSystem::Solve(double lambda, const std::vector<bool>& fixed, Eigen::VectorXd* dx_frames,
-                        std::vector<double>* dx_points) const {
+                        std::vector<double>* dx_points, const std::vector<Eigen::VectorXd>* gauge) const {
   const int n = num_frames_ * kFrameDim;
   if (static_cast<int>(fixed.size()) != n) {
     throw std::invalid_argument("SchurSystem::Solve: fixed has " + std::to_string(fixed.size()) +
@@ -95,11 +96,37 @@ void SchurSystem::Solve(double lambda, const std::vector<bool>& fixed, Eigen::Ve
   Eigen::VectorXd s = hsc.diagonal().cwiseAbs().cwiseMax(1e-12).cwiseSqrt().cwiseInverse();
   Eigen::MatrixXd hs = s.asDiagonal() * hsc * s.asDiagonal();
   Eigen::VectorXd bs = s.cwiseProduct(bsc);
+  // Gauge directions: orthonormal basis (Gram-Schmidt) in the solver's variables; fixed entries
+  // are not part of them.
+  std::vector<Eigen::VectorXd> basis;
+  if (gauge != nullptr) {
+    for (const Eigen::VectorXd& g : *gauge) {
+      if (g.size() != n) {
+        throw std::invalid_argument("SchurSystem::Solve: gauge direction has " + std::to_string(g.size()) +
+                                    " entries, expected " + std::to_string(n));
+      }
+      Eigen::VectorXd v = g;
+      for (int i = 0; i < n; ++i) {
+        if (fixed[i]) v(i) = 0.0;
+      }
+      for (const Eigen::VectorXd& e : basis) v -= e.dot(v) * e;
+      const double norm = v.norm();
+      if (norm > 1e-12 * std::max(g.norm(), 1e-300)) basis.push_back(v / norm);
+    }
+  }
+  // A unit-curvature term along each (preconditioned) gauge direction keeps the solve well
+  // conditioned: for an exact null direction the step on its complement does not depend on it,
+  // and the component it leaves along the direction is projected out below.
+  for (const Eigen::VectorXd& e : basis) {
+    const Eigen::VectorXd es = e.cwiseQuotient(s).normalized();
+    hs.noalias() += es * es.transpose();
+  }
   Eigen::LDLT<Eigen::MatrixXd> ldlt(hs);
   *dx_frames = -s.cwiseProduct(ldlt.solve(bs));
   for (int i = 0; i < n; ++i) {
     if (fixed[i] || !std::isfinite((*dx_frames)(i))) (*dx_frames)(i) = 0.0;
   }
+  for (const Eigen::VectorXd& e : basis) *dx_frames -= e.dot(*dx_frames) * e;
   dx_points->assign(points_.size(), 0.0);
   for (size_t k = 0; k < points_.size(); ++k) {
     const PointBlock& p = points_[k];

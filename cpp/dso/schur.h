@@ -50,8 +50,11 @@ class SchurSystem {
   // Solves the damped system (H + lambda * diag(H)) dx = -b via the Schur complement.
   // Frame variables whose index has fixed[i] == true are held at zero. Returns dx for frames
   // (num_frames * kFrameDim) and points (one per point, in order).
+  // `gauge` (optional): frame-space directions the energy does not observe (e.g. the monocular
+  // scale); the frame step is made orthogonal to them before the points are back-substituted, so
+  // an unobserved direction never moves (its step would be noise divided by a ~0 eigenvalue).
   void Solve(double lambda, const std::vector<bool>& fixed, Eigen::VectorXd* dx_frames,
-             std::vector<double>* dx_points) const;
+             std::vector<double>* dx_points, const std::vector<Eigen::VectorXd>* gauge = nullptr) const;
 
   // Dense (H, b) over [frames, points] for tests and debugging.
   void ToDense(Eigen::MatrixXd* h, Eigen::VectorXd* b) const;

@@ -126,6 +126,37 @@ TEST(Marginalization, KeepsSolutionOfLinearProblem) {
   }
 }
 
+TEST(Schur, GaugeDirectionIsProjectedOutOfTheFrameStep) {
+  // A system with an exact null direction n (as monocular scale is for the window BA): the solver's
+  // frame step must have no component along n, and still minimise the model on n's complement.
+  std::mt19937 rng(5);
+  std::normal_distribution<double> n01(0.0, 1.0);
+  const int nf = 3 * kFrameDim;
+  SchurSystem sys(3);
+  Eigen::VectorXd n = Eigen::VectorXd::NullaryExpr(nf, [&] { return n01(rng); });
+  n /= n.norm();
+  const Eigen::MatrixXd p = Eigen::MatrixXd::Identity(nf, nf) - n * n.transpose();
+  Eigen::MatrixXd a = Eigen::MatrixXd::NullaryExpr(nf, nf, [&] { return n01(rng); });
+  sys.hff() = p * (a * a.transpose() + nf * Eigen::MatrixXd::Identity(nf, nf)) * p;
+  // Gradient with a small component along n (noise): without the projection the step along n is
+  // that component divided by the solver's tiny regulariser, i.e. huge.
+  sys.bf() = p * Eigen::VectorXd::NullaryExpr(nf, [&] { return n01(rng); }) + 1e-3 * n;
+  const std::vector<bool> fixed(nf, false);
+  Eigen::VectorXd free_step, dxf;
+  std::vector<double> dxp;
+  sys.Solve(0.0, fixed, &free_step, &dxp);
+  EXPECT_GT(std::abs(n.dot(free_step)), 1e3);  // the failure mode the projection removes
+  const std::vector<Eigen::VectorXd> gauge = {3.0 * n};  // any length
+  sys.Solve(0.0, fixed, &dxf, &dxp, &gauge);
+  EXPECT_LT(std::abs(n.dot(dxf)), 1e-12 * dxf.norm());
+  // On the complement the step solves the system: P H dx = -P b.
+  const Eigen::VectorXd expected = -(sys.hff() + n * n.transpose()).ldlt().solve(p * sys.bf());
+  // (b's small inconsistent part along n is removed in the preconditioned metric: O(1e-3) difference.)
+  EXPECT_LT((dxf - expected).norm(), 1e-3 * expected.norm());
+  const std::vector<Eigen::VectorXd> wrong = {Eigen::VectorXd::Ones(nf - 1)};
+  EXPECT_THROW(sys.Solve(0.0, fixed, &dxf, &dxp, &wrong), std::invalid_argument);
+}
+
 TEST(Marginalization, SchurOnPointsEqualsDenseMarginalization) {
   std::mt19937 rng(11);
   SchurSystem sys = RandomSystem(3, 25, &rng);

@@ -41,8 +41,28 @@ void WindowOptimizer::ResetPrior(Keyframe* first) {
   for (int i = 0; i < 6; ++i) prior_h_(i, i) = options_.first_frame_prior;
   prior_h_(6, 6) = prior_h_(7, 7) = options_.first_frame_prior;
   first->in_prior = true;
+  scale_anchor_world_ = first->cam_from_world.Inverse().Translation();
   first->fej_cam_from_world = first->cam_from_world;
   first->fej_light = first->light;
+}
+
+std::vector<Eigen::VectorXd> WindowOptimizer::ScaleGauge(const std::vector<Keyframe*>& window) const {
+  if (options_.depth_prior_weight > 0.0) {
+    for (const Keyframe* kf : window) {
+      for (const ActivePoint& p : kf->points) {
+        if (!p.marked_for_removal && p.prior_idepth > 0.0 && p.prior_idepth_var > 0.0) return {};
+      }
+    }
+  }
+  // World scaled by s about c: X' = c + s (X - c); every camera keeps its image when its camera-frame
+  // points scale by s too, i.e. t' = s t + (s - 1) R c, so d t / d s = t + R c (rotation, light: 0).
+  Eigen::VectorXd n = Eigen::VectorXd::Zero(static_cast<int>(window.size()) * kFrameDim);
+  for (size_t i = 0; i < window.size(); ++i) {
+    const SE3& t = window[i]->cam_from_world;
+    n.segment<3>(static_cast<int>(i) * kFrameDim) = t.Translation() + t.RotationMatrix() * scale_anchor_world_;
+  }
+  if (!(n.norm() > 0.0)) return {};
+  return {n};
 }
 
 Vec8 WindowOptimizer::FejDelta(const Keyframe& kf) {
@@ -314,6 +334,52 @@ void WindowOptimizer::ParallelFor(size_t n, const std::function<void(int, size_t
   for (std::thread& th : threads) th.join();
 }
 
+double WindowOptimizer::LinearizeWindow(const std::vector<Keyframe*>& window, const std::vector<ActivePoint*>& points,
+                                        const std::vector<const Keyframe*>& hosts, bool flag_outliers,
+                                        std::vector<Pairs>* pairs, SchurSystem* sys, LinearizeTotals* sum) const {
+  // Reuses `sys` and `pairs` (no per-point allocations once warm). The partition of the points
+  // over threads depends only on their number and the merge runs in thread order: deterministic.
+  const int nt = NumThreads(points.size());
+  pairs->resize(nt);
+  sys->Reset(points.size());
+  for (Pairs& p : *pairs) PreparePairs(window, &p);
+  std::vector<LinearizeTotals> part(nt);
+  ParallelFor(points.size(), [&](int t, size_t k0, size_t k1) {
+    for (size_t k = k0; k < k1; ++k) {
+      part[t].energy +=
+          LinearizePoint(*points[k], *hosts[k], flag_outliers, &(*pairs)[t], &sys->points()[k], &part[t]);
+    }
+  });
+  *sum = LinearizeTotals();
+  sum->energy = AddPriors(window, sys);
+  for (int t = 0; t < nt; ++t) {
+    sum->energy += part[t].energy;
+    sum->out_of_image_energy += part[t].out_of_image_energy;
+    sum->sq_sum += part[t].sq_sum;
+    sum->num_pixels += part[t].num_pixels;
+    sum->num_residuals += part[t].num_residuals;
+    FlushPairs((*pairs)[t], sys);
+  }
+  return sum->energy;
+}
+
+double WindowOptimizer::Linearize(const std::vector<Keyframe*>& window, SchurSystem* sys) {
+  for (int i = 0; i < static_cast<int>(window.size()); ++i) window[i]->window_index = i;
+  std::vector<ActivePoint*> points;
+  std::vector<const Keyframe*> hosts;
+  for (Keyframe* kf : window) {
+    for (ActivePoint& p : kf->points) {
+      if (p.marked_for_removal) continue;
+      points.push_back(&p);
+      hosts.push_back(kf);
+    }
+  }
+  *sys = SchurSystem(static_cast<int>(window.size()));
+  std::vector<Pairs> pairs;
+  LinearizeTotals sum;
+  return LinearizeWindow(window, points, hosts, true, &pairs, sys, &sum);
+}
+
 BundleAdjustmentStats WindowOptimizer::Optimize(const std::vector<Keyframe*>& window) {
   BundleAdjustmentStats stats;
   const int nf = static_cast<int>(window.size());
@@ -330,31 +396,9 @@ BundleAdjustmentStats WindowOptimizer::Optimize(const std::vector<Keyframe*>& wi
   stats.num_points = static_cast<int>(points.size());
   double lambda = options_.initial_lambda;
   std::vector<bool> fixed(nf * kFrameDim, false);
-  const int nt = NumThreads(points.size());
-  std::vector<Pairs> pairs(nt);
-  // Linearises every point at the current state into `sys` (reused: no per-point allocations
-  // once warm). Returns the energy; `sum` gets the totals (its energy is that of the residuals in
-  // the image, as in the original DSO-style bookkeeping).
+  std::vector<Pairs> pairs(NumThreads(points.size()));
   auto linearize = [&](SchurSystem* sys, bool flag, LinearizeTotals* sum) {
-    sys->Reset(points.size());
-    for (Pairs& p : pairs) PreparePairs(window, &p);
-    std::vector<LinearizeTotals> part(nt);
-    ParallelFor(points.size(), [&](int t, size_t k0, size_t k1) {
-      for (size_t k = k0; k < k1; ++k) {
-        part[t].energy += LinearizePoint(*points[k], *hosts[k], flag, &pairs[t], &sys->points()[k], &part[t]);
-      }
-    });
-    *sum = LinearizeTotals();
-    sum->energy = AddPriors(window, sys);
-    for (int t = 0; t < nt; ++t) {  // merge in a fixed order: deterministic
-      sum->energy += part[t].energy;
-      sum->out_of_image_energy += part[t].out_of_image_energy;
-      sum->sq_sum += part[t].sq_sum;
-      sum->num_pixels += part[t].num_pixels;
-      sum->num_residuals += part[t].num_residuals;
-      FlushPairs(pairs[t], sys);
-    }
-    return sum->energy;
+    return LinearizeWindow(window, points, hosts, flag, &pairs, sys, sum);
   };
   auto rmse = [](const LinearizeTotals& t) { return t.num_pixels > 0 ? std::sqrt(t.sq_sum / t.num_pixels) : 0.0; };
   SchurSystem sys(nf), trial(nf);
@@ -365,9 +409,10 @@ BundleAdjustmentStats WindowOptimizer::Optimize(const std::vector<Keyframe*>& wi
   std::vector<double> dxp, idepth_bak(points.size()), energy_bak;
   std::vector<SE3> pose_bak(nf);
   std::vector<AffineLight> light_bak(nf);
+  const std::vector<Eigen::VectorXd> gauge = ScaleGauge(window);
   for (int it = 0; it < options_.max_iterations; ++it) {
     ++stats.iterations;
-    sys.Solve(lambda, fixed, &dxf, &dxp);
+    sys.Solve(lambda, fixed, &dxf, &dxp, &gauge);
     // Back up (state and the residual energies of the current linearisation) and apply.
     energy_bak.clear();
     for (const ActivePoint* p : points) {
@@ -453,6 +498,14 @@ void WindowOptimizer::MarginalizeKeyframe(const std::vector<Keyframe*>& window, 
       sys.hff().block<kFrameDim, kFrameDim>(i * kFrameDim, j * kFrameDim) +=
           prior_h_.block<kFrameDim, kFrameDim>(it->second * kFrameDim, jt->second * kFrameDim);
     }
+  }
+  // The light priors of kf (quadratic, so exact around its first estimate) go with it.
+  {
+    const int o = kf->window_index * kFrameDim;
+    sys.hff()(o + 6, o + 6) += options_.affine_a_prior;
+    sys.hff()(o + 7, o + 7) += options_.affine_b_prior;
+    sys.bf()(o + 6) += options_.affine_a_prior * kf->fej_light.a;
+    sys.bf()(o + 7) += options_.affine_b_prior * kf->fej_light.b;
   }
   // 3. Points hosted by kf with enough inlier residuals: linearised at the current state, then
   // shifted to the first-estimate point of the prior: b' = b - H * (x - x_fej).

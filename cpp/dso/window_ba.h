@@ -13,6 +13,10 @@
 // linearisation point (first-estimate Jacobians): prior energy 0.5 d^T H d + b^T d with
 // d = (Log(T * T_fej^-1), a - a_fej, b - b_fej). The gauge is fixed by a strong prior on the first
 // keyframe's pose that is part of the marginalisation prior (so it propagates on marginalisation).
+// Monocular scale is the 7th gauge freedom: without depth priors no energy term observes a scaling
+// of the whole window about the first keyframe's centre, so every LM step is made orthogonal to
+// that direction (otherwise the window slides along it by noise / ~0 eigenvalue, moving all window
+// keyframes by metres relative to the frozen, marginalised ones).
 #include <Eigen/Core>
 
 #include <array>
@@ -52,6 +56,11 @@ class WindowOptimizer {
   // marginalised, residuals of other points that target it are dropped. The caller removes `kf`
   // from the window afterwards.
   void MarginalizeKeyframe(const std::vector<Keyframe*>& window, Keyframe* kf);
+
+  // Normal equations of `window` at the current state, as Optimize's first linearisation: every
+  // active point (outliers flagged), light priors and the marginalisation prior; `sys` is
+  // resized to the window. Points are in window order (hosts oldest first). Returns the energy.
+  double Linearize(const std::vector<Keyframe*>& window, SchurSystem* sys);
 
   // Number of keyframes the prior spans (memory stays flat: <= window size).
   int PriorFrames() const { return static_cast<int>(prior_ids_.size()); }
@@ -95,6 +104,10 @@ class WindowOptimizer {
     int num_pixels = 0;
     int num_residuals = 0;             // inlier residuals
   };
+  // Linearises `points` (hosted by `hosts`) and the priors into `sys`; `sum` gets the totals.
+  double LinearizeWindow(const std::vector<Keyframe*>& window, const std::vector<ActivePoint*>& points,
+                         const std::vector<const Keyframe*>& hosts, bool flag_outliers, std::vector<Pairs>* pairs,
+                         SchurSystem* sys, LinearizeTotals* sum) const;
   // Adds the Jacobian blocks of one point (its residuals and depth prior) to `pairs`/`block`
   // (keyframes must have window_index set). Returns the energy; adds to `totals` (may be null)
   // everything but the energy.
@@ -115,9 +128,13 @@ class WindowOptimizer {
   double AddPriors(const std::vector<Keyframe*>& window, SchurSystem* sys) const;
   // Deviation of a keyframe from its first estimate.
   static Vec8 FejDelta(const Keyframe& kf);
+  // Frame-space direction of scaling the world about scale_anchor_world_ (left increments of
+  // cam_from_world: translation t + R c), empty when a depth prior in the window observes scale.
+  std::vector<Eigen::VectorXd> ScaleGauge(const std::vector<Keyframe*>& window) const;
 
   PinholeCamera camera_;
   BundleAdjustmentOptions options_;
+  Vec3 scale_anchor_world_ = Vec3::Zero();  // centre of the gauge keyframe (ResetPrior)
   std::vector<int> prior_ids_;  // keyframe ids spanned by the prior, in prior order
   Eigen::MatrixXd prior_h_;
   Eigen::VectorXd prior_b_;

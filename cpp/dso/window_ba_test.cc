@@ -139,5 +139,96 @@ TEST(WindowOptimizer, MarginalizationKeepsPriorSizeBoundedAndSolutionStable) {
   }
 }
 
+// Moves poses, light and inverse depths of `s` away from the optimum (deterministic).
+void Perturb(Scene* s, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> n01(0.0, 1.0);
+  for (size_t i = 1; i < s->keyframes.size(); ++i) {
+    Vec6 xi;
+    for (int k = 0; k < 3; ++k) xi(k) = 0.02 * n01(rng);
+    for (int k = 3; k < 6; ++k) xi(k) = 0.004 * n01(rng);
+    s->keyframes[i]->cam_from_world = SE3::Exp(xi) * s->keyframes[i]->cam_from_world;
+    s->keyframes[i]->light.a = 0.01 * n01(rng);
+    s->keyframes[i]->light.b = 0.5 * n01(rng);
+  }
+  for (auto& kf : s->keyframes) {
+    for (ActivePoint& p : kf->points) p.idepth *= 1.0 + 0.05 * std::clamp(n01(rng), -2.0, 2.0);
+  }
+}
+
+// Removes the residuals of points hosted by keyframes >= first_host that observe keyframe `target`
+// (marginalising `target` drops them, DSO-style).
+void DropObservations(Scene* s, size_t target, size_t first_host) {
+  const Keyframe* t = s->keyframes[target].get();
+  for (size_t h = first_host; h < s->keyframes.size(); ++h) {
+    for (ActivePoint& p : s->keyframes[h]->points) {
+      p.residuals.erase(std::remove_if(p.residuals.begin(), p.residuals.end(),
+                                       [t](const PointResidual& r) { return r.target == t; }),
+                        p.residuals.end());
+    }
+  }
+}
+
+// Marginalising keyframes 0 and then 1 from a NON-optimal state (gradients non-zero, the prior then
+// spans three and two keyframes) must leave the remaining keyframes with exactly the Gauss-Newton
+// step of the dense, un-marginalised problem at that state: Schur complement + marginalisation
+// prior == dense solve. Ignoring or mis-shifting prior_h_ / prior_b_, or losing a term of the
+// marginalised keyframes (e.g. their light priors), changes the step.
+TEST(WindowOptimizer, MarginalizationFromNonOptimalStateMatchesDenseSolve) {
+  const PinholeCamera cam = TestCamera();
+  BundleAdjustmentOptions opt;
+  opt.marginalize_points_min_residuals = 1;  // every observed point enters the prior
+  Scene dense = MakeScene(cam, {0, 2, 4, 6}, 0.1), marg = MakeScene(cam, {0, 2, 4, 6}, 0.1);
+  Perturb(&dense, 5);
+  Perturb(&marg, 5);
+  // Reference: the whole problem at this state without the observations marginalisation drops.
+  DropObservations(&dense, 0, 1);
+  DropObservations(&dense, 1, 2);
+  std::vector<Keyframe*> wd;
+  for (auto& kf : dense.keyframes) wd.push_back(kf.get());
+  WindowOptimizer ba_dense(cam, opt);
+  ba_dense.ResetPrior(wd[0]);
+  SchurSystem full(4);
+  ba_dense.Linearize(wd, &full);
+  Eigen::MatrixXd h;
+  Eigen::VectorXd b;
+  full.ToDense(&h, &b);
+  const Eigen::VectorXd dense_step = -h.ldlt().solve(b);
+  const Eigen::VectorXd expected = dense_step.segment(2 * kFrameDim, 2 * kFrameDim);
+  ASSERT_GT(expected.head<6>().norm(), 1e-3);  // really non-optimal: the step is not ~0
+
+  WindowOptimizer ba(cam, opt);
+  std::vector<Keyframe*> w;
+  for (auto& kf : marg.keyframes) w.push_back(kf.get());
+  ba.ResetPrior(w[0]);
+  ba.MarginalizeKeyframe(w, w[0]);
+  w.erase(w.begin());
+  ASSERT_EQ(ba.PriorFrames(), 3);
+  ba.MarginalizeKeyframe(w, w[0]);
+  w.erase(w.begin());
+  ASSERT_EQ(ba.PriorFrames(), 2);
+  SchurSystem reduced(2);
+  ba.Linearize(w, &reduced);
+  Eigen::VectorXd step;
+  std::vector<double> point_step;
+  reduced.Solve(0.0, std::vector<bool>(2 * kFrameDim, false), &step, &point_step);
+  // Per block (pose, light) relative agreement; the prior's first-frame gauge weight (1e10) limits
+  // the dense solve to ~1e-6 relative.
+  for (int f = 0; f < 2; ++f) {
+    const Vec8 e = expected.segment<kFrameDim>(f * kFrameDim), got = step.segment<kFrameDim>(f * kFrameDim);
+    EXPECT_LT((got.head<6>() - e.head<6>()).norm(), 1e-4 * e.head<6>().norm()) << "keyframe " << f + 2;
+    EXPECT_LT((got.tail<2>() - e.tail<2>()).norm(), 1e-4 * e.tail<2>().norm() + 1e-9) << "keyframe " << f + 2;
+  }
+  // The remaining points' steps match too.
+  const int first_point = 4 * kFrameDim + static_cast<int>(dense.keyframes[0]->points.size() +
+                                                           dense.keyframes[1]->points.size());
+  ASSERT_EQ(static_cast<int>(point_step.size()) + first_point, static_cast<int>(dense_step.size()));
+  double max_err = 0.0;
+  for (size_t k = 0; k < point_step.size(); ++k) {
+    max_err = std::max(max_err, std::abs(point_step[k] - dense_step(first_point + static_cast<int>(k))));
+  }
+  EXPECT_LT(max_err, 1e-4 * dense_step.tail(point_step.size()).cwiseAbs().maxCoeff());
+}
+
 }  // namespace
 }  // namespace dso
