@@ -13,8 +13,24 @@ class TrackerOptions:
     """
     estimate_affine_a: bool
     estimate_affine_b: bool
+    @typing.overload
+    def __init__(self, **kwargs) -> None:
+        """
+        Defaults, then the given fields (option groups as dicts).
+        """
+    @typing.overload
     def __init__(self) -> None:
         ...
+    def __repr__(self) -> str:
+        ...
+    def mergedict(self, values: dict) -> None:
+        """
+        Sets the fields in `values` (option groups as dicts); an unknown key raises KeyError.
+        """
+    def todict(self) -> dict:
+        """
+        Nested dict of every field.
+        """
     @property
     def affine_a_prior(self) -> float:
         ...
@@ -133,8 +149,24 @@ class PixelSelectorOptions:
     """
     Gradient candidate selection (pixel_selector.h).
     """
+    @typing.overload
+    def __init__(self, **kwargs) -> None:
+        """
+        Defaults, then the given fields (option groups as dicts).
+        """
+    @typing.overload
     def __init__(self) -> None:
         ...
+    def __repr__(self) -> str:
+        ...
+    def mergedict(self, values: dict) -> None:
+        """
+        Sets the fields in `values` (option groups as dicts); an unknown key raises KeyError.
+        """
+    def todict(self) -> dict:
+        """
+        Nested dict of every field.
+        """
     @property
     def block_size(self) -> int:
         ...
@@ -199,8 +231,24 @@ class PointOptions:
     """
     Immature/active point management.
     """
+    @typing.overload
+    def __init__(self, **kwargs) -> None:
+        """
+        Defaults, then the given fields (option groups as dicts).
+        """
+    @typing.overload
     def __init__(self) -> None:
         ...
+    def __repr__(self) -> str:
+        ...
+    def mergedict(self, values: dict) -> None:
+        """
+        Sets the fields in `values` (option groups as dicts); an unknown key raises KeyError.
+        """
+    def todict(self) -> dict:
+        """
+        Nested dict of every field.
+        """
     @property
     def default_prior_relative_sigma(self) -> float:
         ...
@@ -283,8 +331,24 @@ class BundleAdjustmentOptions:
     """
     Windowed photometric bundle adjustment.
     """
+    @typing.overload
+    def __init__(self, **kwargs) -> None:
+        """
+        Defaults, then the given fields (option groups as dicts).
+        """
+    @typing.overload
     def __init__(self) -> None:
         ...
+    def __repr__(self) -> str:
+        ...
+    def mergedict(self, values: dict) -> None:
+        """
+        Sets the fields in `values` (option groups as dicts); an unknown key raises KeyError.
+        """
+    def todict(self) -> dict:
+        """
+        Nested dict of every field.
+        """
     @property
     def affine_a_prior(self) -> float:
         ...
@@ -361,8 +425,24 @@ class KeyframeOptions:
     """
     Sliding window and keyframe decision.
     """
+    @typing.overload
+    def __init__(self, **kwargs) -> None:
+        """
+        Defaults, then the given fields (option groups as dicts).
+        """
+    @typing.overload
     def __init__(self) -> None:
         ...
+    def __repr__(self) -> str:
+        ...
+    def mergedict(self, values: dict) -> None:
+        """
+        Sets the fields in `values` (option groups as dicts); an unknown key raises KeyError.
+        """
+    def todict(self) -> dict:
+        """
+        Nested dict of every field.
+        """
     @property
     def brightness_threshold(self) -> float:
         ...
@@ -421,8 +501,24 @@ class InitializerOptions:
     """
     Two-view initialisation (no depth prior).
     """
+    @typing.overload
+    def __init__(self, **kwargs) -> None:
+        """
+        Defaults, then the given fields (option groups as dicts).
+        """
+    @typing.overload
     def __init__(self) -> None:
         ...
+    def __repr__(self) -> str:
+        ...
+    def mergedict(self, values: dict) -> None:
+        """
+        Sets the fields in `values` (option groups as dicts); an unknown key raises KeyError.
+        """
+    def todict(self) -> dict:
+        """
+        Nested dict of every field.
+        """
     @property
     def klt_levels(self) -> int:
         ...
@@ -505,8 +601,24 @@ class TrackingOptions:
     """
     Tracking-quality checks and recovery.
     """
+    @typing.overload
+    def __init__(self, **kwargs) -> None:
+        """
+        Defaults, then the given fields (option groups as dicts).
+        """
+    @typing.overload
     def __init__(self) -> None:
         ...
+    def __repr__(self) -> str:
+        ...
+    def mergedict(self, values: dict) -> None:
+        """
+        Sets the fields in `values` (option groups as dicts); an unknown key raises KeyError.
+        """
+    def todict(self) -> dict:
+        """
+        Nested dict of every field.
+        """
     @property
     def lost_frames_before_reinit(self) -> int:
         ...
@@ -537,11 +649,27 @@ class SystemOptions:
     tracker: TrackerOptions
     tracking: TrackingOptions
     use_depth_prior: bool
+    @typing.overload
+    def __init__(self, **kwargs) -> None:
+        """
+        Defaults, then the given fields (option groups as dicts).
+        """
+    @typing.overload
     def __init__(self) -> None:
+        ...
+    def __repr__(self) -> str:
         ...
     def check(self) -> None:
         """
         Raises ValueError naming the first invalid field.
+        """
+    def mergedict(self, values: dict) -> None:
+        """
+        Sets the fields in `values` (option groups as dicts); an unknown key raises KeyError.
+        """
+    def todict(self) -> dict:
+        """
+        Nested dict of every field.
         """
 class System:
     """
