@@ -4,6 +4,7 @@
 
 #include <Eigen/Dense>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -104,6 +105,41 @@ TEST(System, SyntheticSequenceWithoutPrior) {
   EXPECT_EQ(s.frames, 24);
   EXPECT_LT(s.max_position_error, 0.1);  // measured 0.006 after scale alignment
   EXPECT_LT(s.max_rotation_error, 0.005);  // measured 0.0007
+}
+
+// Frame index of the first result that is not INITIALIZING (-1: never), over `n` frames whose
+// camera stands still for `still` frames and then follows the test trajectory.
+int FirstStartedFrame(int n, int still, bool with_depth, System* system) {
+  const PinholeCamera cam = system->camera();
+  for (int i = 0; i < n; ++i) {
+    std::vector<float> image, depth;
+    Render(cam, TrajectoryPose(std::max(0, i - still)), &image, &depth);
+    FrameInput in;
+    in.image = image.data();
+    in.width = cam.width;
+    in.height = cam.height;
+    in.timestamp = 0.1 * i;
+    if (with_depth) in.depth = depth.data();
+    if (system->Track(in).status != FrameStatus::kInitializing) return i;
+  }
+  return -1;
+}
+
+TEST(System, DepthPriorInitialisesOnTheFirstFrame) {
+  System system(TestCamera(), SmallOptions());
+  EXPECT_EQ(FirstStartedFrame(3, 0, true, &system), 0);
+  EXPECT_EQ(system.FrameStatuses()[0], FrameStatus::kKeyframe);
+}
+
+TEST(System, TwoViewStartWaitsForParallaxThenStartsPromptly) {
+  // A standing camera gives no geometry: the initialiser must not start on it, and must start
+  // within a few frames once the camera moves (0.25 m per frame forward).
+  System system(TestCamera(), SmallOptions());
+  const int still = 6;
+  const int started = FirstStartedFrame(20, still, false, &system);
+  EXPECT_GT(started, still);
+  EXPECT_LE(started, still + 6);
+  for (FrameStatus st : system.FrameStatuses()) EXPECT_NE(st, FrameStatus::kInitializing);
 }
 
 TEST(System, RejectsWrongImageSize) {
