@@ -4,7 +4,8 @@
   depth as prior (metric scale) and without prior (pure DSO mode, scale aligned);
 - real KITTI 00 frames 0-299 at 640x192 in pure DSO mode (``shared_data``; skipped without it).
 
-Bounds are ~1.5x the values measured when the tests were written (see the comments).
+Bounds of the pure-DSO render runs come from the spread over render seeds and image-noise levels
+(bench/init_robustness.py, see the comment above them), not from one run.
 """
 from __future__ import annotations
 
@@ -16,12 +17,22 @@ from dso_bridge import Backend  # a hard import: `make test` builds the extensio
 SYNTH_LENGTHS = (10, 20, 30, 40)  # metres: the synthetic clip is ~41 m long
 
 
-def _run(seq, use_depth: bool) -> tuple[np.ndarray, list[str], Backend]:
+def _run(seq, use_depth: bool, noise_sigma: float = 0.0) -> tuple[np.ndarray, list[str], Backend, int]:
+    """Runs the backend over ``seq``; returns the trajectory, final statuses, the backend and the
+    first frame whose live status was not INITIALIZING (-1: never started). ``noise_sigma`` adds
+    N(0, sigma^2) grey-level noise (fixed seed) to every image."""
     backend = Backend(seq.intrinsics)
+    rng = np.random.default_rng(0)
+    started = -1
     for i in range(len(seq)):
         depth = seq.depth(i) if use_depth else None
-        backend.track(seq.image(i).astype(np.float32), float(seq.timestamps[i]), depth=depth)
-    return backend.trajectory(), backend.frame_statuses(), backend
+        image = seq.image(i).astype(np.float32)
+        if noise_sigma > 0:
+            image += (noise_sigma * rng.standard_normal(image.shape)).astype(np.float32)
+        r = backend.track(image, float(seq.timestamps[i]), depth=depth)
+        if started < 0 and r.status != "INITIALIZING":
+            started = i
+    return backend.trajectory(), backend.frame_statuses(), backend, started
 
 
 def _evaluate(gt, est, align, lengths=None):
@@ -35,9 +46,11 @@ def test_synthetic_with_exact_depth_prior(synth_sequence):
     from apps.io.sequence import open_sequence
 
     seq = open_sequence(synth_sequence)
-    est, statuses, backend = _run(seq, use_depth=True)
+    est, statuses, backend, started = _run(seq, use_depth=True)
     assert est.shape == (len(seq), 4, 4) and np.isfinite(est).all()
-    assert statuses[0] == "KEYFRAME" and "LOST" not in statuses and "INITIALIZING" not in statuses
+    # the depth prior initialises on the first frame (no two-view search)
+    assert started == 0 and statuses[0] == "KEYFRAME" and "LOST" not in statuses
+    assert "INITIALIZING" not in statuses
     ev = _evaluate(seq.gt_world_from_cam, est, "scale", SYNTH_LENGTHS)
     # Measured: t_rel 2.41 %, r_rel 0.65 deg/100m, scale 1.019 (metric from the prior).
     assert ev.t_rel < 4.0
@@ -49,26 +62,38 @@ def test_synthetic_with_exact_depth_prior(synth_sequence):
     assert len(xyz) > 1000 and xyz.dtype == np.float32 and grey.dtype == np.uint8
 
 
-def test_synthetic_without_prior(synth_sequence):
+# Pure DSO (no prior) on the test render. Spread measured with bench/init_robustness.py (2-core AMD
+# EPYC, 2026-12-03) over render seeds 0-3, 5-7 x image noise sigma {0, 0.001, 0.1, 0.5, 1} grey levels:
+# start frame 1-10, t_rel 0.3-4.4 % (this fixture, seed 3: 0.3-4.4 %, start 3-9), sim3 ATE 0.05-0.48 m.
+# Seeds 4, 8, 9 turn by 4-7.5 deg per frame for 30+ frames: they start by frame 4 but the tracker
+# loses them later (t_rel 12-100 %), as it did before. Before the robust initialiser this fixture gave
+# t_rel 20 / 88 / 11 % for sigma 0 / 0.001 / 0.1, starting at frame 14 / 14 / 25.
+MAX_START_FRAME = 10
+MAX_T_REL_NO_PRIOR = 8.0   # % (sim3, 10-40 m segments), ~2x the worst of the spread above
+MAX_ATE_NO_PRIOR = 0.6     # m (sim3) over the 41 m clip
+MAX_LOST_NO_PRIOR = 3      # frames before the first keyframe are tracked back to it and may be LOST
+
+
+@pytest.mark.parametrize("noise_sigma", [0.0, 0.001, 0.1, 0.5])
+def test_synthetic_without_prior(synth_sequence, noise_sigma):
+    """The start and the accuracy of pure DSO must not hinge on the last bit of a pixel."""
     from apps.io.sequence import open_sequence
 
     seq = open_sequence(synth_sequence)
-    est, statuses, _ = _run(seq, use_depth=False)
+    est, statuses, _, started = _run(seq, use_depth=False, noise_sigma=noise_sigma)
     assert est.shape == (len(seq), 4, 4) and np.isfinite(est).all()
-    assert "KEYFRAME" in statuses
+    assert 0 <= started <= MAX_START_FRAME, f"tracking started at frame {started}"
+    assert statuses.count("INITIALIZING") == 0 and statuses.count("LOST") <= MAX_LOST_NO_PRIOR
     ev = _evaluate(seq.gt_world_from_cam, est, "sim3", SYNTH_LENGTHS)
-    # Measured (pure monocular, arbitrary scale, scale drift on this small fast clip):
-    # t_rel 13.9 %, r_rel 9.4 deg/100m, sim3 ATE 1.20 m.
-    assert ev.t_rel < 21.0
-    assert ev.r_rel < 14.0
-    assert ev.ate_rmse < 1.8
+    assert ev.t_rel < MAX_T_REL_NO_PRIOR
+    assert ev.ate_rmse < MAX_ATE_NO_PRIOR
 
 
 def test_kitti_00_pure_dso(shared_data):
     from apps.io.sequence import open_sequence
 
     seq = open_sequence(shared_data / "kitti" / "sequences" / "00", resize=(640, 192), max_frames=300)
-    est, statuses, _ = _run(seq, use_depth=False)
+    est, statuses, _, _ = _run(seq, use_depth=False)
     assert est.shape == (300, 4, 4) and np.isfinite(est).all()  # every frame gets a pose
     assert statuses.count("LOST") <= 3
     ev = _evaluate(seq.gt_world_from_cam, est, "scale")

@@ -42,8 +42,12 @@ def test_run_dso_with_viewer_recording(synth_sequence, tmp_path, run_config):
     assert poses.shape == (40, 4, 4)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] == 40 and summary["mode"] == "dso"
-    # dso alone needs ~30 frames of this render to initialise (with 30 frames it silently gave identity poses)
-    assert summary["tracking_started"] and summary["initializing_frames"] < 40
+    # pure DSO starts within 10 frames of this render whatever the CPU (two-view initialiser over
+    # several candidate pairs; tests/test_backend_e2e.py checks it under image noise)
+    assert summary["tracking_started"] and summary["initializing_frames"] <= 10
+    assert summary["tracking_started_frame"] is not None and summary["tracking_started_frame"] <= 10
+    est = poses[:, :3, 3]
+    assert np.linalg.norm(est[-1] - est[summary["tracking_started_frame"]]) > 1e-3, "estimated positions do not move"
     assert "t_rel" in r.stdout or "ATE" in r.stdout
     frames = sorted(rec.glob("frame_*.png"))
     assert len(frames) >= 4
@@ -76,7 +80,7 @@ def test_run_missing_sequence_names_it(tmp_path):
 
 def test_vo_batch_table_and_resume(synth_sequence, tmp_path, run_config):
     cfg = tmp_path / "batch.yaml"
-    # dso alone initialises after ~30 frames of this render; two names for one clip give two parallel runs
+    # two names for one clip give two parallel runs (pure DSO starts within 10 frames of this render)
     cfg.write_text(
         f"output: {tmp_path / 'batch'}\nmodes: [dso]\nconfig: {run_config}\n"
         f"sequences:\n  - {{name: s00, path: {synth_sequence}, max_frames: 40}}\n"
@@ -91,6 +95,8 @@ def test_vo_batch_table_and_resume(synth_sequence, tmp_path, run_config):
     assert results["status"] == {"s00/dso": "ran", "s00b/dso": "ran"}
     rows = {row["sequence"]: row for row in results["rows"]}
     assert np.isfinite(rows["s00"]["ate_rmse"]) and rows["s00"]["frames"] == 40
+    # sim3/scale-aligned ATE of pure DSO over this ~27 m: a run that never moved would score metres
+    assert rows["s00"]["ate_rmse"] < 1.0 and rows["s00b"]["ate_rmse"] < 1.0
     # resume: finished runs are not run again
     r = _cli("evaluate", "--batch", cfg)
     assert r.returncode == 0

@@ -265,6 +265,8 @@ def _collect(sequence, config, odometry, n_requested, skipped, stage_ms, wall_s,
         "frames_requested": n_requested,
         "keyframes": len(odometry.keyframes()),
         "tracking_started": started,
+        # first input frame with a pose (None: never started); frames before it have none
+        "tracking_started_frame": next((i for i, s in enumerate(statuses) if s.has_pose), None),
         "initializing_frames": sum(s is FrameStatus.INITIALIZING for s in statuses),
         "lost_frames": [i for i, s in enumerate(statuses) if s is FrameStatus.LOST],
         "recovered_frames": [i for i, s in enumerate(statuses) if s is FrameStatus.RECOVERED],
