@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                         row = run_once(args.root / seq, mode, args.max_frames, extra + cfg_args, Path(tmp), env)
                         row.update(repeat=rep, config=config or "default")
                         rows.append(row)
-                    print(json.dumps({k: v for k, v in row.items() if k != "statuses"}), flush=True)
+                        print(json.dumps({k: v for k, v in row.items() if k != "statuses"}), flush=True)
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, extra run args: {extra}")
     print(table(rows))
