@@ -280,6 +280,23 @@ void CoarseTracker::Evaluate(const ImagePyramid& pyr, int level, const SE3& cam_
   eval->rows = rows;
 }
 
+double CoarseTracker::EnergyAndGradient(const ImagePyramid& pyr, int level, const SE3& cam_from_ref,
+                                        const AffineLight& affine, Eigen::Matrix<double, 8, 1>* gradient,
+                                        double new_exposure) const {
+  if (levels_.empty()) throw std::invalid_argument("CoarseTracker::EnergyAndGradient: no reference set");
+  if (level < 0 || level >= static_cast<int>(levels_.size()) || level >= pyr.NumLevels()) {
+    throw std::invalid_argument("CoarseTracker::EnergyAndGradient: level " + std::to_string(level) +
+                                " out of range");
+  }
+  Evaluation eval;
+  Evaluate(pyr, level, cam_from_ref, affine, new_exposure, options_.outlier_threshold, &eval);
+  Mat8 h;
+  Vec8 g;
+  eval.NormalEquations(&h, &g);
+  *gradient = g;
+  return eval.energy;
+}
+
 TrackingResult CoarseTracker::TrackHypothesis(const ImagePyramid& pyr,
                                               const TrackingHypothesis& hypothesis,
                                               double new_exposure,

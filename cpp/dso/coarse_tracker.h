@@ -131,6 +131,13 @@ class CoarseTracker {
   Eigen::Vector3d FlowIndicators(const SE3& cam_from_ref) const;
 
   const TrackerOptions& options() const { return options_; }
+  // Energy (sum of Huber energies, as in the LM) of the reference points on `level` at
+  // (cam_from_ref, affine), and the gradient the LM uses, sum of the weighted J^T r over the
+  // inlier rows: (left-increment pose (translation, rotation), affine a, affine b). With point and
+  // gradient weights of 1 it is half the derivative of the energy (tests, diagnostics). Throws
+  // std::invalid_argument without reference or for a level out of range.
+  double EnergyAndGradient(const ImagePyramid& pyr, int level, const SE3& cam_from_ref, const AffineLight& affine,
+                           Eigen::Matrix<double, 8, 1>* gradient, double new_exposure = 1.0) const;
   const PinholeCamera& camera() const { return camera_; }
 
   // Standard hypotheses: `constant_velocity`, then `zero_motion`, then constant_velocity composed
