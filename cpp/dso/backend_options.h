@@ -61,7 +61,7 @@ struct InitializerOptions {
   int max_features = 600;               // KLT features on a reference frame
   double min_parallax_px = 4.0;         // median raw flow (px at level 0) before a pair is solved at all
   double min_parallax_deg = 0.5;        // median rotation-compensated ray angle (deg) of the inliers
-  double max_direction_sigma_deg = 2.5; // translation-direction std (deg, 1 px noise) of a valid pair
+  double max_direction_sigma_deg = 4.0; // translation-direction std (deg, 1 px noise) of a valid pair
   double min_inlier_ratio = 0.65;       // inliers / tracks of a valid pair
   int ransac_iterations = 200;          // 8-point RANSAC iterations
   double ransac_threshold_px = 1.0;     // Sampson error threshold (px); also the refinement's Huber threshold
