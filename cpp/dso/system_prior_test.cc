@@ -1,0 +1,92 @@
+#include "dso/system_prior.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "dso/synthetic_scene_test_util.h"
+
+namespace dso {
+namespace {
+
+using testing_util::TestCamera;
+
+TEST(DepthPrior, DisabledOrEmptyGivesNothing) {
+  const PinholeCamera cam = TestCamera();
+  std::vector<float> depth(cam.width * cam.height, 4.f);
+  FrameInput in;
+  in.depth = depth.data();
+  PointOptions opt;
+  double id = -1, var = -1;
+  const DepthPrior off(in, cam, opt, false);
+  EXPECT_FALSE(off.Available());
+  EXPECT_FALSE(off.Lookup(10.f, 10.f, false, &id, &var));
+  const DepthPrior empty(FrameInput(), cam, opt, true);
+  EXPECT_FALSE(empty.Available());
+  EXPECT_FALSE(empty.Lookup(10.f, 10.f, true, &id, &var));
+}
+
+TEST(DepthPrior, DepthMapLookupRoundsToThePixelAndPropagatesTheRelativeSigma) {
+  const PinholeCamera cam = TestCamera();
+  std::vector<float> depth(cam.width * cam.height, 0.f);
+  depth[20 * cam.width + 31] = 5.f;
+  depth[20 * cam.width + 30] = 2.f;
+  depth[21 * cam.width + 30] = std::numeric_limits<float>::quiet_NaN();
+  FrameInput in;
+  in.depth = depth.data();
+  PointOptions opt;
+  opt.default_prior_relative_sigma = 0.1;
+  const DepthPrior prior(in, cam, opt, true);
+  ASSERT_TRUE(prior.Available());
+  double id = 0, var = 0;
+  ASSERT_TRUE(prior.Lookup(30.6f, 19.7f, false, &id, &var));  // rounds to (31, 20)
+  EXPECT_NEAR(id, 0.2, 1e-12);
+  EXPECT_NEAR(var, std::pow(0.1 / 5.0, 2), 1e-12);  // sigma(1/d) = rel_sigma / d
+  ASSERT_TRUE(prior.Lookup(30.4f, 20.4f, false, &id, &var));  // (30, 20)
+  EXPECT_NEAR(id, 0.5, 1e-12);
+  EXPECT_FALSE(prior.Lookup(30.f, 21.f, false, &id, &var));   // NaN depth
+  EXPECT_FALSE(prior.Lookup(40.f, 40.f, false, &id, &var));   // 0 = unknown
+  EXPECT_FALSE(prior.Lookup(-1.f, 20.f, false, &id, &var));   // outside the image
+  EXPECT_FALSE(prior.Lookup(cam.width - 0.4f, 20.f, false, &id, &var));
+}
+
+TEST(DepthPrior, KeypointPriorIsMatchedByPositionAndFallsBackToTheDepthMap) {
+  const PinholeCamera cam = TestCamera();
+  std::vector<float> depth(cam.width * cam.height, 10.f);
+  const std::vector<float> kps = {50.25f, 30.5f, 80.f, 60.f, 90.f, 20.f};
+  const std::vector<float> kp_idepth = {0.5f, 0.25f, -1.f};
+  const std::vector<float> kp_var = {0.01f, 0.f, 0.02f};
+  FrameInput in;
+  in.depth = depth.data();
+  in.keypoints = kps.data();
+  in.num_keypoints = 3;
+  in.keypoint_idepth = kp_idepth.data();
+  in.keypoint_idepth_var = kp_var.data();
+  PointOptions opt;
+  opt.default_prior_relative_sigma = 0.2;
+  const DepthPrior prior(in, cam, opt, true);
+  double id = 0, var = 0;
+  ASSERT_TRUE(prior.Lookup(50.25f, 30.5f, true, &id, &var));
+  EXPECT_NEAR(id, 0.5, 1e-7);
+  EXPECT_NEAR(var, 0.01, 1e-9);
+  ASSERT_TRUE(prior.Lookup(80.f, 60.f, true, &id, &var));  // no variance given: relative sigma
+  EXPECT_NEAR(id, 0.25, 1e-7);
+  EXPECT_NEAR(var, std::pow(0.2 * 0.25, 2), 1e-9);
+  // Invalid keypoint idepth, an unmatched position, or a non-keypoint query: the depth map.
+  for (const auto& q : {std::pair<float, float>(90.f, 20.f), std::pair<float, float>(51.f, 30.5f)}) {
+    ASSERT_TRUE(prior.Lookup(q.first, q.second, true, &id, &var));
+    EXPECT_NEAR(id, 0.1, 1e-7);
+  }
+  ASSERT_TRUE(prior.Lookup(50.25f, 30.5f, false, &id, &var));
+  EXPECT_NEAR(id, 0.1, 1e-7);
+  // Without a depth map an unmatched keypoint has no prior.
+  in.depth = nullptr;
+  const DepthPrior kp_only(in, cam, opt, true);
+  EXPECT_TRUE(kp_only.Available());
+  EXPECT_FALSE(kp_only.Lookup(51.f, 30.5f, true, &id, &var));
+}
+
+}  // namespace
+}  // namespace dso
