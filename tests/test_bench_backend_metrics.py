@@ -1,0 +1,55 @@
+"""Per-frame accuracy helpers of bench/backend.py (second differences, sliding-window scale drift)."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def _load():
+    path = Path(__file__).resolve().parents[1] / "bench" / "backend.py"
+    spec = importlib.util.spec_from_file_location("bench_backend", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _straight(n: int, step: float) -> np.ndarray:
+    poses = np.tile(np.eye(4), (n, 1, 1))
+    poses[:, 2, 3] = step * np.arange(n)
+    return poses
+
+
+def test_second_difference_is_zero_on_constant_velocity_and_sees_a_jump():
+    m = _load()
+    poses = _straight(20, 1.0)
+    assert np.allclose(m.second_difference_norms(poses), 0.0)
+    poses[10, 2, 3] += 0.5
+    d2 = m.second_difference_norms(poses)
+    assert d2.shape == (18,)
+    assert d2.max() == pytest.approx(1.0)  # -2 * 0.5 at frame 10
+    assert d2[8] == pytest.approx(0.5) and d2[10] == pytest.approx(0.5)
+
+
+def test_scale_drift_ratio_per_100m_window():
+    m = _load()
+    gt = _straight(301, 1.0)  # 300 m
+    est = gt.copy()
+    est[150:, 2, 3] = 150.0 + 1.2 * np.arange(151)  # second half travels 20 % too far
+    r = m.scale_drift_ratios(gt, est)
+    assert r.shape == (201,)  # windows starting at frames 0..200
+    assert r[0] == pytest.approx(1.0) and r[-1] == pytest.approx(1.2)
+    assert r.min() == pytest.approx(1.0) and r.max() == pytest.approx(1.2)
+    assert m.scale_drift_ratios(_straight(50, 1.0), _straight(50, 1.0)).size == 0  # shorter than 100 m
+    with pytest.raises(ValueError, match="GT poses"):
+        m.scale_drift_ratios(gt, est[:-1])
+
+
+def test_sequence_argument_parsing():
+    m = _load()
+    assert m.parse_sequence_arg("seq/00@300", None) == ("seq/00", 300)
+    assert m.parse_sequence_arg("seq/00", 50) == ("seq/00", 50)
+    with pytest.raises(ValueError, match="integer N"):
+        m.parse_sequence_arg("seq/00@x", None)
