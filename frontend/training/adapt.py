@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from frontend.common.paths import portable_label
 from frontend.losses.depth import DepthLossOptions, multiscale_photometric_loss, sparse_scale_invariant_loss
 from frontend.training.adapt_data import BackendRun, FrameSequence, Sample, build_samples, sparse_depths
 from frontend.training.augment import PhotometricOptions, photometric_augment
@@ -309,8 +310,9 @@ def adapt_frontend(sequence: FrameSequence, out_dir: str | os.PathLike, base_mod
     K = sequence.intrinsics.scaled(dw, dh).K
     out = Path(out_dir)
     report: dict[str, Any] = {"sequence": sequence_label, "frames": len(sequence),
-                              "base_model_dir": str(base_dir), "base_checkpoints": {"keypoint": str(kp_path),
-                                                                                    "depth": str(depth_path)},
+                              "base_model_dir": portable_label(base_dir),
+                              "base_checkpoints": {"keypoint": portable_label(kp_path),
+                                                   "depth": portable_label(depth_path)},
                               "options": _jsonable(dataclasses.asdict(options)), "iterations": []}
     current_dir = base_dir
     for it in range(options.iterations):
@@ -330,14 +332,16 @@ def adapt_frontend(sequence: FrameSequence, out_dir: str | os.PathLike, base_mod
                     it, len(samples), before["photometric"], after["photometric"], before["sparse_si"],
                     after["sparse_si"], entry["wall_s"])
         report["iterations"].append(entry)
-        adapt_source = {"adapted_from": str(depth_path), "sequence": report["sequence"], "iterations": it + 1,
+        adapt_source = {"adapted_from": portable_label(depth_path), "sequence": report["sequence"], "iterations": it + 1,
                         "steps_per_iteration": options.steps, "frames": len(sequence)}
         save_checkpoint(out / CHECKPOINT_DIR / "depth_net.pt", depth_net, step=(it + 1) * options.steps,
                         train_task="adapt", adapt=adapt_source)
         save_checkpoint(out / CHECKPOINT_DIR / "keypoint_net.pt", keypoint_net, step=0, train_task="copied",
-                        source=str(kp_path))
-        sources = {"keypoint": {"checkpoint": str(kp_path), "adapted": False},
-                   "depth": {"checkpoint": str(out / CHECKPOINT_DIR / "depth_net.pt"), **adapt_source},
+                        source=portable_label(kp_path))
+        # Recorded portably (relative to the working directory, else the last path components): an
+        # adapted folder may be committed or shared; its own checkpoints/ are found next to it.
+        sources = {"keypoint": {"checkpoint": portable_label(kp_path), "adapted": False},
+                   "depth": {"checkpoint": portable_label(out / CHECKPOINT_DIR / "depth_net.pt"), **adapt_source},
                    "depth_scale": {k: v for k, v in (meta["depth"].get("scale") or {}).items() if k != "factor"}}
         export_frontend(keypoint_net, depth_net, out, export_options, sources)
         current_dir = out
