@@ -153,7 +153,9 @@ class Backend:
             depth: (H, W) float32 metric depth prior in metres (0 = unknown), optional.
             keypoint_idepth / keypoint_idepth_var: (K,) float32 per-keypoint inverse depth (1/m) and its
                 variance ((1/m)^2), optional alternative to ``depth``.
-            init_pose: (4, 4) float64 world_from_cam hypothesis (e.g. from a pose network), optional.
+            init_pose: (4, 4) float64 world_from_cam hypothesis, optional: the previous frame's pose
+                composed with a motion measured in the depth prior's unit (e.g. PnP on network depth);
+                the backend rescales that motion to the map's unit.
         Raises:
             ValueError naming the argument on a wrong dtype, shape or non-finite values, and on the
             values refused in the module docstring (grey levels in [0, 1], depth beyond 10 km,

@@ -22,9 +22,10 @@ class RunConfig:
     height: int = 192
     crop: str = "none"                  # "none" | "center" | "bottom": crop to the aspect before resizing
     top_k: int = 1000                   # keypoints per frame from the network
-    # The three DS-DSO inputs, all on by default (the full DS-DSO). With the shipped networks the depth
-    # prior is what helps (KITTI 00/02 dev clips: t_rel 5.0/3.4 % -> ~3.7/1.9 %, bench/RESULTS.md); it
-    # needs a DepthNet run at its training size and depth calibrated to metres (frontend/models/MODEL_CARD.md).
+    # The three DS-DSO inputs, all on by default (the full DS-DSO). The depth prior gives metric scale and
+    # shapes new points; its scale is followed slowly (backend ba.prior_scale_gain; bench/RESULTS.md "Depth
+    # prior without keyframe jitter": validation 07 ATE 1.12 m pure dso -> 0.39 m). It needs a DepthNet run
+    # at its training size with depth calibrated to metres (frontend/models/MODEL_CARD.md).
     depth_prior: bool = True            # dsdso: pass the network depth to the backend as prior
     keypoint_candidates: bool = True    # dsdso: pass the network keypoints as candidate points
     pnp_init: bool = True               # dsdso: keypoint matches + PnP as the tracker's initial pose

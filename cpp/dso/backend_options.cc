@@ -35,6 +35,8 @@ void SystemOptions::Check() const {
   CHECK_OPTION_GE(kOwner, ba.affine_a_prior, 0);
   CHECK_OPTION_GE(kOwner, ba.affine_b_prior, 0);
   CHECK_OPTION_GE(kOwner, ba.depth_prior_weight, 0);
+  CHECK_OPTION_IN(kOwner, ba.prior_scale_gain, 0, 1);
+  CHECK_OPTION_GE(kOwner, ba.prior_scale_min_points, 1);
   CHECK_OPTION_GT(kOwner, ba.first_frame_prior, 0);
   CHECK_OPTION_GT(kOwner, ba.stop_update_norm, 0);
   CHECK_OPTION_IN(kOwner, ba.num_threads, 1, 64);

@@ -178,6 +178,7 @@ bool ActivateImmaturePoint(const PinholeCamera& camera, const BundleAdjustmentOp
   active->weight = immature.weight;
   active->prior_idepth = immature.prior_idepth;
   active->prior_idepth_var = immature.prior_idepth_var;
+  active->prior_unit = immature.prior_unit;
   active->residuals.clear();
   active->marked_for_removal = false;
   double rho = immature.idepth_max < kUnbounded ? 0.5 * (immature.idepth_min + immature.idepth_max)

@@ -80,7 +80,8 @@ FrameResult System::Track(const FrameInput& input) {
   FrameRecord rec;
   rec.timestamp = input.timestamp;
   frames_.push_back(rec);
-  const DepthPrior prior(input, camera_, options_.points, options_.use_depth_prior);
+  DepthPrior prior(input, camera_, options_.points, options_.use_depth_prior);
+  prior.SetIdepthScale(prior_idepth_scale_);
 
   auto initialize = [&](const SE3& world_from_cam) {
     t = std::chrono::steady_clock::now();
@@ -179,8 +180,12 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
   std::vector<TrackingHypothesis> hyps =
       CoarseTracker::MotionHypotheses(predicted * world_from_ref, last_cam_from_world * world_from_ref, last_light_);
   if (input.init_world_from_cam != nullptr) {
+    // Its motion from the previous frame is in the depth prior's unit (PnP on network depth): rescaled
+    // to the window's (window depth = prior depth / prior_idepth_scale_).
+    SE3 cam_from_last = SE3::FromMatrix(*input.init_world_from_cam).Inverse() * last_cam_from_world.Inverse();
+    cam_from_last.SetTranslation(cam_from_last.Translation() / prior_idepth_scale_);
     TrackingHypothesis h;
-    h.cam_from_ref = SE3::FromMatrix(*input.init_world_from_cam).Inverse() * world_from_ref;
+    h.cam_from_ref = cam_from_last * last_cam_from_world * world_from_ref;
     h.affine = last_light_;
     hyps.insert(hyps.begin(), h);
   }
@@ -220,6 +225,7 @@ bool System::InitializeFromPrior(const std::shared_ptr<const ImagePyramid>& pyr,
       ap.idepth = ip.prior_idepth;
       ap.prior_idepth = ip.prior_idepth;
       ap.prior_idepth_var = ip.prior_idepth_var;
+      ap.prior_unit = ip.prior_unit;
       kf->points.push_back(ap);
     } else {
       rest.push_back(ip);

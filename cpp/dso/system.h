@@ -62,7 +62,8 @@ struct FrameInput {
   const float* depth = nullptr;          // (height, width) metres, 0 = unknown, optional
   const float* keypoint_idepth = nullptr;      // (num_keypoints,) 1/m, <= 0 unknown, optional
   const float* keypoint_idepth_var = nullptr;  // (num_keypoints,) (1/m)^2, optional
-  const Mat4* init_world_from_cam = nullptr;   // pose hypothesis (e.g. pose network), optional
+  const Mat4* init_world_from_cam = nullptr;   // pose hypothesis (e.g. PnP on network depth), optional;
+                                               // its motion from the previous frame in the prior's unit
 };
 
 // Hooks for viewers/loggers; all default to no-ops. Called from the thread running Track().
@@ -132,6 +133,8 @@ class System {
   void ActivatePoints();
   void RemoveDeadPoints();
   void MarginalizeKeyframes();
+  // Rescales the window toward the depth prior's scale (system_scale.cc); returns the factor applied.
+  double HoldPriorScale();
   // Tracker reference: window points projected into `ref` (default: the newest keyframe).
   void UpdateTrackerReference(Keyframe* ref = nullptr);
   void FreezeKeyframe(const Keyframe& kf);
@@ -150,6 +153,8 @@ class System {
   std::vector<std::unique_ptr<Keyframe>> window_;     // sliding window, oldest first
   std::vector<SE3> keyframe_world_from_cam_;          // by keyframe id (frozen after marginalisation)
   std::vector<int> keyframe_frame_index_;
+  double prior_idepth_scale_ = 1.0;    // window idepth per prior idepth (HoldPriorScale; never reset)
+  int prior_scale_updates_ = 0;         // HoldPriorScale updates so far (its gain schedule)
   std::vector<FrameRecord> frames_;
   std::vector<Eigen::Vector3f> marginalized_xyz_;
   std::vector<uint8_t> marginalized_grey_;

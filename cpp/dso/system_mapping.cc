@@ -56,6 +56,7 @@ void System::MakeKeyframe(Keyframe* kf, const DepthPrior& prior, const FrameInpu
   std::vector<Keyframe*> window;
   for (auto& k : window_) window.push_back(k.get());
   if (window.size() >= 2) ba_.Optimize(window);
+  HoldPriorScale();
   tm->bundle_adjustment += Ms(t);
   RemoveDeadPoints();
   for (auto& k : window_) FreezeKeyframe(*k);
@@ -102,6 +103,7 @@ void System::SelectNewPoints(Keyframe* kf, const DepthPrior& prior, const FrameI
       const double half = options_.points.prior_sigma_scale * std::sqrt(var);
       ip.prior_idepth = id;
       ip.prior_idepth_var = var;
+      ip.prior_unit = prior.IdepthScale();
       ip.idepth_min = std::max(id - half, 0.0);
       ip.idepth_max = id + half;
     }

@@ -29,9 +29,9 @@ bool DepthPrior::Lookup(float x, float y, bool keypoint, double* idepth, double*
     if (it != keypoint_index_.end()) {
       const double id = kp_idepth_[it->second];
       if (std::isfinite(id) && id > 0) {
-        *idepth = id;
         const double var = kp_var_ != nullptr ? kp_var_[it->second] : 0.0;
-        *idepth_var = (std::isfinite(var) && var > 0) ? var : std::pow(rel_sigma_ * id, 2);
+        *idepth = idepth_scale_ * id;
+        *idepth_var = idepth_scale_ * idepth_scale_ * ((std::isfinite(var) && var > 0) ? var : std::pow(rel_sigma_ * id, 2));
         return true;
       }
     }
@@ -41,9 +41,9 @@ bool DepthPrior::Lookup(float x, float y, bool keypoint, double* idepth, double*
   if (ix < 0 || iy < 0 || ix >= width_ || iy >= height_) return false;
   const double d = depth_[iy * width_ + ix];
   if (!(std::isfinite(d) && d > 0)) return false;
-  *idepth = 1.0 / d;
+  *idepth = idepth_scale_ / d;
   // sigma(1/d) ~= sigma(d) / d^2 = rel_sigma / d.
-  *idepth_var = std::pow(rel_sigma_ / d, 2);
+  *idepth_var = std::pow(idepth_scale_ * rel_sigma_ / d, 2);
   return true;
 }
 

@@ -19,6 +19,10 @@ class DepthPrior {
   // Inverse depth (1/m) and its variance at a level-0 pixel; `keypoint` selects the per-keypoint
   // prior for external keypoints (matched by position). False when unknown.
   bool Lookup(float x, float y, bool keypoint, double* idepth, double* idepth_var) const;
+  // Lookup returns idepth_scale * the prior's inverse depth (and scale^2 * its variance): the prior in
+  // the window's unit (System::HoldPriorScale). Default 1.
+  void SetIdepthScale(double scale) { idepth_scale_ = scale; }
+  double IdepthScale() const { return idepth_scale_; }
 
  private:
   static long long Key(float x, float y);
@@ -27,6 +31,7 @@ class DepthPrior {
   const float* kp_var_ = nullptr;
   int width_ = 0, height_ = 0;
   double rel_sigma_ = 0.2;
+  double idepth_scale_ = 1.0;
   bool available_ = false;
   std::unordered_map<long long, int> keypoint_index_;
 };

@@ -46,6 +46,11 @@ TEST(DepthPrior, DepthMapLookupRoundsToThePixelAndPropagatesTheRelativeSigma) {
   EXPECT_NEAR(var, std::pow(0.1 / 5.0, 2), 1e-12);  // sigma(1/d) = rel_sigma / d
   ASSERT_TRUE(prior.Lookup(30.4f, 20.4f, false, &id, &var));  // (30, 20)
   EXPECT_NEAR(id, 0.5, 1e-12);
+  DepthPrior in_window_unit(in, cam, opt, true);  // the prior in a map whose unit is half the prior's
+  in_window_unit.SetIdepthScale(2.0);
+  ASSERT_TRUE(in_window_unit.Lookup(30.6f, 19.7f, false, &id, &var));
+  EXPECT_NEAR(id, 0.4, 1e-12);
+  EXPECT_NEAR(var, std::pow(2.0 * 0.1 / 5.0, 2), 1e-12);
   EXPECT_FALSE(prior.Lookup(30.f, 21.f, false, &id, &var));   // NaN depth
   EXPECT_FALSE(prior.Lookup(40.f, 40.f, false, &id, &var));   // 0 = unknown
   EXPECT_FALSE(prior.Lookup(-1.f, 20.f, false, &id, &var));   // outside the image

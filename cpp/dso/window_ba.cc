@@ -5,6 +5,7 @@
 #include <functional>
 #include <thread>
 #include <limits>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "dso/residual_pattern.h"
@@ -47,13 +48,6 @@ void WindowOptimizer::ResetPrior(Keyframe* first) {
 }
 
 std::vector<Eigen::VectorXd> WindowOptimizer::ScaleGauge(const std::vector<Keyframe*>& window) const {
-  if (options_.depth_prior_weight > 0.0) {
-    for (const Keyframe* kf : window) {
-      for (const ActivePoint& p : kf->points) {
-        if (!p.marked_for_removal && p.prior_idepth > 0.0 && p.prior_idepth_var > 0.0) return {};
-      }
-    }
-  }
   // World scaled by s about c: X' = c + s (X - c); every camera keeps its image when its camera-frame
   // points scale by s too, i.e. t' = s t + (s - 1) R c, so d t / d s = t + R c (rotation, light: 0).
   Eigen::VectorXd n = Eigen::VectorXd::Zero(static_cast<int>(window.size()) * kFrameDim);
@@ -63,6 +57,14 @@ std::vector<Eigen::VectorXd> WindowOptimizer::ScaleGauge(const std::vector<Keyfr
   }
   if (!(n.norm() > 0.0)) return {};
   return {n};
+}
+
+void WindowOptimizer::RescalePrior(double s) {
+  if (!(s > 0.0) || !std::isfinite(s)) throw std::invalid_argument("WindowOptimizer::RescalePrior: s must be > 0");
+  Eigen::VectorXd d = Eigen::VectorXd::Ones(prior_b_.size());
+  for (int i = 0; i + kFrameDim <= d.size(); i += kFrameDim) d.segment<3>(i).setConstant(1.0 / s);
+  prior_h_ = d.asDiagonal() * prior_h_ * d.asDiagonal();
+  prior_b_ = d.asDiagonal() * prior_b_;
 }
 
 Vec8 WindowOptimizer::FejDelta(const Keyframe& kf) {

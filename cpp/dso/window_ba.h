@@ -13,10 +13,14 @@
 // linearisation point (first-estimate Jacobians): prior energy 0.5 d^T H d + b^T d with
 // d = (Log(T * T_fej^-1), a - a_fej, b - b_fej). The gauge is fixed by a strong prior on the first
 // keyframe's pose that is part of the marginalisation prior (so it propagates on marginalisation).
-// Monocular scale is the 7th gauge freedom: without depth priors no energy term observes a scaling
-// of the whole window about the first keyframe's centre, so every LM step is made orthogonal to
-// that direction (otherwise the window slides along it by noise / ~0 eigenvalue, moving all window
-// keyframes by metres relative to the frozen, marginalised ones).
+// Monocular scale is the 7th gauge freedom: no photometric term observes a scaling of the whole
+// window about the first keyframe's centre, so every LM step is made orthogonal to that direction
+// (otherwise the window slides along it by noise / ~0 eigenvalue, moving all window keyframes by
+// metres relative to the frozen, marginalised ones). This holds with depth priors too: their
+// information on scale (sum of 1/sigma^2 over the points) is ~1e5 times weaker than the photometric
+// curvature, and left in the solve it let the scale jitter from keyframe to keyframe (RPE-1 0.1 m
+// on the exact-depth render, 0.6-0.9 m on KITTI). Scale from the prior is applied outside the solve
+// instead (System::HoldPriorScale, BundleAdjustmentOptions::prior_scale_gain).
 #include <Eigen/Core>
 
 #include <array>
@@ -64,6 +68,10 @@ class WindowOptimizer {
 
   // Number of keyframes the prior spans (memory stays flat: <= window size).
   int PriorFrames() const { return static_cast<int>(prior_ids_.size()); }
+  // The world (every window state and linearisation point) was scaled by `s`: translation
+  // increments are s times larger, so the prior's translation rows/columns scale by 1/s (its energy
+  // as a function of the state is unchanged to first order).
+  void RescalePrior(double s);
   const Eigen::MatrixXd& prior_h() const { return prior_h_; }
 
   // Photometric energy of one residual at the current state (0.5 * sum of robust pattern

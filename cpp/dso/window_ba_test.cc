@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
+#include <stdexcept>
 
 #include "dso/residual_pattern.h"
 #include "dso/synthetic_scene_test_util.h"
@@ -107,12 +109,51 @@ TEST(WindowOptimizer, RecoversPerturbedPosesAndDepths) {
   // surfaces, bilinear interpolation); the perturbed start is far above it.
   EXPECT_GT(first.initial_rmse, 2.0 * stats.final_rmse);
   EXPECT_LT(stats.final_rmse, 4.0);
+  // The solve never moves the window's scale (the 7th gauge, window_ba.h; the System applies the
+  // depth prior's scale outside it): compare after rescaling the estimate about keyframe 0's centre.
+  const Vec3 c0 = window[0]->cam_from_world.Inverse().Translation();
+  const Vec3 g0 = s.true_cam_from_world[0].Inverse().Translation();
+  double num = 0, den = 0;
+  for (size_t i = 1; i < window.size(); ++i) {
+    const Vec3 e = window[i]->cam_from_world.Inverse().Translation() - c0;
+    num += e.dot(s.true_cam_from_world[i].Inverse().Translation() - g0);
+    den += e.squaredNorm();
+  }
+  const double scale = num / den;
+  EXPECT_NEAR(scale, 1.0, 0.05);  // what the perturbation left
+  for (Keyframe* kf : window) {
+    const Vec3 c = c0 + scale * (kf->cam_from_world.Inverse().Translation() - c0);
+    kf->cam_from_world.SetTranslation(-(kf->cam_from_world.RotationMatrix() * c));
+    for (ActivePoint& p : kf->points) p.idepth /= scale;
+  }
   for (size_t i = 0; i < window.size(); ++i) {
     const Vec6 err = (window[i]->cam_from_world * s.true_cam_from_world[i].Inverse()).Log();
     EXPECT_LT(err.head<3>().norm(), 0.01) << "keyframe " << i;
     EXPECT_LT(err.tail<3>().norm(), 0.002) << "keyframe " << i;
   }
   EXPECT_LT(MedianIdepthRelError(s), 0.02);
+}
+
+TEST(WindowOptimizer, RescalePriorScalesTranslationRowsAndColumns) {
+  const PinholeCamera cam = TestCamera();
+  Scene s = MakeScene(cam, {0, 2, 4, 6}, 0.1);
+  WindowOptimizer ba(cam, BundleAdjustmentOptions());
+  std::vector<Keyframe*> window;
+  for (auto& kf : s.keyframes) window.push_back(kf.get());
+  ba.ResetPrior(window[0]);
+  ba.Optimize(window);
+  ba.MarginalizeKeyframe(window, window[0]);
+  const Eigen::MatrixXd h = ba.prior_h();
+  ASSERT_EQ(h.rows(), 3 * kFrameDim);
+  ba.RescalePrior(2.0);
+  const Eigen::MatrixXd& h2 = ba.prior_h();
+  for (int i = 0; i < h.rows(); ++i) {
+    for (int j = 0; j < h.cols(); ++j) {
+      const double fi = (i % kFrameDim) < 3 ? 0.5 : 1.0, fj = (j % kFrameDim) < 3 ? 0.5 : 1.0;
+      EXPECT_NEAR(h2(i, j), fi * fj * h(i, j), 1e-9 * (1.0 + std::abs(h(i, j))));
+    }
+  }
+  EXPECT_THROW(ba.RescalePrior(0.0), std::invalid_argument);
 }
 
 TEST(WindowOptimizer, MarginalizationKeepsPriorSizeBoundedAndSolutionStable) {

@@ -35,6 +35,7 @@ struct ImmaturePoint {
   double idepth_max = 1e9;                        // 1e9 = unbounded
   double prior_idepth = 0.0;                      // >0 when a depth prior exists
   double prior_idepth_var = 0.0;
+  double prior_unit = 1.0;                        // window idepth per prior idepth when prior_idepth was set
   double quality = 0.0;                           // second-best / best energy of the last trace
   double last_pixel_interval = 1e9;               // length of the search interval at the last trace (px)
   Status status = Status::kUninitialized;
@@ -49,6 +50,7 @@ struct ActivePoint {
   double idepth = 1.0;
   double prior_idepth = 0.0;      // >0 when a depth prior exists
   double prior_idepth_var = 0.0;  // variance of prior_idepth
+  double prior_unit = 1.0;        // window idepth per prior (network) idepth; prior_idepth is in window units
   std::vector<PointResidual> residuals;
   double hessian = 0.0;           // d2E/didepth2 at the last linearisation (confidence)
   bool marked_for_removal = false;

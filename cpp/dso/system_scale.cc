@@ -1,0 +1,85 @@
+// Depth-prior scale, held outside the photometric solve (see window_ba.h: the window BA never moves
+// along the scale direction). The prior enters in the window's unit: prior_idepth_scale_ (window
+// idepth per prior idepth) is the median ratio over the window's active points with a prior, so the
+// prior shapes the map and bounds the epipolar searches without fighting the window's scale. The
+// window itself is pulled toward the prior's unit by a damped fraction (prior_scale_gain) per BA.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "dso/system.h"
+
+namespace dso {
+
+double System::HoldPriorScale() {
+  const BundleAdjustmentOptions& o = options_.ba;
+  if (window_.size() < 2) return 1.0;
+  std::vector<double> log_ratio;  // log(window idepth / prior idepth)
+  for (const auto& kf : window_) {
+    for (const ActivePoint& p : kf->points) {
+      if (!p.marked_for_removal && p.prior_idepth > 0.0 && p.idepth > 0.0 && !p.residuals.empty()) {
+        log_ratio.push_back(std::log(p.idepth * p.prior_unit / p.prior_idepth));
+      }
+    }
+  }
+  if (static_cast<int>(log_ratio.size()) < o.prior_scale_min_points) return 1.0;
+  auto mid = log_ratio.begin() + static_cast<std::ptrdiff_t>(log_ratio.size() / 2);
+  std::nth_element(log_ratio.begin(), mid, log_ratio.end());
+  const double r = *mid;
+  // World scaled by s about the oldest window keyframe's centre (it stays where it is): idepths
+  // become idepth / s, so s = exp(gain * r) moves the window's unit toward the prior's. The gain starts
+  // at 1/2, 1/3, ... (the window's unit is the running mean of the prior's unit over the keyframes so
+  // far, not frame 0's alone) and settles at prior_scale_gain (an exponential memory).
+  const double gain = std::max(o.prior_scale_gain, 1.0 / (2.0 + prior_scale_updates_));
+  ++prior_scale_updates_;
+  const double s = std::exp(gain * r);
+  prior_idepth_scale_ = std::exp(r) / s;
+  const double k = prior_idepth_scale_;
+  auto to_window_unit = [k](double* prior_idepth, double* prior_var, double* unit) {
+    if (!(*prior_idepth > 0.0)) return;
+    const double f = k / *unit;
+    *prior_idepth *= f;
+    *prior_var *= f * f;
+    *unit = k;
+  };
+  const Vec3 anchor = window_.front()->cam_from_world.Inverse().Translation();
+  auto rescale = [&](SE3* cam_from_world) {
+    const Vec3 centre = cam_from_world->Inverse().Translation();
+    const Vec3 scaled = anchor + s * (centre - anchor);
+    cam_from_world->SetTranslation(-(cam_from_world->RotationMatrix() * scaled));
+  };
+  for (auto& kf : window_) {
+    for (ActivePoint& p : kf->points) {
+      p.idepth /= s;
+      to_window_unit(&p.prior_idepth, &p.prior_idepth_var, &p.prior_unit);
+    }
+    for (ImmaturePoint& ip : kf->immature) {
+      ip.idepth_min /= s;
+      if (ip.idepth_max < 1e8) ip.idepth_max /= s;
+      to_window_unit(&ip.prior_idepth, &ip.prior_idepth_var, &ip.prior_unit);
+    }
+    if (s == 1.0) continue;
+    rescale(&kf->cam_from_world);
+    // The marginalisation prior's linearisation point moves with the state: the prior keeps its
+    // energy (its relative translations scale with s) and so does not pull the scale back.
+    if (kf->in_prior) rescale(&kf->fej_cam_from_world);
+  }
+  if (s == 1.0) return s;
+  ba_.RescalePrior(s);
+  // The trajectory after the anchor scales with the window: keyframes already marginalised (DSO
+  // marginalises by point loss, not age) and every frame's translation relative to its reference.
+  const int anchor_frame = window_.front()->frame_index;
+  for (size_t id = 0; id < keyframe_world_from_cam_.size(); ++id) {
+    if (keyframe_frame_index_[id] <= anchor_frame) continue;
+    SE3& world_from_cam = keyframe_world_from_cam_[id];
+    world_from_cam.SetTranslation(anchor + s * (world_from_cam.Translation() - anchor));
+  }
+  for (FrameRecord& rec : frames_) {
+    if (rec.ref_keyframe >= 0 && keyframe_frame_index_[rec.ref_keyframe] >= anchor_frame) {
+      rec.ref_from_cam.SetTranslation(rec.ref_from_cam.Translation() * s);
+    }
+  }
+  return s;
+}
+
+}  // namespace dso

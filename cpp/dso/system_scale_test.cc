@@ -1,0 +1,77 @@
+// System::HoldPriorScale: the window BA never moves the monocular scale; the depth prior does, through
+// the damped rescaling after each BA. A prior whose unit changes mid-sequence must pull the
+// trajectory's scale along, faster with a higher gain; an exact prior keeps metric scale.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "dso/synthetic_scene_test_util.h"
+#include "dso/system.h"
+
+namespace dso {
+namespace {
+
+using testing_util::Render;
+using testing_util::TestCamera;
+using testing_util::TrajectoryPose;
+
+// Estimated / true path length over the last `tail` frames of a run of `n` frames whose depth prior
+// is exact for frames < `switch_frame` and `prior_scale` times the true depth from there on.
+double TailScale(double gain, int n, int switch_frame, double prior_scale, int tail, int* lost) {
+  SystemOptions o;
+  o.points.desired_active_points = 400;
+  o.points.desired_immature_points = 300;
+  o.ba.prior_scale_gain = gain;
+  System system(TestCamera(), o);
+  const PinholeCamera cam = system.camera();
+  std::vector<Vec3> gt;
+  for (int i = 0; i < n; ++i) {
+    std::vector<float> image, depth;
+    const SE3 world_from_cam = TrajectoryPose(i);
+    Render(cam, world_from_cam, &image, &depth);
+    gt.push_back(world_from_cam.Translation());
+    if (i >= switch_frame) {
+      for (float& d : depth) d *= static_cast<float>(prior_scale);
+    }
+    FrameInput in;
+    in.image = image.data();
+    in.width = cam.width;
+    in.height = cam.height;
+    in.timestamp = 0.1 * i;
+    in.depth = depth.data();
+    system.Track(in);
+  }
+  const std::vector<Mat4> est = system.Trajectory();
+  double est_len = 0, gt_len = 0;
+  for (int i = n - tail; i < n; ++i) {
+    est_len += (est[i].block<3, 1>(0, 3) - est[i - 1].block<3, 1>(0, 3)).norm();
+    gt_len += (gt[i] - gt[i - 1]).norm();
+  }
+  *lost = 0;
+  for (FrameStatus st : system.FrameStatuses()) *lost += st == FrameStatus::kLost ? 1 : 0;
+  return est_len / gt_len;
+}
+
+TEST(SystemScale, TrajectoryScaleFollowsTheDepthPrior) {
+  int lost = 0;
+  const double slow = TailScale(0.0, 48, 8, 1.25, 12, &lost);  // running mean only (1/n gain)
+  EXPECT_EQ(lost, 0);
+  const double fast = TailScale(0.5, 48, 8, 1.25, 12, &lost);
+  EXPECT_EQ(lost, 0);
+  std::printf("tail scale with the prior x1.25 from frame 8: gain floor 0 %.3f, 0.5 %.3f\n", slow, fast);
+  EXPECT_GT(slow, 1.05);   // the running mean moves toward the new unit ...
+  EXPECT_LT(slow, fast);   // ... slower than a high gain,
+  EXPECT_GT(fast, 1.18);   // which gets (nearly) there
+  EXPECT_LT(fast, 1.32);
+}
+
+TEST(SystemScale, ExactPriorKeepsMetricScale) {
+  int lost = 0;
+  const double s = TailScale(BundleAdjustmentOptions().prior_scale_gain, 32, 0, 1.0, 16, &lost);
+  EXPECT_EQ(lost, 0);
+  EXPECT_NEAR(s, 1.0, 0.03);
+}
+
+}  // namespace
+}  // namespace dso
