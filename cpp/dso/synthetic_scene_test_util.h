@@ -9,6 +9,7 @@
 #include "dso/camera.h"
 #include "dso/image_pyramid.h"
 #include "dso/se3.h"
+#include "dso/system.h"
 
 namespace dso {
 namespace testing_util {
@@ -83,6 +84,18 @@ inline PinholeCamera TestCamera() { return PinholeCamera(160.0, 160.0, 159.5, 59
 inline SE3 TrajectoryPose(int i, double step = 0.25) {
   const double yaw = 0.03 * std::sin(0.15 * i);
   return SE3(SO3::Exp(Vec3(0.0, yaw, 0.0)), Vec3(0.3 * std::sin(0.1 * i), 0.05 * std::cos(0.2 * i), step * i));
+}
+
+// The System's input for a rendered frame (buffers must outlive the call to Track); depth optional.
+inline FrameInput RenderedInput(const PinholeCamera& cam, const std::vector<float>& image,
+                                const std::vector<float>* depth, double timestamp) {
+  FrameInput in;
+  in.image = image.data();
+  in.width = cam.width;
+  in.height = cam.height;
+  in.timestamp = timestamp;
+  if (depth != nullptr) in.depth = depth->data();
+  return in;
 }
 
 }  // namespace testing_util

@@ -13,6 +13,7 @@ namespace dso {
 namespace {
 
 using testing_util::Render;
+using testing_util::RenderedInput;
 using testing_util::TestCamera;
 using testing_util::TrajectoryPose;
 
@@ -34,13 +35,7 @@ double TailScale(double gain, int n, int switch_frame, double prior_scale, int t
     if (i >= switch_frame) {
       for (float& d : depth) d *= static_cast<float>(prior_scale);
     }
-    FrameInput in;
-    in.image = image.data();
-    in.width = cam.width;
-    in.height = cam.height;
-    in.timestamp = 0.1 * i;
-    in.depth = depth.data();
-    system.Track(in);
+    system.Track(RenderedInput(cam, image, &depth, 0.1 * i));
   }
   const std::vector<Mat4> est = system.Trajectory();
   double est_len = 0, gt_len = 0;

@@ -15,6 +15,7 @@ namespace dso {
 namespace {
 
 using testing_util::Render;
+using testing_util::RenderedInput;
 using testing_util::TestCamera;
 using testing_util::TrajectoryPose;
 
@@ -34,13 +35,7 @@ RunStats RunSequence(int n, bool with_depth, bool align_scale, System* system) {
     const SE3 world_from_cam = TrajectoryPose(i);
     Render(cam, world_from_cam, &image, &depth);
     gt.push_back(TrajectoryPose(0).Inverse() * world_from_cam);
-    FrameInput in;
-    in.image = image.data();
-    in.width = cam.width;
-    in.height = cam.height;
-    in.timestamp = 0.1 * i;
-    if (with_depth) in.depth = depth.data();
-    system->Track(in);
+    system->Track(RenderedInput(cam, image, with_depth ? &depth : nullptr, 0.1 * i));
   }
   RunStats s;
   const std::vector<Mat4> est = system->Trajectory();
@@ -114,13 +109,10 @@ int FirstStartedFrame(int n, int still, bool with_depth, System* system) {
   for (int i = 0; i < n; ++i) {
     std::vector<float> image, depth;
     Render(cam, TrajectoryPose(std::max(0, i - still)), &image, &depth);
-    FrameInput in;
-    in.image = image.data();
-    in.width = cam.width;
-    in.height = cam.height;
-    in.timestamp = 0.1 * i;
-    if (with_depth) in.depth = depth.data();
-    if (system->Track(in).status != FrameStatus::kInitializing) return i;
+    if (system->Track(RenderedInput(cam, image, with_depth ? &depth : nullptr, 0.1 * i)).status !=
+        FrameStatus::kInitializing) {
+      return i;
+    }
   }
   return -1;
 }
@@ -176,13 +168,7 @@ TEST(System, RecoversFromLostTrackingWithDepthPrior) {
     if (i >= 6 && i <= 8) {
       for (float& v : image) v = noise(rng);
     }
-    FrameInput in;
-    in.image = image.data();
-    in.width = cam.width;
-    in.height = cam.height;
-    in.timestamp = 0.1 * i;
-    in.depth = depth.data();
-    system.Track(in);
+    system.Track(RenderedInput(cam, image, &depth, 0.1 * i));
   }
   const std::vector<FrameStatus> st = system.FrameStatuses();
   ASSERT_EQ(st.size(), 12u);
