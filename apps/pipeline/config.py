@@ -22,12 +22,14 @@ class RunConfig:
     height: int = 192
     crop: str = "none"                  # "none" | "center" | "bottom": crop to the aspect before resizing
     top_k: int = 1000                   # keypoints per frame from the network
-    # The three DS-DSO inputs, all on by default (the full DS-DSO). The depth prior gives metric scale and
-    # shapes new points; its scale is followed slowly (backend ba.prior_scale_gain; bench/RESULTS.md "Depth
-    # prior without keyframe jitter": validation 07 ATE 1.12 m pure dso -> 0.39 m). It needs a DepthNet run
-    # at its training size with depth calibrated to metres (frontend/models/MODEL_CARD.md).
+    # The three DS-DSO inputs. The depth prior gives metric scale and shapes new points; its scale is
+    # followed slowly (backend ba.prior_scale_gain; bench/RESULTS.md "Depth prior without keyframe jitter":
+    # validation 07 ATE 1.12 m pure dso -> 0.46 m). It needs a DepthNet run at its training size with depth
+    # calibrated to metres (frontend/models/MODEL_CARD.md). The shipped KeypointNet's points as backend
+    # candidates cost accuracy (KITTI 02 r_rel 0.45 -> 1.11 deg/100m, 3 seeds; 07 unchanged), so they are
+    # off by default; the keypoints still give the PnP initial pose.
     depth_prior: bool = True            # dsdso: pass the network depth to the backend as prior
-    keypoint_candidates: bool = True    # dsdso: pass the network keypoints as candidate points
+    keypoint_candidates: bool = False   # dsdso: pass the network keypoints as candidate points
     pnp_init: bool = True               # dsdso: keypoint matches + PnP as the tracker's initial pose
     prefetch: int = 4                   # frames decoded + run through the networks ahead of the backend
     backend: dict[str, Any] = field(default_factory=dict)  # dso_bridge options (see dso_bridge docs)
