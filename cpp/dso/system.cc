@@ -181,9 +181,12 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
       CoarseTracker::MotionHypotheses(predicted * world_from_ref, last_cam_from_world * world_from_ref, last_light_);
   if (input.init_world_from_cam != nullptr) {
     // Its motion from the previous frame is in the depth prior's unit (PnP on network depth): rescaled
-    // to the window's (window depth = prior depth / prior_idepth_scale_).
+    // to the window's (window depth = prior depth / prior_idepth_scale_). While that ratio is unknown
+    // (a map from the two-view start, no prior yet) only its rotation is used, with the predicted
+    // translation.
     SE3 cam_from_last = SE3::FromMatrix(*input.init_world_from_cam).Inverse() * last_cam_from_world.Inverse();
-    cam_from_last.SetTranslation(cam_from_last.Translation() / prior_idepth_scale_);
+    cam_from_last.SetTranslation(prior_unit_known_ ? Vec3(cam_from_last.Translation() / prior_idepth_scale_)
+                                                   : Vec3((predicted * last_cam_from_world.Inverse()).Translation()));
     TrackingHypothesis h;
     h.cam_from_ref = cam_from_last * last_cam_from_world * world_from_ref;
     h.affine = last_light_;
@@ -240,6 +243,7 @@ bool System::InitializeFromPrior(const std::shared_ptr<const ImagePyramid>& pyr,
     return InitializeTwoView(pyr, frame_index, t);
   }
   kf->points_at_creation = static_cast<int>(kf->points.size());
+  prior_unit_known_ = true;  // the map is in the prior's unit times prior_idepth_scale_
   UpdateTrackerReference();
   state_ = State::kRunning;
   last_rmse_ = -1.0;
@@ -284,6 +288,7 @@ bool System::InitializeTwoView(const std::shared_ptr<const ImagePyramid>& pyr, i
                               first_index, frames_[first_index].timestamp);
   frames_[first_index].status = recovering_ ? FrameStatus::kRecovered : FrameStatus::kKeyframe;
   ba_.ResetPrior(kf0);
+  prior_unit_known_ = false;  // a two-view map has its own unit
   for (size_t i = 0; i < tv.idepths.size(); ++i) {
     ImmaturePoint ip;
     if (!MakeImmaturePoint(*kf0->pyramid, tv.first_pixels[i].x(), tv.first_pixels[i].y(),

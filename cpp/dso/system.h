@@ -155,6 +155,7 @@ class System {
   std::vector<int> keyframe_frame_index_;
   double prior_idepth_scale_ = 1.0;    // window idepth per prior idepth (HoldPriorScale; never reset)
   int prior_scale_updates_ = 0;         // HoldPriorScale updates so far (its gain schedule)
+  bool prior_unit_known_ = false;       // prior_idepth_scale_ holds for the current map
   std::vector<FrameRecord> frames_;
   std::vector<Eigen::Vector3f> marginalized_xyz_;
   std::vector<uint8_t> marginalized_grey_;

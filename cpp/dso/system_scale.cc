@@ -26,6 +26,7 @@ double System::HoldPriorScale() {
   auto mid = log_ratio.begin() + static_cast<std::ptrdiff_t>(log_ratio.size() / 2);
   std::nth_element(log_ratio.begin(), mid, log_ratio.end());
   const double r = *mid;
+  prior_unit_known_ = true;
   // World scaled by s about the oldest window keyframe's centre (it stays where it is): idepths
   // become idepth / s, so s = exp(gain * r) moves the window's unit toward the prior's. The gain starts
   // at 1/2, 1/3, ... (the window's unit is the running mean of the prior's unit over the keyframes so
