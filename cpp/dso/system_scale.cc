@@ -69,13 +69,14 @@ double System::HoldPriorScale() {
   ba_.RescalePrior(s);
   // The trajectory after the anchor scales with the window: keyframes already marginalised (DSO
   // marginalises by point loss, not age) and every frame's translation relative to its reference.
+  // Keyframe ids and frame indices both grow with time: only the tail after the anchor is visited.
   const int anchor_frame = window_.front()->frame_index;
-  for (size_t id = 0; id < keyframe_world_from_cam_.size(); ++id) {
-    if (keyframe_frame_index_[id] <= anchor_frame) continue;
+  for (size_t id = keyframe_world_from_cam_.size(); id-- > 0 && keyframe_frame_index_[id] > anchor_frame;) {
     SE3& world_from_cam = keyframe_world_from_cam_[id];
     world_from_cam.SetTranslation(anchor + s * (world_from_cam.Translation() - anchor));
   }
-  for (FrameRecord& rec : frames_) {
+  for (size_t i = static_cast<size_t>(anchor_frame); i < frames_.size(); ++i) {
+    FrameRecord& rec = frames_[i];
     if (rec.ref_keyframe >= 0 && keyframe_frame_index_[rec.ref_keyframe] >= anchor_frame) {
       rec.ref_from_cam.SetTranslation(rec.ref_from_cam.Translation() * s);
     }
