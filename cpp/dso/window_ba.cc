@@ -118,6 +118,21 @@ bool WindowOptimizer::ProjectPattern(const ActivePoint& p, const ImagePyramid& i
   return true;
 }
 
+void WindowOptimizer::PrefetchPattern(const ActivePoint& p, const ImagePyramid& img, const PairProjection& proj) {
+  const Eigen::Vector3f centre =
+      proj.krki * Eigen::Vector3f(p.pixel.x(), p.pixel.y(), 1.f) + proj.kt * static_cast<float>(p.idepth);
+  if (!(centre.z() > 1e-6f)) return;
+  const float u = centre.x() / centre.z(), v = centre.y() / centre.z();
+  constexpr int kReach = kPatternRadius + 1;  // pattern radius plus the bilinear neighbour
+  if (!img.InBounds(0, u, v, static_cast<float>(kReach))) return;
+  const int ix = static_cast<int>(u), iy = static_cast<int>(v);
+  for (int dy = -kReach; dy <= kReach; ++dy) {
+    const Eigen::Vector3f* row = &img.At(0, ix, iy + dy);
+    __builtin_prefetch(row - kReach);
+    __builtin_prefetch(row + kReach);
+  }
+}
+
 bool WindowOptimizer::PatternEnergy(const ActivePoint& p, const Keyframe& host, const Keyframe& target,
                                     const PairProjection& proj, double s, double* energy) const {
   const float c2 = static_cast<float>(options_.gradient_weight_c * options_.gradient_weight_c);
@@ -190,6 +205,10 @@ double WindowOptimizer::LinearizePoint(ActivePoint& p, const Keyframe& host, boo
   const float c2 = static_cast<float>(options_.gradient_weight_c * options_.gradient_weight_c);
   const float huber = static_cast<float>(options_.huber_threshold);
   const double rho = p.idepth;
+  for (const PointResidual& res : p.residuals) {
+    if (res.outlier || res.target->window_index < 0) continue;
+    PrefetchPattern(p, *res.target->pyramid, pairs->proj[hi * pairs->nf + res.target->window_index]);
+  }
   for (PointResidual& res : p.residuals) {
     if (res.outlier) continue;
     const Keyframe& target = *res.target;
@@ -203,10 +222,11 @@ double WindowOptimizer::LinearizePoint(ActivePoint& p, const Keyframe& host, boo
     const float fx = static_cast<float>(camera_.fx), fy = static_cast<float>(camera_.fy);
     const float cx = static_cast<float>(camera_.cx), cy = static_cast<float>(camera_.cy);
     const float ifx = 1.f / fx, ify = 1.f / fy, rhof = static_cast<float>(rho);
-    // Upper triangle of sum_k wt_k J_k^T J_k (9x9, row-major packed) and sum_k wt_k J_k^T r_k, with
-    // the exact per-pixel Jacobian J_k = [d r / d target pose (6), a_t, b_t, d r / d idepth].
-    std::array<float, 45> hacc{};
-    std::array<float, 9> bacc{};
+    // Per pattern pixel k (structure of arrays, so the sums over the 8 pixels vectorise): the
+    // exact Jacobian J_k = [d r / d target pose (6), a_t, b_t, d r / d idepth], the Huber-weighted
+    // weight wt_k and the residual r_k.
+    Eigen::Array<float, kPatternSize, 9> jk;
+    Eigen::Array<float, kPatternSize, 1> wk, rk;
     float e_res = 0.f, sq = 0.f;
     const bool in_image = ProjectPattern(p, *target.pyramid, proj, [&](int k, const Eigen::Vector3f& hit, float u,
                                                                        float v, float inv_z) {
@@ -218,21 +238,16 @@ double WindowOptimizer::LinearizePoint(ActivePoint& p, const Keyframe& host, boo
       const bool inlier = abs_r < huber;
       e_res += 0.5f * w * (inlier ? r * r : 2.f * huber * abs_r - huber * huber);
       sq += r * r;
-      const float wt = inlier ? w : w * huber / abs_r;
+      wk(k) = inlier ? w : w * huber / abs_r;
+      rk(k) = r;
       // Target point X_t = depth * (un, vn, 1), rz = 1 / depth = rho * inv_z.
       const float un = (u - cx) * ifx, vn = (v - cy) * ify, rz = rhof * inv_z;
-      const float gxf = gx * fx, gyf = gy * fy;
-      float j[9];
-      GradientPoseJacobian(gxf, gyf, un, vn, rz, j);
-      j[6] = ja;
-      j[7] = -1.f;
-      j[8] = (gx * (proj.kt.x() - u * proj.kt.z()) + gy * (proj.kt.y() - v * proj.kt.z())) * inv_z;
-      int idx = 0;
-      for (int i = 0; i < 9; ++i) {
-        const float wj = wt * j[i];
-        bacc[i] += wj * r;
-        for (int c = i; c < 9; ++c) hacc[idx++] += wj * j[c];
-      }
+      float j[6];
+      GradientPoseJacobian(gx * fx, gy * fy, un, vn, rz, j);
+      for (int i = 0; i < 6; ++i) jk(k, i) = j[i];
+      jk(k, 6) = ja;
+      jk(k, 7) = -1.f;
+      jk(k, 8) = (gx * (proj.kt.x() - u * proj.kt.z()) + gy * (proj.kt.y() - v * proj.kt.z())) * inv_z;
     });
     if (!in_image || (flag_outliers && e_res > 0.5 * options_.outlier_energy * kPatternSize)) {
       if (flag_outliers) {
@@ -252,11 +267,13 @@ double WindowOptimizer::LinearizePoint(ActivePoint& p, const Keyframe& host, boo
       ++totals->num_residuals;
     }
     if (pairs == nullptr || block == nullptr) continue;
+    // sum_k wt_k J_k^T J_k (upper triangle, mirrored) and sum_k wt_k J_k^T r_k.
     Eigen::Matrix<double, 9, 9> a;
     Vec9 bl;
-    for (int i = 0, idx = 0; i < 9; ++i) {
-      bl(i) = bacc[i];
-      for (int c = i; c < 9; ++c, ++idx) a(i, c) = a(c, i) = hacc[idx];
+    for (int i = 0; i < 9; ++i) {
+      const Eigen::Array<float, kPatternSize, 1> wj = wk * jk.col(i);
+      bl(i) = (wj * rk).sum();
+      for (int c = i; c < 9; ++c) a(i, c) = a(c, i) = (wj * jk.col(c)).sum();
     }
     pairs->used[pi] = 1;
     pairs->h[pi] += a.topLeftCorner<8, 8>();

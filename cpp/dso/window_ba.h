@@ -125,6 +125,10 @@ class WindowOptimizer {
   // (early) when a pixel falls behind the camera or outside the image.
   template <typename PixelFn>
   static bool ProjectPattern(const ActivePoint& p, const ImagePyramid& img, const PairProjection& proj, PixelFn&& fn);
+  // Prefetches the target-image rows the pattern of `p` projects to (no effect on results): the
+  // bilinear lookups of the window BA are bound by memory latency, and issuing every residual's
+  // loads of a point first lets them overlap.
+  static void PrefetchPattern(const ActivePoint& p, const ImagePyramid& img, const PairProjection& proj);
   // Robust energy of one residual with the pair geometry; false if it leaves the image.
   bool PatternEnergy(const ActivePoint& p, const Keyframe& host, const Keyframe& target, const PairProjection& proj,
                      double s, double* energy) const;
