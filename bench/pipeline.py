@@ -99,6 +99,7 @@ def run_once(sequence: Path, mode: str, max_frames: int, extra: list[str], workd
         "stage_ms": summary.get("stage_ms_per_frame", {}),
         "t_rel": ev.get("t_rel"), "r_rel": ev.get("r_rel"), "ate_rmse": ev.get("ate_rmse"),
         "rpe_trans_rmse": ev.get("rpe_trans_rmse"), "rpe_rot_rmse": ev.get("rpe_rot_rmse"),
+        "scale": ev.get("scale"),
         "modules": probed["modules"], "load_before": load_before, "load_after": os.getloadavg()[0],
         "statuses": probed.get("statuses"),
     }

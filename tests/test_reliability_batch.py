@@ -40,7 +40,7 @@ def test_changed_config_reruns_instead_of_reusing_stale_results(synth_sequence, 
     cfg = VOBatchConfig(tmp_path / "out", [SequenceSpec("s00", synth_sequence, 35)], modes=["dso"], config=run_cfg)
     assert run_vo_batch(cfg)["status"] == {"s00/dso": "ran"}
     assert run_vo_batch(cfg)["status"] == {"s00/dso": "cached"}
-    run_cfg.write_text("width: 320\nheight: 96\nbackend: {tracker: {huber_threshold: 8.0}}\n")
+    run_cfg.write_text("width: 320\nheight: 96\nbackend: {ba: {max_iterations: 3}}\n")
     assert run_vo_batch(cfg)["status"] == {"s00/dso": "ran"}
     # a poses file replaced behind the batch's back is not reused either
     poses = tmp_path / "out" / "s00" / "dso" / "poses_kitti.txt"

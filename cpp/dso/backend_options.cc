@@ -1,5 +1,7 @@
 #include "dso/backend_options.h"
 
+#include <cmath>
+
 #include "dso/check_option.h"
 
 namespace dso {
@@ -29,6 +31,10 @@ void SystemOptions::Check() const {
 
   CHECK_OPTION_GE(kOwner, ba.max_iterations, 1);
   CHECK_OPTION_GT(kOwner, ba.huber_threshold, 0);
+  // One photometric residual, one Huber threshold for tracking and mapping (photometric_residual.h).
+  CHECK_OPTION(kOwner, tracker.huber_threshold,
+               std::abs(tracker.huber_threshold - ba.huber_threshold) <= 1e-6 * ba.huber_threshold,
+               "equal to ba.huber_threshold (one Huber threshold for tracker and BA: set both)");
   CHECK_OPTION_GT(kOwner, ba.gradient_weight_c, 0);
   CHECK_OPTION_GT(kOwner, ba.outlier_energy, 0);
   CHECK_OPTION_GT(kOwner, ba.initial_lambda, 0);

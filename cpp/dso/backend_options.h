@@ -27,7 +27,8 @@ struct PointOptions {
 
 struct BundleAdjustmentOptions {
   int max_iterations = 4;               // LM iterations per keyframe
-  double huber_threshold = 9.0;         // Huber threshold of a pattern pixel residual (intensity)
+  double huber_threshold = 9.0;         // Huber threshold of a pattern pixel residual (intensity); also the
+                                        // point tracer's, and tracker.huber_threshold must equal it
   double gradient_weight_c = 50.0;      // weight c^2 / (c^2 + |grad I|^2) per pattern pixel
   double outlier_energy = 12.0 * 12.0;  // mean pattern energy above which a residual is an outlier
   double initial_lambda = 1e-5;         // initial LM damping

@@ -35,5 +35,13 @@ TEST(SystemOptions, RejectsBadValuesNamingTheField) {
   ExpectRejected([](SystemOptions* o) { o->selector.block_size = 1; }, "SystemOptions.selector");
 }
 
+TEST(SystemOptions, OneHuberThresholdForTrackerAndBa) {
+  ExpectRejected([](SystemOptions* o) { o->ba.huber_threshold = 12.0; }, "tracker.huber_threshold");
+  SystemOptions both;
+  both.ba.huber_threshold = 12.0;
+  both.tracker.huber_threshold = 12.f;
+  EXPECT_NO_THROW(both.Check());
+}
+
 }  // namespace
 }  // namespace dso

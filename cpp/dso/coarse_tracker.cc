@@ -1,6 +1,7 @@
 #include "dso/coarse_tracker.h"
 
 #include "dso/check_option.h"
+#include "dso/photometric_residual.h"
 
 #include <Eigen/Cholesky>
 #include <algorithm>
@@ -244,7 +245,7 @@ void CoarseTracker::Evaluate(const ImagePyramid& pyr, int level, const SE3& cam_
     const Eigen::Vector3f* p = data + iv * w + iu;
     const Eigen::Vector3f hit =
         (1.f - dv) * ((1.f - du) * p[0] + du * p[1]) + dv * ((1.f - du) * p[w] + du * p[w + 1]);
-    const float r = hit[0] - (s * res.color + o);
+    const float r = PhotometricResidual(hit[0], res.color, s, o);
     const float ar = std::abs(r);
     const float grad_sq = hit[1] * hit[1] + hit[2] * hit[2];
     ++num;
@@ -254,9 +255,8 @@ void CoarseTracker::Evaluate(const ImagePyramid& pyr, int level, const SE3& cam_
       ++outliers;
       energy_acc += outlier_energy;
     } else {
-      const float hw = ar < k ? 1.f : k / ar;
-      energy_acc += hw * r * r * (2.f - hw);
-      const float sw = std::sqrt(res.weight * hw * c2 / (c2 + grad_sq));
+      energy_acc += HuberNorm(r, k);
+      const float sw = std::sqrt(res.weight * HuberWeight(ar, k) * GradientWeight(c2, hit[1], hit[2]));
       const float gx = sw * hit[1] * fx, gy = sw * hit[2] * fy;
       const float id = res.idepth * iz;  // inverse depth in the new camera
       float* j = jw + 8 * rows;

@@ -5,17 +5,11 @@
 #include <cmath>
 #include <limits>
 
+#include "dso/photometric_residual.h"
 #include "dso/residual_pattern.h"
 
 namespace dso {
 namespace {
-
-constexpr double kUnbounded = 1e8;  // idepth_max above this means "unknown"
-
-double Huber(double r, double k) {
-  const double ar = std::abs(r);
-  return ar < k ? r * r : 2.0 * k * ar - k * k;
-}
 
 // Pattern energy at level-0 position (u, v) of the target; +inf if out of bounds.
 double PatternEnergy(const ImagePyramid& target, const ImmaturePoint& p, double s, double o, float u, float v,
@@ -24,8 +18,7 @@ double PatternEnergy(const ImagePyramid& target, const ImmaturePoint& p, double 
   for (int k = 0; k < kPatternSize; ++k) {
     const float x = u + kPattern[k][0], y = v + kPattern[k][1];
     if (!target.InBounds(0, x, y, 1.f)) return std::numeric_limits<double>::infinity();
-    const double r = target.InterpolateValue(0, x, y) - (s * p.intensity[k] + o);
-    e += Huber(r, huber);
+    e += HuberNorm(PhotometricResidual<double>(target.InterpolateValue(0, x, y), p.intensity[k], s, o), huber);
   }
   return e;
 }
@@ -46,7 +39,7 @@ bool MakeImmaturePoint(const ImagePyramid& pyramid, float x, float y, double gra
   for (int k = 0; k < kPatternSize; ++k) {
     const Eigen::Vector3f v = pyramid.Interpolate(0, x + kPattern[k][0], y + kPattern[k][1]);
     point->intensity[k] = v[0];
-    point->weight[k] = static_cast<float>(c2 / (c2 + v[1] * v[1] + v[2] * v[2]));
+    point->weight[k] = static_cast<float>(GradientWeight<double>(c2, v[1], v[2]));
   }
   const Eigen::Vector3f c = pyramid.Interpolate(0, x, y);
   point->grad_sq = c[1] * c[1] + c[2] * c[2];
@@ -54,7 +47,7 @@ bool MakeImmaturePoint(const ImagePyramid& pyramid, float x, float y, double gra
 }
 
 ImmaturePoint::Status TraceImmaturePoint(const PinholeCamera& camera, const PointOptions& options,
-                                         const SE3& target_from_host, const AffineLight& host_light,
+                                         double huber, const SE3& target_from_host, const AffineLight& host_light,
                                          const AffineLight& target_light, const ImagePyramid& target,
                                          ImmaturePoint* point) {
   using Status = ImmaturePoint::Status;
@@ -63,7 +56,6 @@ ImmaturePoint::Status TraceImmaturePoint(const PinholeCamera& camera, const Poin
   const Vec3 b = target_from_host.Translation();
   const Eigen::Vector2d so = AffineLight::FromTo(host_light, target_light);
   const double s = so(0), o = so(1);
-  const double huber = 9.0;
   // Far end of the search (idepth_min) must be visible.
   const Vec3 far = a + b * point->idepth_min;
   if (far.z() <= 1e-9) return point->status = Status::kOutOfBounds;
@@ -71,7 +63,7 @@ ImmaturePoint::Status TraceImmaturePoint(const PinholeCamera& camera, const Poin
   if (!target.InBounds(0, p_far.x(), p_far.y(), kPatternRadius + 2.f)) return point->status = Status::kOutOfBounds;
   const double max_len = options.trace_max_steps * options.trace_step_px;
   Vec2 p_near;
-  const bool bounded = point->idepth_max < kUnbounded;
+  const bool bounded = point->idepth_max < kUnboundedIdepth;
   const Vec3 near = a + b * (bounded ? point->idepth_max : 1.0);
   if (bounded && near.z() > 1e-9) {
     p_near = camera.Project(near);
@@ -122,8 +114,8 @@ ImmaturePoint::Status TraceImmaturePoint(const PinholeCamera& camera, const Poin
         ok = false;
         break;
       }
-      const double r = hit[0] - (s * point->intensity[k] + o);
-      const double w = std::abs(r) < huber ? 1.0 : huber / std::abs(r);
+      const double r = PhotometricResidual<double>(hit[0], point->intensity[k], s, o);
+      const double w = HuberWeight(std::abs(r), huber);
       const double j = hit[1] * dir.x() + hit[2] * dir.y();
       h += w * j * j;
       g += w * j * r;
@@ -181,10 +173,10 @@ bool ActivateImmaturePoint(const PinholeCamera& camera, const BundleAdjustmentOp
   active->prior_unit = immature.prior_unit;
   active->residuals.clear();
   active->marked_for_removal = false;
-  double rho = immature.idepth_max < kUnbounded ? 0.5 * (immature.idepth_min + immature.idepth_max)
+  double rho = immature.idepth_max < kUnboundedIdepth ? 0.5 * (immature.idepth_min + immature.idepth_max)
                                                  : std::max(immature.idepth_min, 0.1);
   if (immature.prior_idepth > 0.0 &&
-      (immature.idepth_max >= kUnbounded ||
+      (immature.idepth_max >= kUnboundedIdepth ||
        (immature.prior_idepth >= immature.idepth_min && immature.prior_idepth <= immature.idepth_max))) {
     rho = immature.prior_idepth;
   }
@@ -224,14 +216,14 @@ bool ActivateImmaturePoint(const PinholeCamera& camera, const BundleAdjustmentOp
         const float u = camera.fx * xs.x() / xs.z() + camera.cx, v = camera.fy * xs.y() / xs.z() + camera.cy;
         Eigen::Vector3f hit;
         if (!tgt.pyramid->InterpolateChecked(0, u, v, &hit)) { e = 1e30; break; }
-        const double r = hit[0] - (so(0) * immature.intensity[k] + so(1));
+        const double r = PhotometricResidual<double>(hit[0], immature.intensity[k], so(0), so(1));
         // d pixel / d rho = d pi / d xs * t_th (xs is the scaled point, same projection).
         const double iz = 1.0 / xs.z();
         const double du = camera.fx * (t_th.x() - xs.x() * iz * t_th.z()) * iz;
         const double dv = camera.fy * (t_th.y() - xs.y() * iz * t_th.z()) * iz;
         const double j = hit[1] * du + hit[2] * dv;
-        const double w = std::abs(r) < huber ? 1.0 : huber / std::abs(r);
-        e += Huber(r, huber);
+        const double w = HuberWeight(std::abs(r), huber);
+        e += HuberNorm(r, huber);
         ht += w * j * j;
         gt += w * j * r;
       }

@@ -18,9 +18,10 @@ bool MakeImmaturePoint(const ImagePyramid& pyramid, float x, float y, double gra
 
 // Searches `point` (hosted by a keyframe with light `host_light`) along its epipolar line in
 // `target`, whose pose relative to the host is target_from_host and light `target_light`.
-// Updates the idepth interval, quality and status, and returns the status.
+// Updates the idepth interval, quality and status, and returns the status. `huber`: the Huber
+// threshold of a pattern pixel residual (grey levels; the BA's, BundleAdjustmentOptions::huber_threshold).
 ImmaturePoint::Status TraceImmaturePoint(const PinholeCamera& camera, const PointOptions& options,
-                                         const SE3& target_from_host, const AffineLight& host_light,
+                                         double huber, const SE3& target_from_host, const AffineLight& host_light,
                                          const AffineLight& target_light, const ImagePyramid& target,
                                          ImmaturePoint* point);
 

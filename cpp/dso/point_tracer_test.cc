@@ -45,13 +45,13 @@ TracedScene Trace(int target_frame) {
       ImmaturePoint ip;
       if (!MakeImmaturePoint(*s.host->pyramid, x, y, 50.0, &ip)) continue;
       const ImmaturePoint::Status st =
-          TraceImmaturePoint(cam, opt, target_from_host, AffineLight(), AffineLight(), *s.target->pyramid, &ip);
+          TraceImmaturePoint(cam, opt, 9.0, target_from_host, AffineLight(), AffineLight(), *s.target->pyramid, &ip);
       const double truth = 1.0 / depth0[y * cam.width + x];
       if (st == ImmaturePoint::Status::kGood) {
         ++s.good;
         // 2% slack: pattern pixels on slanted surfaces do not share the centre's depth exactly.
         s.contained += (ip.idepth_min <= truth * 1.02 && truth <= ip.idepth_max * 1.02) ? 1 : 0;
-        s.narrowed += ip.idepth_max < 1e8 ? 1 : 0;
+        s.narrowed += ip.idepth_max < kUnboundedIdepth ? 1 : 0;
       }
       s.points.push_back(ip);
       s.true_idepth.push_back(truth);
@@ -76,7 +76,7 @@ TEST(PointTracer, ActivationConvergesToTheTrueInverseDepth) {
   std::vector<double> rel_err;
   for (size_t i = 0; i < s.points.size(); ++i) {
     const ImmaturePoint& ip = s.points[i];
-    if (ip.status != ImmaturePoint::Status::kGood || !(ip.idepth_max < 1e8)) continue;
+    if (ip.status != ImmaturePoint::Status::kGood || !(ip.idepth_max < kUnboundedIdepth)) continue;
     ActivePoint ap;
     if (!ActivateImmaturePoint(cam, ba, ip, s.host.get(), window, &ap)) continue;
     EXPECT_FALSE(ap.residuals.empty());

@@ -76,7 +76,7 @@ void System::TraceImmaturePoints(const ImagePyramid& pyr, const SE3& cam_from_wo
     const SE3 target_from_host = cam_from_world * kf->cam_from_world.Inverse();
     for (ImmaturePoint& ip : kf->immature) {
       if (Terminal(ip.status)) continue;
-      TraceImmaturePoint(camera_, options_.points, target_from_host, kf->light, light, pyr, &ip);
+      TraceImmaturePoint(camera_, options_.points, options_.ba.huber_threshold, target_from_host, kf->light, light, pyr, &ip);
     }
     kf->immature.erase(std::remove_if(kf->immature.begin(), kf->immature.end(),
                                       [](const ImmaturePoint& ip) { return Terminal(ip.status); }),
@@ -160,7 +160,7 @@ void System::ActivatePoints() {
     for (ImmaturePoint& ip : kf->immature) {
       const bool traced_good = ip.status == ImmaturePoint::Status::kGood &&
                                ip.last_pixel_interval < options_.points.trace_max_pixel_interval &&
-                               ip.quality > options_.points.trace_min_quality && ip.idepth_max < 1e8;
+                               ip.quality > options_.points.trace_min_quality && ip.idepth_max < kUnboundedIdepth;
       const bool prior_ok = ip.prior_idepth > 0 && kf.get() != newest;
       if (!(traced_good || prior_ok) || window.size() < 2) {
         keep.push_back(ip);

@@ -56,7 +56,7 @@ double System::HoldPriorScale() {
     }
     for (ImmaturePoint& ip : kf->immature) {
       ip.idepth_min /= s;
-      if (ip.idepth_max < 1e8) ip.idepth_max /= s;
+      if (ip.idepth_max < kUnboundedIdepth) ip.idepth_max /= s;
       to_window_unit(&ip.prior_idepth, &ip.prior_idepth_var, &ip.prior_unit);
     }
     if (s == 1.0) continue;

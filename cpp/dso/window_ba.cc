@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "dso/photometric_residual.h"
 #include "dso/residual_pattern.h"
 
 namespace dso {
@@ -138,13 +139,12 @@ bool WindowOptimizer::PatternEnergy(const ActivePoint& p, const Keyframe& host, 
   const float c2 = static_cast<float>(options_.gradient_weight_c * options_.gradient_weight_c);
   const float huber = static_cast<float>(options_.huber_threshold);
   const float sf = static_cast<float>(s), bh = static_cast<float>(host.light.b);
-  const float bt = static_cast<float>(target.light.b);
+  const float bt = static_cast<float>(target.light.b), of = bt - sf * bh;
   float e = 0.f;
   const bool ok = ProjectPattern(p, *target.pyramid, proj, [&](int k, const Eigen::Vector3f& hit, float, float, float) {
-    const float r = hit[0] - sf * (p.intensity[k] - bh) - bt;
-    const float w = 0.5f * (c2 / (c2 + hit[1] * hit[1] + hit[2] * hit[2]) + p.weight[k]);
-    const float ar = std::abs(r);
-    e += 0.5f * w * (ar < huber ? r * r : 2.f * huber * ar - huber * huber);
+    const float r = PhotometricResidual(hit[0], p.intensity[k], sf, of);
+    const float w = 0.5f * (GradientWeight(c2, hit[1], hit[2]) + p.weight[k]);
+    e += 0.5f * w * HuberNorm(r, huber);
   });
   *energy = e;
   return ok;
@@ -217,7 +217,7 @@ double WindowOptimizer::LinearizePoint(ActivePoint& p, const Keyframe& host, boo
     const int pi = hi * pairs->nf + ti;
     const double s = pairs->s[pi];
     const float sf = static_cast<float>(s), bh = static_cast<float>(host.light.b);
-    const float bt = static_cast<float>(target.light.b);
+    const float bt = static_cast<float>(target.light.b), of = bt - sf * bh;
     const WindowOptimizer::PairProjection& proj = pairs->proj[pi];
     const float fx = static_cast<float>(camera_.fx), fy = static_cast<float>(camera_.fy);
     const float cx = static_cast<float>(camera_.cx), cy = static_cast<float>(camera_.cy);
@@ -230,15 +230,13 @@ double WindowOptimizer::LinearizePoint(ActivePoint& p, const Keyframe& host, boo
     float e_res = 0.f, sq = 0.f;
     const bool in_image = ProjectPattern(p, *target.pyramid, proj, [&](int k, const Eigen::Vector3f& hit, float u,
                                                                        float v, float inv_z) {
-      const float ja = -sf * (p.intensity[k] - bh);
-      const float r = hit[0] + ja - bt;
+      const float ja = -sf * (p.intensity[k] - bh);  // d r / d a_t
+      const float r = PhotometricResidual(hit[0], p.intensity[k], sf, of);
       const float gx = hit[1], gy = hit[2];
-      const float w = 0.5f * (c2 / (c2 + gx * gx + gy * gy) + p.weight[k]);
-      const float abs_r = std::abs(r);
-      const bool inlier = abs_r < huber;
-      e_res += 0.5f * w * (inlier ? r * r : 2.f * huber * abs_r - huber * huber);
+      const float w = 0.5f * (GradientWeight(c2, gx, gy) + p.weight[k]);
+      e_res += 0.5f * w * HuberNorm(r, huber);
       sq += r * r;
-      wk(k) = inlier ? w : w * huber / abs_r;
+      wk(k) = w * HuberWeight(std::abs(r), huber);
       rk(k) = r;
       // Target point X_t = depth * (un, vn, 1), rz = 1 / depth = rho * inv_z.
       const float un = (u - cx) * ifx, vn = (v - cy) * ify, rz = rhof * inv_z;

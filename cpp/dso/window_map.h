@@ -24,6 +24,9 @@ struct PointResidual {
   double energy = 0.0;  // robust energy at the last linearisation
 };
 
+// idepth_max at or above this means the interval has no upper bound yet.
+constexpr double kUnboundedIdepth = 1e9;
+
 // A candidate point: known pixel and pattern, inverse depth only up to an interval.
 struct ImmaturePoint {
   enum class Status { kUninitialized, kGood, kOutlier, kOutOfBounds, kSkipped, kBadCondition };
@@ -32,7 +35,7 @@ struct ImmaturePoint {
   std::array<float, kPatternSize> weight{};      // gradient weights of the pattern pixels
   float grad_sq = 0.f;                            // |grad|^2 at the centre
   double idepth_min = 0.0;
-  double idepth_max = 1e9;                        // 1e9 = unbounded
+  double idepth_max = kUnboundedIdepth;           // kUnboundedIdepth = no upper bound yet
   double prior_idepth = 0.0;                      // >0 when a depth prior exists
   double prior_idepth_var = 0.0;
   double prior_unit = 1.0;                        // window idepth per prior idepth when prior_idepth was set
