@@ -11,14 +11,17 @@
 namespace dso {
 namespace {
 
-// Pattern energy at level-0 position (u, v) of the target; +inf if out of bounds.
+// Pattern energy at level-0 position (u, v) of the target; +inf if out of bounds (every pattern
+// pixel keeps a one-pixel margin). The epipolar search calls this ~100 times per point and frame:
+// one bounds test for the whole pattern (it reaches kPatternRadius px along both axes), float sums.
 double PatternEnergy(const ImagePyramid& target, const ImmaturePoint& p, double s, double o, float u, float v,
                      double huber) {
-  double e = 0.0;
+  if (!target.InBounds(0, u, v, kPatternRadius + 1.f)) return std::numeric_limits<double>::infinity();
+  const float sf = static_cast<float>(s), of = static_cast<float>(o), kf = static_cast<float>(huber);
+  float e = 0.f;
   for (int k = 0; k < kPatternSize; ++k) {
-    const float x = u + kPattern[k][0], y = v + kPattern[k][1];
-    if (!target.InBounds(0, x, y, 1.f)) return std::numeric_limits<double>::infinity();
-    e += HuberNorm(PhotometricResidual<double>(target.InterpolateValue(0, x, y), p.intensity[k], s, o), huber);
+    const float value = target.InterpolateValue(0, u + kPattern[k][0], v + kPattern[k][1]);
+    e += HuberNorm(PhotometricResidual(value, p.intensity[k], sf, of), kf);
   }
   return e;
 }
@@ -87,7 +90,8 @@ ImmaturePoint::Status TraceImmaturePoint(const PinholeCamera& camera, const Poin
   const int steps = static_cast<int>(len / options.trace_step_px) + 1;
   double best = std::numeric_limits<double>::infinity(), second = best;
   int best_i = -1;
-  std::vector<double> energies(steps);
+  thread_local std::vector<double> energies;  // reused: no allocation per trace
+  energies.resize(steps);
   for (int i = 0; i < steps; ++i) {
     const Vec2 q = p_far + dir * (i * options.trace_step_px);
     energies[i] = PatternEnergy(target, *point, s, o, q.x(), q.y(), huber);
