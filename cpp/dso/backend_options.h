@@ -65,6 +65,8 @@ struct KeyframeOptions {
                                         // 0.5 halves the keyframe rate on KITTI at equal accuracy)
   int max_frames_between_keyframes = 10;  // force a keyframe after this many frames
   double min_points_remaining = 0.05;   // marginalise keyframes with fewer of their points left
+  double max_log_affine_in_window = 0.7;  // marginalise keyframes whose brightness gain differs from the newest
+                                          // keyframe's by more than this (|a_newest - a_kf|, log; DSO's 0.7)
 };
 
 struct InitializerOptions {

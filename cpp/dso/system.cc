@@ -337,6 +337,12 @@ bool System::InitializeTwoView(const std::shared_ptr<const ImagePyramid>& pyr, i
   return true;
 }
 
+std::vector<double> System::WindowLogGains() const {
+  std::vector<double> out;
+  for (const auto& kf : window_) out.push_back(kf->light.a);
+  return out;
+}
+
 std::vector<Mat4> System::Trajectory() const {
   std::vector<Mat4> out;
   out.reserve(frames_.size());

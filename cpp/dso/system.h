@@ -105,6 +105,8 @@ class System {
   const SystemOptions& options() const { return options_; }
   const PinholeCamera& camera() const { return camera_; }
   int PriorFrames() const { return ba_.PriorFrames(); }
+  // Affine brightness `a` (log gain) of the window's keyframes, oldest first.
+  std::vector<double> WindowLogGains() const;
 
  private:
   struct FrameRecord {

@@ -219,10 +219,14 @@ void System::MarginalizeKeyframes() {
     window_.erase(window_.begin() + i);
     RemoveDeadPoints();
   };
-  // Keyframes that lost most of their points go first (never the newest two).
+  // Keyframes that lost most of their points, or whose exposure is far from the newest keyframe's
+  // (their residuals would be dominated by the affine model), go first (never the newest two).
+  const double newest_a = window_.back()->light.a;
   for (size_t i = 0; i + 2 < window_.size() && static_cast<int>(window_.size()) > o.min_keyframes;) {
     const Keyframe& kf = *window_[i];
-    if (kf.points_at_creation > 0 && kf.points.size() < o.min_points_remaining * kf.points_at_creation) {
+    const bool few_points =
+        kf.points_at_creation > 0 && kf.points.size() < o.min_points_remaining * kf.points_at_creation;
+    if (few_points || std::abs(newest_a - kf.light.a) > o.max_log_affine_in_window) {
       marginalize(i);
     } else {
       ++i;

@@ -102,6 +102,39 @@ TEST(System, SyntheticSequenceWithoutPrior) {
   EXPECT_LT(s.max_rotation_error, 0.005);  // measured 0.0007
 }
 
+// Frames (of a 30-frame render whose exposure grows by exp(0.06) per frame, with the depth prior)
+// after which a window of more than min_keyframes keyframes holds one, other than the newest two,
+// whose log gain differs from the newest keyframe's by more than 0.7.
+int FramesWithFarExposureKeyframe(double max_log_affine_in_window) {
+  SystemOptions o = SmallOptions();
+  o.keyframes.max_log_affine_in_window = max_log_affine_in_window;
+  System system(TestCamera(), o);
+  const PinholeCamera cam = system.camera();
+  int violations = 0;
+  for (int i = 0; i < 30; ++i) {
+    std::vector<float> image, depth;
+    Render(cam, TrajectoryPose(i), &image, &depth);
+    for (float& v : image) v *= static_cast<float>(std::exp(0.06 * i));
+    system.Track(RenderedInput(cam, image, &depth, 0.1 * i));
+    const std::vector<double> a = system.WindowLogGains();
+    if (static_cast<int>(a.size()) <= o.keyframes.min_keyframes) continue;
+    bool far = false;
+    for (size_t k = 0; k + 2 < a.size(); ++k) far |= std::abs(a.back() - a[k]) > 0.7;
+    violations += far ? 1 : 0;
+  }
+  return violations;
+}
+
+TEST(System, KeyframesFarInExposureAreMarginalised) {
+  // DSO's criterion: a keyframe whose gain differs from the newest by more than the option leaves
+  // the window (the newest two and min_keyframes always stay).
+  const int with = FramesWithFarExposureKeyframe(0.7), without = FramesWithFarExposureKeyframe(1e6);
+  std::printf("frames with a far-exposure keyframe in the window: %d with the criterion, %d without\n", with,
+              without);
+  EXPECT_EQ(with, 0);
+  EXPECT_GT(without, 0);
+}
+
 // Frame index of the first result that is not INITIALIZING (-1: never), over `n` frames whose
 // camera stands still for `still` frames and then follows the test trajectory.
 int FirstStartedFrame(int n, int still, bool with_depth, System* system) {
