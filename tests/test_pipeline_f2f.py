@@ -95,3 +95,27 @@ def test_sample_depth_is_bilinear_and_unknown_next_to_unknown_depth():
     kps = np.array([[2.25, 3.0], [5.5, 1.5], [6.5, 2.0], [-0.5, 2.0], [0.0, 0.0]], np.float32)
     np.testing.assert_allclose(sample_depth(depth, kps), [3.25, 6.5, 0.0, 0.0, 1.0], atol=1e-5)
     assert sample_depth(depth, np.zeros((0, 2), np.float32)).shape == (0,)
+
+
+@pytest.mark.parametrize("unit", [True, False])
+def test_mutual_nn_matches_equal_opencv_brute_force_cross_check(unit):
+    import cv2
+
+    from apps.pipeline.f2f import mutual_nn_matches
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(300, 64)).astype(np.float32)
+    b = np.concatenate([a[rng.permutation(300)[:200]] + 0.25 * rng.normal(size=(200, 64)),
+                        rng.normal(size=(150, 64))]).astype(np.float32)
+    if unit:
+        a /= np.linalg.norm(a, axis=1, keepdims=True)
+        b /= np.linalg.norm(b, axis=1, keepdims=True)
+    max_distance = 1.2 if unit else 9.0
+    ref = cv2.BFMatcher(cv2.NORM_L2, crossCheck=True).match(a, b)
+    expected = sorted((m.queryIdx, m.trainIdx) for m in ref if m.distance <= max_distance)
+    got = mutual_nn_matches(a, b, max_distance)
+    assert got.dtype == np.int64 and got.shape[1] == 2
+    assert len(expected) > 50 and [tuple(p) for p in got.tolist()] == expected
+    assert mutual_nn_matches(a[:0], b, 1.0).shape == (0, 2)
+    with pytest.raises(ValueError, match="descriptors"):
+        mutual_nn_matches(a, b[:, :32], 1.0)
