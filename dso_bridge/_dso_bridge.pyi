@@ -655,6 +655,12 @@ class TrackingOptions:
     @pyramid_levels.setter
     def pyramid_levels(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+    @property
+    def retrack_rmse_history(self) -> int:
+        ...
+    @retrack_rmse_history.setter
+    def retrack_rmse_history(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
 class SystemOptions:
     """
     All backend options; check() raises ValueError naming a bad field.

@@ -90,6 +90,10 @@ struct TrackingOptions {
   int lost_frames_before_reinit = 3;    // consecutive lost frames (tracked against the old map
                                         // meanwhile) before the map is reset; the next frame re-initialises
   int pyramid_levels = 5;               // image pyramid levels (coarsest used for tracking)
+  // The tracker tries further motion hypotheses while its best RMSE exceeds
+  // tracker.retrack_threshold x the median RMSE of the last `retrack_rmse_history` tracked frames
+  // (1 = the previous frame, as DSO; the median is robust to the RMSE's keyframe/tracked alternation).
+  int retrack_rmse_history = 5;
 };
 
 struct SystemOptions {

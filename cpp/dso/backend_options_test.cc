@@ -31,6 +31,7 @@ TEST(SystemOptions, RejectsBadValuesNamingTheField) {
   ExpectRejected([](SystemOptions* o) { o->keyframes.min_keyframes = 9; }, "keyframes.min_keyframes");
   ExpectRejected([](SystemOptions* o) { o->init.klt_window = 8; }, "init.klt_window");
   ExpectRejected([](SystemOptions* o) { o->tracking.max_rmse = std::nan(""); }, "tracking.max_rmse");
+  ExpectRejected([](SystemOptions* o) { o->tracking.retrack_rmse_history = 0; }, "tracking.retrack_rmse_history");
   ExpectRejected([](SystemOptions* o) { o->tracker.huber_threshold = -1.f; }, "SystemOptions.tracker");
   ExpectRejected([](SystemOptions* o) { o->selector.block_size = 1; }, "SystemOptions.selector");
 }

@@ -153,7 +153,9 @@ TEST(CoarseTracker, HypothesesAreTriedInOrderAndBestIsKept) {
   const Scene& scene = SharedScene();
   const SE3 world_from_new = TestMotionWorldFromNew();
   const ImagePyramid new_pyramid = scene.RenderPyramid(world_from_new);
-  CoarseTracker tracker(scene.camera);
+  TrackerOptions options;
+  options.retrack_threshold = 1.5f;  // early stop once a hypothesis is within 1.5 x previous_rmse = 3
+  CoarseTracker tracker(scene.camera, options);
   tracker.SetReference(scene.ref_pyramid, scene.points);
   // A hopeless first guess (1 m sideways, 20 deg roll) then the motion hypotheses around zero.
   std::vector<TrackingHypothesis> hyps = {

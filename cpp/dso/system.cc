@@ -118,6 +118,8 @@ FrameResult System::Track(const FrameInput& input) {
     if (ok) {
       lost_count_ = 0;
       last_rmse_ = tr.rmse;
+      recent_rmse_.push_back(tr.rmse);
+      while (static_cast<int>(recent_rmse_.size()) > options_.tracking.retrack_rmse_history) recent_rmse_.pop_front();
       if (rmse_after_keyframe_ <= 0) rmse_after_keyframe_ = tr.rmse;
       last_light_ = light;
       t = std::chrono::steady_clock::now();
@@ -192,12 +194,19 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
     h.affine = last_light_;
     hyps.insert(hyps.begin(), h);
   }
-  *tr = tracker_.Track(pyr, hyps, 1.0, last_rmse_);
+  *tr = tracker_.Track(pyr, hyps, 1.0, RetrackReferenceRmse());
   *cam_from_world = tr->cam_from_ref * ref.cam_from_world;
   *light = tr->affine;
   const bool ok = tr->success && std::isfinite(tr->rmse) && tr->rmse <= options_.tracking.max_rmse;
   if (!ok) *cam_from_world = predicted;
   return ok;
+}
+
+double System::RetrackReferenceRmse() const {
+  if (recent_rmse_.empty()) return -1.0;
+  std::vector<double> v(recent_rmse_.begin(), recent_rmse_.end());
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
 }
 
 bool System::NeedKeyframe(const TrackingResult& tr, const AffineLight& light, int frame_index) const {
@@ -247,6 +256,7 @@ bool System::InitializeFromPrior(const std::shared_ptr<const ImagePyramid>& pyr,
   UpdateTrackerReference();
   state_ = State::kRunning;
   last_rmse_ = -1.0;
+  recent_rmse_.clear();
   rmse_after_keyframe_ = -1.0;
   last_light_ = AffineLight();
   return true;
@@ -309,6 +319,7 @@ bool System::InitializeTwoView(const std::shared_ptr<const ImagePyramid>& pyr, i
   Keyframe* kf1 = AddKeyframe(pyr, cam1_from_world, AffineLight(), frame_index, frames_[frame_index].timestamp);
   state_ = State::kRunning;
   last_rmse_ = -1.0;
+  recent_rmse_.clear();
   last_light_ = AffineLight();
   MakeKeyframe(kf1, no_prior, FrameInput(), t);
   // Other buffered frames (between the two keyframes, and before the first one after restarts):

@@ -9,6 +9,7 @@
 #include <Eigen/Core>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -177,6 +178,9 @@ class System {
   bool have_velocity_ = false;
   AffineLight last_light_;
   double last_rmse_ = -1.0;
+  std::deque<double> recent_rmse_;  // tracking RMSE of the last tracking.retrack_rmse_history frames
+  // Median of recent_rmse_ (-1 when empty): the tracker's retrack reference.
+  double RetrackReferenceRmse() const;
   double rmse_after_keyframe_ = -1.0;
   int last_keyframe_frame_ = 0;
   int lost_count_ = 0;

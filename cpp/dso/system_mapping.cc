@@ -303,6 +303,7 @@ void System::ResetMap() {
   state_ = State::kUninitialized;
   lost_count_ = 0;
   last_rmse_ = -1.0;
+  recent_rmse_.clear();
   rmse_after_keyframe_ = -1.0;
 }
 

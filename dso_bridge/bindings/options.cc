@@ -147,7 +147,8 @@ void BindOptions(py::module& m) {
   WithDict(py::class_<TrackingOptions>(m, "TrackingOptions", "Tracking-quality checks and recovery."))
       .def(py::init<>())
       KP3D_RW(TrackingOptions, max_rmse) KP3D_RW(TrackingOptions, lost_frames_before_reinit)
-      KP3D_RW(TrackingOptions, pyramid_levels);
+      KP3D_RW(TrackingOptions, pyramid_levels)
+      KP3D_RW(TrackingOptions, retrack_rmse_history);
 
   WithDict(py::class_<SystemOptions>(m, "SystemOptions", "All backend options; check() raises ValueError naming a bad field."))
       .def(py::init<>())
