@@ -1,0 +1,131 @@
+"""Selects a DepthNet training snapshot by what it does as the DS-DSO prior on footage it never saw.
+
+    .venv/bin/python bench/depth_snapshots.py CKPT.pt [CKPT.pt ...] [--seqs 07] [--seeds 0 1 2]
+        [--root ../shared/data/kitti/sequences] [--max-frames 300]
+        [--keypoint frontend/models/checkpoints/keypoints_light/keypoint_net.pt]
+        [--calibrate runs/synth_train/sequences/01] [--eval-render runs/synth_eval/sequences/00]
+        [--out runs/depth_snapshots] [--json OUT]
+
+A lower photometric training loss did not mean a better prior (frontend/models/MODEL_CARD.md: steps
+3000-6000 of the first run were worse on KITTI than step 2000), so snapshots are compared on:
+
+* the held-out render with exact depth (``--eval-render``): AbsRel, RMSE, a1 at the export size (320x96);
+* the default dsdso run (``bench/pipeline.py``: one process per run, one at a time) on each sequence of
+  ``--seqs`` (validation: KITTI 07, never a training source) and selector seed: ATE [m], RPE-1 [m],
+  t_rel/r_rel where the clip is >= 100 m, the fitted GT/estimate scale (1 = metric), CPU seconds.
+
+Each checkpoint is exported as shipped (``kp3d-vo export`` with the given KeypointNet, depth at 320x96,
+calibrated to metres on ``--calibrate``, prior sigma 0.1) into ``OUT/<checkpoint stem or snapshot>/model``.
+Prints one Markdown table of per-checkpoint means over seeds; ``--json`` keeps every run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+METRICS = ("ate_rmse", "rpe_trans_rmse", "t_rel", "r_rel", "scale", "cpu_s")
+
+
+def _name(ckpt: Path) -> str:
+    """``.../snapshots/step_0001000/depth_net.pt`` -> ``step_0001000``; else the file's parent + stem."""
+    return ckpt.parent.name if ckpt.parent.name.startswith("step_") else f"{ckpt.parent.name}_{ckpt.stem}"
+
+
+def export(ckpt: Path, keypoint: Path, calibrate: Path, out: Path) -> None:
+    cmd = [sys.executable, "-m", "apps.cli", "export", "--keypoint", str(keypoint), "--depth", str(ckpt),
+           "--out", str(out), "--width", "640", "--height", "192", "--depth-width", "320", "--depth-height", "96",
+           "--calibrate-depth", str(calibrate), "--depth-prior-sigma", "0.1"]
+    subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+
+
+def render_errors(ckpt: Path, render: Path) -> dict:
+    from apps.io.sequence import open_sequence
+    from frontend.training.evaluate import evaluate_depth_checkpoint
+
+    return evaluate_depth_checkpoint(ckpt, open_sequence(render, resize=(320, 96)))
+
+
+def pipeline_runs(model: Path, root: Path, seqs: list[str], seeds: list[int], max_frames: int) -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix="kp3d_snap_") as tmp:
+        configs = []
+        for seed in seeds:
+            cfg = Path(tmp) / f"seed{seed}.yaml"
+            cfg.write_text(f"backend: {{selector: {{seed: {seed}}}}}\n")
+            configs.append(str(cfg))
+        out = Path(tmp) / "rows.json"
+        cmd = [sys.executable, str(REPO / "bench" / "pipeline.py"), "--root", str(root), "--seqs", *seqs,
+               "--modes", "dsdso", "--max-frames", str(max_frames), "--configs", *configs, "--json", str(out),
+               "--", "--model-dir", str(model)]
+        subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+        rows = json.loads(out.read_text())
+    for r in rows:
+        r["seed"] = int(Path(r["config"]).stem.removeprefix("seed"))
+        r.pop("statuses", None)
+    return rows
+
+
+def _mean(values: list) -> float | None:
+    v = [x for x in values if x is not None]
+    return statistics.fmean(v) if v else None
+
+
+def table(results: list[dict], seqs: list[str]) -> str:
+    head = "| checkpoint | render AbsRel / RMSE m / a1 |" + "".join(
+        f" {s} ATE m | {s} RPE-1 m | {s} t_rel % | {s} scale |" for s in seqs)
+    lines = [head, "|" + "---|" * (2 + 4 * len(seqs))]
+    fmt = lambda v, spec=".3f": "–" if v is None else format(v, spec)  # noqa: E731
+    for res in results:
+        d = res["render"]
+        cells = [res["name"], f"{d['abs_rel']:.3f} / {d['rmse']:.2f} / {d['a1']:.3f}"]
+        for s in seqs:
+            rows = [r for r in res["runs"] if r["sequence"] == s]
+            cells += [fmt(_mean([r["ate_rmse"] for r in rows])), fmt(_mean([r["rpe_trans_rmse"] for r in rows])),
+                      fmt(_mean([r["t_rel"] for r in rows]), ".2f"), fmt(_mean([r.get("scale") for r in rows]))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("checkpoints", nargs="+", type=Path, help="DepthNet checkpoints (depth_net.pt of a run or snapshot)")
+    p.add_argument("--seqs", nargs="+", default=["07"], help="KITTI sequences to run (default: validation 07)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--root", type=Path, default=REPO.parent / "shared" / "data" / "kitti" / "sequences")
+    p.add_argument("--max-frames", type=int, default=300)
+    p.add_argument("--keypoint", type=Path, default=REPO / "frontend/models/checkpoints/keypoints_light/keypoint_net.pt")
+    p.add_argument("--calibrate", type=Path, default=REPO / "runs/synth_train/sequences/01",
+                   help="render with exact depth for the metric calibration (as shipped)")
+    p.add_argument("--eval-render", type=Path, default=REPO / "runs/synth_eval/sequences/00",
+                   help="held-out render with exact depth")
+    p.add_argument("--out", type=Path, default=REPO / "runs/depth_snapshots")
+    p.add_argument("--json", type=Path, help="write every run's row here")
+    args = p.parse_args(argv)
+    for path in (*args.checkpoints, args.keypoint, args.calibrate, args.eval_render):
+        if not path.exists():
+            raise SystemExit(f"depth_snapshots: {path} does not exist")
+    results = []
+    for ckpt in args.checkpoints:
+        name = _name(ckpt)
+        model = args.out / name / "model"
+        export(ckpt, args.keypoint, args.calibrate, model)
+        res = {"name": name, "checkpoint": str(ckpt), "model_dir": str(model),
+               "render": render_errors(ckpt, args.eval_render),
+               "runs": pipeline_runs(model, args.root, args.seqs, args.seeds, args.max_frames)}
+        results.append(res)
+        print(table([res], args.seqs).splitlines()[-1], flush=True)
+    print(table(results, args.seqs))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
