@@ -117,7 +117,6 @@ FrameResult System::Track(const FrameInput& input) {
     Keyframe* ref = window_.back().get();
     if (ok) {
       lost_count_ = 0;
-      last_rmse_ = tr.rmse;
       recent_rmse_.push_back(tr.rmse);
       while (static_cast<int>(recent_rmse_.size()) > options_.tracking.retrack_rmse_history) recent_rmse_.pop_front();
       if (rmse_after_keyframe_ <= 0) rmse_after_keyframe_ = tr.rmse;
@@ -255,7 +254,6 @@ bool System::InitializeFromPrior(const std::shared_ptr<const ImagePyramid>& pyr,
   prior_unit_known_ = true;  // the map is in the prior's unit times prior_idepth_scale_
   UpdateTrackerReference();
   state_ = State::kRunning;
-  last_rmse_ = -1.0;
   recent_rmse_.clear();
   rmse_after_keyframe_ = -1.0;
   last_light_ = AffineLight();
@@ -318,7 +316,6 @@ bool System::InitializeTwoView(const std::shared_ptr<const ImagePyramid>& pyr, i
   TraceImmaturePoints(*pyr, cam1_from_world, AffineLight());
   Keyframe* kf1 = AddKeyframe(pyr, cam1_from_world, AffineLight(), frame_index, frames_[frame_index].timestamp);
   state_ = State::kRunning;
-  last_rmse_ = -1.0;
   recent_rmse_.clear();
   last_light_ = AffineLight();
   MakeKeyframe(kf1, no_prior, FrameInput(), t);

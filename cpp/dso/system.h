@@ -177,7 +177,6 @@ class System {
   SE3 last_cam_from_world_, prev_cam_from_world_;
   bool have_velocity_ = false;
   AffineLight last_light_;
-  double last_rmse_ = -1.0;
   std::deque<double> recent_rmse_;  // tracking RMSE of the last tracking.retrack_rmse_history frames
   // Median of recent_rmse_ (-1 when empty): the tracker's retrack reference.
   double RetrackReferenceRmse() const;

@@ -302,7 +302,6 @@ void System::ResetMap() {
   init_buffer_.clear();
   state_ = State::kUninitialized;
   lost_count_ = 0;
-  last_rmse_ = -1.0;
   recent_rmse_.clear();
   rmse_after_keyframe_ = -1.0;
 }
