@@ -104,10 +104,8 @@ WindowOptimizer::PairProjection::PairProjection(const PinholeCamera& cam, const 
 template <typename PixelFn>
 bool WindowOptimizer::ProjectPattern(const ActivePoint& p, const ImagePyramid& img, const PairProjection& proj,
                                      PixelFn&& fn) {
-  // K * (R * K^-1 * (pixel + offset) + t * rho): the homogeneous target pixel of every pattern
-  // pixel, its third coordinate being the (idepth-scaled) depth.
-  const Eigen::Vector3f centre =
-      proj.krki * Eigen::Vector3f(p.pixel.x(), p.pixel.y(), 1.f) + proj.kt * static_cast<float>(p.idepth);
+  // The homogeneous target pixel of every pattern pixel: centre + K R K^-1 offset.
+  const Eigen::Vector3f centre = proj.Centre(p.pixel, p.idepth);
   for (int k = 0; k < kPatternSize; ++k) {
     const Eigen::Vector3f x = centre + proj.pattern[k];
     if (!(x.z() > 1e-6f)) return false;
@@ -120,8 +118,7 @@ bool WindowOptimizer::ProjectPattern(const ActivePoint& p, const ImagePyramid& i
 }
 
 void WindowOptimizer::PrefetchPattern(const ActivePoint& p, const ImagePyramid& img, const PairProjection& proj) {
-  const Eigen::Vector3f centre =
-      proj.krki * Eigen::Vector3f(p.pixel.x(), p.pixel.y(), 1.f) + proj.kt * static_cast<float>(p.idepth);
+  const Eigen::Vector3f centre = proj.Centre(p.pixel, p.idepth);
   if (!(centre.z() > 1e-6f)) return;
   const float u = centre.x() / centre.z(), v = centre.y() / centre.z();
   constexpr int kReach = kPatternRadius + 1;  // pattern radius plus the bilinear neighbour

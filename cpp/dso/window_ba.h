@@ -90,6 +90,11 @@ class WindowOptimizer {
     Eigen::Matrix3f krki = Eigen::Matrix3f::Identity();  // K R K^-1
     Eigen::Vector3f kt = Eigen::Vector3f::Zero();        // K t
     std::array<Eigen::Vector3f, kPatternSize> pattern{};
+    // K (R K^-1 pixel + t idepth): the homogeneous target pixel of a host pixel at inverse depth
+    // `idepth`, its third coordinate the (idepth-scaled) depth.
+    Eigen::Vector3f Centre(const Eigen::Vector2f& pixel, double idepth) const {
+      return krki * Eigen::Vector3f(pixel.x(), pixel.y(), 1.f) + kt * static_cast<float>(idepth);
+    }
   };
   struct Pairs {
     int nf = 0;
