@@ -75,7 +75,7 @@ def pnp(p3, p2, K, kw):
 
 def bench_pnp(sequence: Path, model_dir: Path, stride: int, max_frames: int, repeats: int) -> None:
     from apps.io.sequence import open_sequence
-    from apps.pipeline.f2f import mutual_nn_matches, sample_depth
+    from apps.pipeline.f2f import F2FOptions, lift_matches, mutual_nn_matches
     from frontend.inference import FrontendRuntime
 
     seq = open_sequence(sequence, resize=(640, 192), max_frames=max_frames)
@@ -84,16 +84,13 @@ def bench_pnp(sequence: Path, model_dir: Path, stride: int, max_frames: int, rep
     gt = np.asarray(seq.gt_world_from_cam, np.float64)
     K = seq.intrinsics.K
     fe = FrontendRuntime(model_dir, device="cpu", num_threads=1)
+    options = F2FOptions()  # the pipeline's matching distance and depth range
     rows = {k: ([], [], []) for k in VARIANTS}
     n_pts = []
     for i in range(stride, len(seq), stride):
         a, b = fe(seq.image(i - 1)), fe(seq.image(i))
-        m = mutual_nn_matches(a.descriptors, b.descriptors, 1.2)
-        z = sample_depth(a.depth, a.keypoints[m[:, 0]])
-        ok = (z > 0.5) & (z < 60.0)
-        uv, z = a.keypoints[m[ok, 0]].astype(np.float64), z[ok].astype(np.float64)
-        p3 = np.stack([(uv[:, 0] - K[0, 2]) / K[0, 0] * z, (uv[:, 1] - K[1, 2]) / K[1, 1] * z, z], axis=1)
-        p2 = b.keypoints[m[ok, 1]].astype(np.float64)
+        m = mutual_nn_matches(a.descriptors, b.descriptors, options.max_descriptor_distance)
+        p3, p2 = lift_matches(a.keypoints, a.depth, b.keypoints, m, seq.intrinsics, options)
         n_pts.append(len(p3))
         r_gt = (np.linalg.inv(gt[i]) @ gt[i - 1])[:3, :3]
         for name, kw in VARIANTS.items():

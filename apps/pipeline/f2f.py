@@ -78,6 +78,22 @@ def sample_depth(depth: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
     return np.where(valid > 0.999, values, 0.0).astype(np.float32)
 
 
+def lift_matches(
+    kp_prev: np.ndarray, depth_prev: np.ndarray, kp_cur: np.ndarray, matches: np.ndarray,
+    intrinsics: Intrinsics, options: F2FOptions,
+) -> tuple[np.ndarray, np.ndarray]:
+    """2D-3D correspondences of matched keypoints: the previous frame's keypoints lifted with its depth
+    (``(P, 3)`` float64, previous camera frame, metres; depth within the options' range) and the current
+    frame's matched keypoints (``(P, 2)`` float64 pixels)."""
+    z = sample_depth(depth_prev, kp_prev[matches[:, 0]])
+    ok = (z > options.min_depth_m) & (z < options.max_depth_m)
+    uv = kp_prev[matches[ok, 0]].astype(np.float64)
+    z = z[ok].astype(np.float64)
+    pts3d = np.stack([(uv[:, 0] - intrinsics.cx) / intrinsics.fx * z,
+                      (uv[:, 1] - intrinsics.cy) / intrinsics.fy * z, z], axis=1)
+    return pts3d, kp_cur[matches[ok, 1]].astype(np.float64)
+
+
 def relative_pose_pnp(
     kp_prev: np.ndarray, depth_prev: np.ndarray, kp_cur: np.ndarray, matches: np.ndarray,
     intrinsics: Intrinsics, options: F2FOptions,
@@ -85,15 +101,9 @@ def relative_pose_pnp(
     """``cam_cur_from_cam_prev`` (4, 4) from depth-lifted previous keypoints, or None; and the inlier count."""
     if len(matches) < options.min_matches:
         return None, 0
-    z = sample_depth(depth_prev, kp_prev[matches[:, 0]])
-    ok = (z > options.min_depth_m) & (z < options.max_depth_m)
-    if ok.sum() < options.min_matches:
+    pts3d, pts2d = lift_matches(kp_prev, depth_prev, kp_cur, matches, intrinsics, options)
+    if len(pts3d) < options.min_matches:
         return None, 0
-    uv = kp_prev[matches[ok, 0]].astype(np.float64)
-    z = z[ok].astype(np.float64)
-    pts3d = np.stack([(uv[:, 0] - intrinsics.cx) / intrinsics.fx * z,
-                      (uv[:, 1] - intrinsics.cy) / intrinsics.fy * z, z], axis=1)
-    pts2d = kp_cur[matches[ok, 1]].astype(np.float64)
     found, rvec, tvec, inliers = cv2.solvePnPRansac(
         pts3d, pts2d, intrinsics.K, None, iterationsCount=options.ransac_iterations,
         reprojectionError=options.ransac_reprojection_px, confidence=options.ransac_confidence,
