@@ -273,7 +273,7 @@ std::vector<PixelCandidate> MergeKeypoints(const std::vector<PixelCandidate>& gr
   for (int i : order) {
     const float x = keypoints_xy[2 * i], y = keypoints_xy[2 * i + 1];
     if (near_kept(x, y)) continue;
-    out.push_back({x, y, scores ? scores[i] : 1.f, -1});
+    out.push_back({x, y, scores ? scores[i] : 1.f, -1, i});
     grid[static_cast<int>(y / cell) * gw + static_cast<int>(x / cell)].emplace_back(x, y);
   }
   for (const PixelCandidate& c : gradient_candidates) {

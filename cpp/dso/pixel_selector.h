@@ -36,6 +36,7 @@ struct PixelCandidate {
   float y = 0.f;      // level-0 pixel row
   float score = 0.f;  // gradient: |grad . dir| (grey levels/px); keypoint: its score
   int tier = 0;       // 0, 1, 2: selection tier (level used for the threshold); -1: external keypoint
+  int keypoint_index = -1;  // external keypoint: its index in the input keypoint array; -1 otherwise
 };
 
 // Selects about `target_count` candidates (> 0) from the pyramid (needs >= num_tiers levels,

@@ -109,8 +109,11 @@ TEST(MergeKeypoints, SuppressesDuplicatesAndKeepsOrder) {
   EXPECT_EQ(m[0].tier, -1);
   EXPECT_FLOAT_EQ(m[0].x, 102.f);
   EXPECT_FLOAT_EQ(m[0].score, 0.9f);
+  EXPECT_EQ(m[0].keypoint_index, 1);  // index into the input keypoints
   EXPECT_EQ(m[1].tier, -1);
   EXPECT_FLOAT_EQ(m[1].x, 400.f);
+  EXPECT_EQ(m[1].keypoint_index, 2);
+  EXPECT_EQ(m[2].keypoint_index, -1);  // gradient candidates carry none
   // Gradient candidates (100,50) and (101,51) are within 3 px of (102,50): dropped. The one at
   // (2,2) is outside the border but gradient candidates are only checked against the image.
   EXPECT_FLOAT_EQ(m[2].x, 300.f);

@@ -97,9 +97,9 @@ void System::SelectNewPoints(Keyframe* kf, const DepthPrior& prior, const FrameI
   for (const PixelCandidate& c : cands) {
     ImmaturePoint ip;
     if (!MakeImmaturePoint(*kf->pyramid, c.x, c.y, options_.ba.gradient_weight_c, &ip)) continue;
-    ip.from_keypoint = c.tier < 0;
+    ip.from_keypoint = c.keypoint_index >= 0;
     double id = 0.0, var = 0.0;
-    if (prior.Lookup(c.x, c.y, ip.from_keypoint, &id, &var)) {
+    if (prior.Lookup(c.x, c.y, c.keypoint_index, &id, &var)) {
       const double half = options_.points.prior_sigma_scale * std::sqrt(var);
       ip.prior_idepth = id;
       ip.prior_idepth_var = var;

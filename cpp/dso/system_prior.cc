@@ -4,10 +4,6 @@
 
 namespace dso {
 
-long long DepthPrior::Key(float x, float y) {
-  return static_cast<long long>(std::lround(x * 8.0)) * 1000003LL + std::lround(y * 8.0);
-}
-
 DepthPrior::DepthPrior(const FrameInput& input, const PinholeCamera& camera, const PointOptions& options,
                        bool enabled)
     : width_(camera.width), height_(camera.height), rel_sigma_(options.default_prior_relative_sigma) {
@@ -16,24 +12,19 @@ DepthPrior::DepthPrior(const FrameInput& input, const PinholeCamera& camera, con
   if (input.keypoint_idepth != nullptr && input.keypoints != nullptr && input.num_keypoints > 0) {
     kp_idepth_ = input.keypoint_idepth;
     kp_var_ = input.keypoint_idepth_var;
-    for (int i = 0; i < input.num_keypoints; ++i) {
-      keypoint_index_[Key(input.keypoints[2 * i], input.keypoints[2 * i + 1])] = i;
-    }
+    num_keypoints_ = input.num_keypoints;
   }
   available_ = depth_ != nullptr || kp_idepth_ != nullptr;
 }
 
-bool DepthPrior::Lookup(float x, float y, bool keypoint, double* idepth, double* idepth_var) const {
-  if (keypoint && kp_idepth_ != nullptr) {
-    auto it = keypoint_index_.find(Key(x, y));
-    if (it != keypoint_index_.end()) {
-      const double id = kp_idepth_[it->second];
-      if (std::isfinite(id) && id > 0) {
-        const double var = kp_var_ != nullptr ? kp_var_[it->second] : 0.0;
-        *idepth = idepth_scale_ * id;
-        *idepth_var = idepth_scale_ * idepth_scale_ * ((std::isfinite(var) && var > 0) ? var : std::pow(rel_sigma_ * id, 2));
-        return true;
-      }
+bool DepthPrior::Lookup(float x, float y, int keypoint_index, double* idepth, double* idepth_var) const {
+  if (keypoint_index >= 0 && keypoint_index < num_keypoints_ && kp_idepth_ != nullptr) {
+    const double id = kp_idepth_[keypoint_index];
+    if (std::isfinite(id) && id > 0) {
+      const double var = kp_var_ != nullptr ? kp_var_[keypoint_index] : 0.0;
+      *idepth = idepth_scale_ * id;
+      *idepth_var = idepth_scale_ * idepth_scale_ * ((std::isfinite(var) && var > 0) ? var : std::pow(rel_sigma_ * id, 2));
+      return true;
     }
   }
   if (depth_ == nullptr) return false;

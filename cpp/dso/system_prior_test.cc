@@ -22,10 +22,10 @@ TEST(DepthPrior, DisabledOrEmptyGivesNothing) {
   double id = -1, var = -1;
   const DepthPrior off(in, cam, opt, false);
   EXPECT_FALSE(off.Available());
-  EXPECT_FALSE(off.Lookup(10.f, 10.f, false, &id, &var));
+  EXPECT_FALSE(off.Lookup(10.f, 10.f, -1, &id, &var));
   const DepthPrior empty(FrameInput(), cam, opt, true);
   EXPECT_FALSE(empty.Available());
-  EXPECT_FALSE(empty.Lookup(10.f, 10.f, true, &id, &var));
+  EXPECT_FALSE(empty.Lookup(10.f, 10.f, 0, &id, &var));
 }
 
 TEST(DepthPrior, DepthMapLookupRoundsToThePixelAndPropagatesTheRelativeSigma) {
@@ -41,23 +41,23 @@ TEST(DepthPrior, DepthMapLookupRoundsToThePixelAndPropagatesTheRelativeSigma) {
   const DepthPrior prior(in, cam, opt, true);
   ASSERT_TRUE(prior.Available());
   double id = 0, var = 0;
-  ASSERT_TRUE(prior.Lookup(30.6f, 19.7f, false, &id, &var));  // rounds to (31, 20)
+  ASSERT_TRUE(prior.Lookup(30.6f, 19.7f, -1, &id, &var));  // rounds to (31, 20)
   EXPECT_NEAR(id, 0.2, 1e-12);
   EXPECT_NEAR(var, std::pow(0.1 / 5.0, 2), 1e-12);  // sigma(1/d) = rel_sigma / d
-  ASSERT_TRUE(prior.Lookup(30.4f, 20.4f, false, &id, &var));  // (30, 20)
+  ASSERT_TRUE(prior.Lookup(30.4f, 20.4f, -1, &id, &var));  // (30, 20)
   EXPECT_NEAR(id, 0.5, 1e-12);
   DepthPrior in_window_unit(in, cam, opt, true);  // the prior in a map whose unit is half the prior's
   in_window_unit.SetIdepthScale(2.0);
-  ASSERT_TRUE(in_window_unit.Lookup(30.6f, 19.7f, false, &id, &var));
+  ASSERT_TRUE(in_window_unit.Lookup(30.6f, 19.7f, -1, &id, &var));
   EXPECT_NEAR(id, 0.4, 1e-12);
   EXPECT_NEAR(var, std::pow(2.0 * 0.1 / 5.0, 2), 1e-12);
-  EXPECT_FALSE(prior.Lookup(30.f, 21.f, false, &id, &var));   // NaN depth
-  EXPECT_FALSE(prior.Lookup(40.f, 40.f, false, &id, &var));   // 0 = unknown
-  EXPECT_FALSE(prior.Lookup(-1.f, 20.f, false, &id, &var));   // outside the image
-  EXPECT_FALSE(prior.Lookup(cam.width - 0.4f, 20.f, false, &id, &var));
+  EXPECT_FALSE(prior.Lookup(30.f, 21.f, -1, &id, &var));   // NaN depth
+  EXPECT_FALSE(prior.Lookup(40.f, 40.f, -1, &id, &var));   // 0 = unknown
+  EXPECT_FALSE(prior.Lookup(-1.f, 20.f, -1, &id, &var));   // outside the image
+  EXPECT_FALSE(prior.Lookup(cam.width - 0.4f, 20.f, -1, &id, &var));
 }
 
-TEST(DepthPrior, KeypointPriorIsMatchedByPositionAndFallsBackToTheDepthMap) {
+TEST(DepthPrior, KeypointPriorIsSelectedByIndexAndFallsBackToTheDepthMap) {
   const PinholeCamera cam = TestCamera();
   std::vector<float> depth(cam.width * cam.height, 10.f);
   const std::vector<float> kps = {50.25f, 30.5f, 80.f, 60.f, 90.f, 20.f};
@@ -73,24 +73,26 @@ TEST(DepthPrior, KeypointPriorIsMatchedByPositionAndFallsBackToTheDepthMap) {
   opt.default_prior_relative_sigma = 0.2;
   const DepthPrior prior(in, cam, opt, true);
   double id = 0, var = 0;
-  ASSERT_TRUE(prior.Lookup(50.25f, 30.5f, true, &id, &var));
+  ASSERT_TRUE(prior.Lookup(50.25f, 30.5f, 0, &id, &var));
   EXPECT_NEAR(id, 0.5, 1e-7);
   EXPECT_NEAR(var, 0.01, 1e-9);
-  ASSERT_TRUE(prior.Lookup(80.f, 60.f, true, &id, &var));  // no variance given: relative sigma
+  ASSERT_TRUE(prior.Lookup(80.f, 60.f, 1, &id, &var));  // no variance given: relative sigma
   EXPECT_NEAR(id, 0.25, 1e-7);
   EXPECT_NEAR(var, std::pow(0.2 * 0.25, 2), 1e-9);
-  // Invalid keypoint idepth, an unmatched position, or a non-keypoint query: the depth map.
-  for (const auto& q : {std::pair<float, float>(90.f, 20.f), std::pair<float, float>(51.f, 30.5f)}) {
-    ASSERT_TRUE(prior.Lookup(q.first, q.second, true, &id, &var));
+  // The index, not the position, selects the keypoint: a sub-pixel-shifted keypoint keeps its prior.
+  ASSERT_TRUE(prior.Lookup(50.3f, 30.45f, 0, &id, &var));
+  EXPECT_NEAR(id, 0.5, 1e-7);
+  // Invalid keypoint idepth, an index out of range, or no keypoint (-1): the depth map.
+  for (const int index : {2, 3, -1}) {
+    ASSERT_TRUE(prior.Lookup(50.25f, 30.5f, index, &id, &var));
     EXPECT_NEAR(id, 0.1, 1e-7);
   }
-  ASSERT_TRUE(prior.Lookup(50.25f, 30.5f, false, &id, &var));
-  EXPECT_NEAR(id, 0.1, 1e-7);
-  // Without a depth map an unmatched keypoint has no prior.
+  // Without a depth map a keypoint without a valid prior has none.
   in.depth = nullptr;
   const DepthPrior kp_only(in, cam, opt, true);
   EXPECT_TRUE(kp_only.Available());
-  EXPECT_FALSE(kp_only.Lookup(51.f, 30.5f, true, &id, &var));
+  EXPECT_FALSE(kp_only.Lookup(90.f, 20.f, 2, &id, &var));
+  EXPECT_TRUE(kp_only.Lookup(90.f, 20.f, 1, &id, &var));
 }
 
 }  // namespace
