@@ -44,6 +44,10 @@ struct BundleAdjustmentOptions {
   // shipped DepthNet's unit moves by +-15 % along KITTI 02; 0.2 / 1.0 measured worse, bench/RESULTS.md).
   double prior_scale_gain = 0.02;
   int prior_scale_min_points = 50;      // fewer prior points in the window: no rescaling
+  // The window's unit is measured on the nearest this fraction of those points (by prior depth): a
+  // depth network's error grows with distance (far depths saturate), so the far points, whose share
+  // changes with the scene (open fields vs. streets), would move the unit. 1 = every point.
+  double prior_scale_near_fraction = 0.5;
   double first_frame_prior = 1e10;      // gauge prior on the first keyframe (until a marg. prior exists)
   double stop_update_norm = 1e-4;       // stop when the update norm falls below this
   int num_threads = 2;                  // threads for linearisation/energy (deterministic split)

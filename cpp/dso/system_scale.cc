@@ -5,6 +5,7 @@
 // window itself is pulled toward the prior's unit by a damped fraction (prior_scale_gain) per BA.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "dso/system.h"
@@ -14,15 +15,27 @@ namespace dso {
 double System::HoldPriorScale() {
   const BundleAdjustmentOptions& o = options_.ba;
   if (window_.size() < 2) return 1.0;
-  std::vector<double> log_ratio;  // log(window idepth / prior idepth)
+  // (prior idepth in the prior's own unit, log(window idepth / prior idepth)) of each usable point.
+  std::vector<std::pair<double, double>> samples;
   for (const auto& kf : window_) {
     for (const ActivePoint& p : kf->points) {
       if (!p.marked_for_removal && p.prior_idepth > 0.0 && p.idepth > 0.0 && !p.residuals.empty()) {
-        log_ratio.push_back(std::log(p.idepth * p.prior_unit / p.prior_idepth));
+        const double prior_idepth = p.prior_idepth / p.prior_unit;
+        samples.emplace_back(prior_idepth, std::log(p.idepth / prior_idepth));
       }
     }
   }
-  if (static_cast<int>(log_ratio.size()) < o.prior_scale_min_points) return 1.0;
+  if (static_cast<int>(samples.size()) < o.prior_scale_min_points) return 1.0;
+  // The nearest prior_scale_near_fraction of the points (largest prior idepth), at least min_points.
+  const size_t near_count = std::min(
+      samples.size(), std::max(static_cast<size_t>(o.prior_scale_min_points),
+                               static_cast<size_t>(std::ceil(o.prior_scale_near_fraction * samples.size()))));
+  if (near_count < samples.size()) {
+    std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(near_count), samples.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+  }
+  std::vector<double> log_ratio(near_count);
+  for (size_t i = 0; i < near_count; ++i) log_ratio[i] = samples[i].second;
   auto mid = log_ratio.begin() + static_cast<std::ptrdiff_t>(log_ratio.size() / 2);
   std::nth_element(log_ratio.begin(), mid, log_ratio.end());
   const double r = *mid;

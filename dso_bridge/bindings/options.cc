@@ -121,6 +121,7 @@ void BindOptions(py::module& m) {
       KP3D_RW(BundleAdjustmentOptions, initial_lambda) KP3D_RW(BundleAdjustmentOptions, affine_a_prior)
       KP3D_RW(BundleAdjustmentOptions, affine_b_prior) KP3D_RW(BundleAdjustmentOptions, depth_prior_weight)
       KP3D_RW(BundleAdjustmentOptions, prior_scale_gain) KP3D_RW(BundleAdjustmentOptions, prior_scale_min_points)
+      KP3D_RW(BundleAdjustmentOptions, prior_scale_near_fraction)
       KP3D_RW(BundleAdjustmentOptions, first_frame_prior) KP3D_RW(BundleAdjustmentOptions, stop_update_norm)
       KP3D_RW(BundleAdjustmentOptions, num_threads)
       KP3D_RW(BundleAdjustmentOptions, marginalize_points_min_residuals);
