@@ -42,7 +42,9 @@ def measure(path: str, runtime, stride: int, camera_height: float, size=(640, 19
     g = np.array(ground)
     row = {"sequence": path, "frames": len(g), "frames_with_plane": int(np.isfinite(g).sum()),
            "ground_factor": float(np.nanmedian(g)) if np.isfinite(g).any() else None,
-           "ground_iqr": [float(v) for v in np.nanpercentile(g, [25, 75])] if np.isfinite(g).any() else None}
+           "ground_iqr": [float(v) for v in np.nanpercentile(g, [25, 75])] if np.isfinite(g).any() else None,
+           # per measured frame (every stride-th): [frame index, factor or None without a plane]
+           "per_frame": [[i * stride, float(v) if np.isfinite(v) else None] for i, v in enumerate(g)]}
     if has_depth:
         t = np.array(truth)
         row["true_factor"] = float(np.nanmedian(t))
