@@ -41,7 +41,8 @@ struct BundleAdjustmentOptions {
   // the window's unit (shape, search intervals, PnP hypotheses). g = 1/2, 1/3, ... over the first
   // keyframes (a running mean of the prior's unit), then this floor: an exponential memory of ~1/gain
   // keyframes. 0.02 follows the network's long-run unit without its keyframe-to-keyframe noise (the
-  // shipped DepthNet's unit moves by +-15 % along KITTI 02; 0.2 / 1.0 measured worse, bench/RESULTS.md).
+  // shipped DepthNet's unit moves by +-15 % along KITTI 02; 0.2 / 1.0, and 0.05 / 0.1 with
+  // prior_scale_near_fraction 0.5, measured worse, bench/RESULTS.md).
   double prior_scale_gain = 0.02;
   int prior_scale_min_points = 50;      // fewer prior points in the window: no rescaling
   // The window's unit is measured on the nearest this fraction of those points (by prior depth): a

@@ -1,8 +1,9 @@
 // Depth-prior scale, held outside the photometric solve (see window_ba.h: the window BA never moves
 // along the scale direction). The prior enters in the window's unit: prior_idepth_scale_ (window
-// idepth per prior idepth) is the median ratio over the window's active points with a prior, so the
-// prior shapes the map and bounds the epipolar searches without fighting the window's scale. The
-// window itself is pulled toward the prior's unit by a damped fraction (prior_scale_gain) per BA.
+// idepth per prior idepth) is the median ratio over the nearest ba.prior_scale_near_fraction of the
+// window's active points with a prior (a depth network is least reliable far away), so the prior
+// shapes the map and bounds the epipolar searches without fighting the window's scale. The window
+// itself is pulled toward the prior's unit by a damped fraction (prior_scale_gain) per BA.
 #include <algorithm>
 #include <cmath>
 #include <utility>
