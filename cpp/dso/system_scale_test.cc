@@ -56,8 +56,8 @@ SystemOptions SmallMapOptions() {
 double TailScale(double gain, int n, int switch_frame, double prior_scale, int tail, int* lost) {
   SystemOptions o = SmallMapOptions();
   o.ba.prior_scale_gain = gain;
-  return TailScale(o, n, tail, [&](int i, float d) { return i >= switch_frame ? d * static_cast<float>(prior_scale) : d; },
-                   lost);
+  const auto prior_depth = [&](int i, float d) { return i >= switch_frame ? d * static_cast<float>(prior_scale) : d; };
+  return TailScale(o, n, tail, prior_depth, lost);
 }
 
 TEST(SystemScale, TrajectoryScaleFollowsTheDepthPrior) {
@@ -80,27 +80,27 @@ TEST(SystemScale, ExactPriorKeepsMetricScale) {
   EXPECT_NEAR(s, 1.0, 0.03);
 }
 
-// A depth network saturates far away: prior depths beyond the 30th percentile of the first frame's
-// depths grow at 0.6 of the true rate, so most points' prior idepth is too large. Measured on every point, the
-// window's unit follows the clamp (the trajectory shrinks); measured on the nearest points
-// (ba.prior_scale_near_fraction) it stays metric.
+// A depth network saturates far away: prior depths beyond a knee (the 30th percentile of the first
+// frame's depths) grow at 0.6 of the true rate, so most points' prior idepth is too large. Measured on
+// every point, the window's unit follows the compressed far depths (the trajectory shrinks); measured
+// on the nearest points (ba.prior_scale_near_fraction) it stays close to metric.
 TEST(SystemScale, NearPointsCarryTheUnitWhenFarPriorDepthsSaturate) {
   std::vector<float> image, depth0;
   Render(TestCamera(), TrajectoryPose(0), &image, &depth0);
   std::vector<float> valid;
   for (float d : depth0) if (d > 0.f) valid.push_back(d);
   std::nth_element(valid.begin(), valid.begin() + valid.size() * 3 / 10, valid.end());
-  const float clamp_m = valid[valid.size() * 3 / 10];
-  const auto saturating = [clamp_m](int, float d) { return d > clamp_m ? clamp_m + 0.6f * (d - clamp_m) : d; };
+  const float knee_m = valid[valid.size() * 3 / 10];
+  const auto compressed = [knee_m](int, float d) { return d > knee_m ? knee_m + 0.6f * (d - knee_m) : d; };
   SystemOptions o = SmallMapOptions();
   int lost = 0;
   o.ba.prior_scale_near_fraction = 1.0;
-  const double all_points = TailScale(o, 32, 16, saturating, &lost);
+  const double all_points = TailScale(o, 32, 16, compressed, &lost);
   EXPECT_EQ(lost, 0);
   o.ba.prior_scale_near_fraction = 0.1;
-  const double near_points = TailScale(o, 32, 16, saturating, &lost);
+  const double near_points = TailScale(o, 32, 16, compressed, &lost);
   EXPECT_EQ(lost, 0);
-  std::printf("prior compressed beyond %.2f m: tail scale, all points %.3f, nearest 10 %% %.3f\n", clamp_m,
+  std::printf("prior compressed beyond %.2f m: tail scale, all points %.3f, nearest 10 %% %.3f\n", knee_m,
               all_points, near_points);
   EXPECT_LT(all_points, 0.86);  // measured 0.808-0.812 over selector seeds 0-5
   EXPECT_GT(near_points, 0.89);  // measured 0.92-0.93 (the BA's prior residual still pulls the far points)
