@@ -25,9 +25,9 @@ class RunConfig:
     # The three DS-DSO inputs. The depth prior gives metric scale and shapes new points; its scale is
     # followed slowly on the nearest prior points (backend ba.prior_scale_gain / prior_scale_near_fraction;
     # bench/RESULTS.md: validation 07 ATE 1.12 m pure dso -> 0.41 m). It needs a DepthNet run at its
-    # training size with depth calibrated to metres (frontend/models/MODEL_CARD.md). The shipped KeypointNet's points as backend
-    # candidates cost accuracy (KITTI 02 r_rel 0.45 -> 1.11 deg/100m, 3 seeds; 07 unchanged), so they are
-    # off by default; the keypoints still give the PnP initial pose.
+    # training size with depth calibrated to metres (frontend/models/MODEL_CARD.md). The shipped
+    # KeypointNet's points as backend candidates cost accuracy (KITTI 02 r_rel 0.45 -> 1.11 deg/100m,
+    # 3 seeds; 07 unchanged), so they are off by default; the keypoints still give the PnP initial pose.
     depth_prior: bool = True            # dsdso: pass the network depth to the backend as prior
     keypoint_candidates: bool = False   # dsdso: pass the network keypoints as candidate points
     pnp_init: bool = True               # dsdso: keypoint matches + PnP as the tracker's initial pose
