@@ -31,15 +31,13 @@ double System::HoldPriorScale() {
   const size_t near_count = std::min(
       samples.size(), std::max(static_cast<size_t>(o.prior_scale_min_points),
                                static_cast<size_t>(std::ceil(o.prior_scale_near_fraction * samples.size()))));
-  if (near_count < samples.size()) {
-    std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(near_count), samples.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
-  }
-  std::vector<double> log_ratio(near_count);
-  for (size_t i = 0; i < near_count; ++i) log_ratio[i] = samples[i].second;
-  auto mid = log_ratio.begin() + static_cast<std::ptrdiff_t>(log_ratio.size() / 2);
-  std::nth_element(log_ratio.begin(), mid, log_ratio.end());
-  const double r = *mid;
+  const auto near_end = samples.begin() + static_cast<std::ptrdiff_t>(near_count);
+  std::nth_element(samples.begin(), near_end, samples.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  // Median log ratio of those points (now the first near_count samples).
+  const auto mid = samples.begin() + static_cast<std::ptrdiff_t>(near_count / 2);
+  std::nth_element(samples.begin(), mid, near_end, [](const auto& a, const auto& b) { return a.second < b.second; });
+  const double r = mid->second;
   prior_unit_known_ = true;
   // World scaled by s about the oldest window keyframe's centre (it stays where it is): idepths
   // become idepth / s, so s = exp(gain * r) moves the window's unit toward the prior's. The gain starts
