@@ -54,6 +54,11 @@ def test_export_round_trip_matches_eager(nets, tmp_path, method):
     assert depth_ts.shape == (1, 1, NET_H, NET_W)
     assert torch.allclose(1.0 / depth_ts, 1.0 / depth_eager, atol=1e-4)
     assert float(depth_ts.min()) >= 0.1 - 1e-5 and float(depth_ts.max()) <= 100.0 + 1e-3
+    # Exported on CPU, loaded anywhere: no device baked into the graph (torch.jit.trace records
+    # torch.arange(device=...) as "cpu", which then failed on CUDA; seen on the H200 on 2026-12-04).
+    for name, m in (("keypoint", kp_ts), ("depth", dp_ts)):
+        baked = [ln.strip() for ln in str(m.inlined_graph).splitlines() if "Device = prim::Constant" in ln]
+        assert not baked, f"{name} export holds device constants: {baked}"
 
 
 def test_export_rejects_bad_options_and_mismatch(nets, tmp_path, monkeypatch):

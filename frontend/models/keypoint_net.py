@@ -111,8 +111,10 @@ class KeypointNet(nn.Module):
         offset = torch.tanh(self.loc_head(x8)) * self.half_range
         hc, wc = x8.shape[-2], x8.shape[-1]
         half = (self.cell - 1) / 2.0
-        xs = torch.arange(wc, device=x8.device, dtype=x8.dtype) * self.cell + half
-        ys = torch.arange(hc, device=x8.device, dtype=x8.dtype) * self.cell + half
+        # Cell indices 0..n-1 as cumulative sums of ones_like: a traced module then holds no device
+        # constant (torch.arange(device=...) is recorded as "cpu" by torch.jit.trace and fails on CUDA).
+        xs = (torch.ones_like(x8[0, 0, 0]).cumsum(0) - 1.0) * self.cell + half
+        ys = (torch.ones_like(x8[0, 0, :, 0]).cumsum(0) - 1.0) * self.cell + half
         centres = torch.stack([xs.view(1, wc).expand(hc, wc), ys.view(hc, 1).expand(hc, wc)], dim=0)
         coord = centres.unsqueeze(0) + offset
         # Clamp to the image [0, W-1] x [0, H-1]; W - 1 = last cell centre + half (tensor ops: traceable).
