@@ -230,7 +230,7 @@ def test_depth_with_keypoint_procrustes_pose_trains_depth_only():
         DepthModule(build_depth_net(TINY_DEPTH), None, DepthTaskOptions(pose_source="keypoints"))
 
 
-def test_snippet_depth_only_when_every_sequence_has_it(tmp_path):
+def test_snippet_depth_when_any_sequence_has_it_zero_where_unknown(tmp_path):
     from torch.utils.data import default_collate
 
     from apps.io.sequence import open_sequence
@@ -249,7 +249,27 @@ def test_snippet_depth_only_when_every_sequence_has_it(tmp_path):
     assert item["depth"].shape == (1, 64, 128) and float(item["depth"].min()) == 7.5
     mixed = SnippetDataset(plain + with_depth, opts)
     batch = default_collate([mixed[0], mixed[len(mixed) - 1]])  # one item of each sequence
-    assert "depth" not in batch and batch["images"].shape == (2, 3, 1, 64, 128)
+    assert batch["images"].shape == (2, 3, 1, 64, 128) and batch["depth"].shape == (2, 1, 64, 128)
+    assert float(batch["depth"][0].abs().max()) == 0.0 and float(batch["depth"][1].min()) == 7.5
+    assert "depth" not in SnippetDataset(plain, opts)[0]
+
+
+def test_render_depth_loss_teaches_the_depth_profile_and_skips_items_without_depth():
+    """The scale-invariant loss on exact depth (rows from 4 m at the bottom to 40 m at the top, in any
+    unit) falls under training; the item with no depth (zeros) is not counted."""
+    torch.manual_seed(0)
+    batch = _snippet_batch()
+    h, w = batch["images"].shape[-2:]
+    ramp = torch.logspace(np.log10(40.0), np.log10(4.0), h)[:, None].expand(h, w)
+    batch["depth"] = torch.stack([ramp[None], torch.zeros(1, h, w)])
+    opts = DepthTaskOptions(depth=DepthLossOptions(max_depth=50.0), render_depth_weight=5.0)
+    module = DepthModule(build_depth_net(TINY_DEPTH), build_pose_net(TINY_POSE), opts)
+    first = module(batch)
+    assert first["render_images"].item() == 1.0
+    _, out = _overfit(module, batch, 30, 3e-3)
+    assert out["render_si"].item() < 0.5 * first["render_si"].item(), (first["render_si"], out["render_si"])
+    with pytest.raises(ValueError, match="render_depth"):
+        DepthTaskOptions(render_depth_weight=-1.0)
 
 
 @pytest.mark.parametrize("name", ["keypoints_light", "depth_light", "multiview_light"])

@@ -228,8 +228,9 @@ class SnippetDataset(_SeededDataset):
 
     Item: ``images (S+1, 1, H, W)`` un-augmented (index 0 = target, then the sources in ``offsets``
     order), ``images_aug`` the same with one photometric augmentation, ``K (3, 3)`` float32 and,
-    when every sequence has exact depth (synthetic renders), ``depth (1, H, W)`` float32 metres of
-    the target (0 = unknown; nearest-neighbour resampled).
+    when any sequence has exact depth (synthetic renders), ``depth (1, H, W)`` float32 metres of
+    the target (0 = unknown; nearest-neighbour resampled; all 0 for items of sequences without depth,
+    so that every item of a batch has the same keys).
     """
 
     def __init__(self, sequences: list[FrameSequence], options: SnippetOptions, seed: int = 0):
@@ -239,8 +240,8 @@ class SnippetDataset(_SeededDataset):
         self.items = [(s, i) for s, seq in enumerate(sequences) for i in range(-lo, len(seq) - hi)]
         if not self.items:
             raise ValueError(f"no snippets: sequences too short for offsets {options.offsets}")
-        # Depth only when every sequence has it, so that all items of a batch have the same keys.
-        self.emit_depth = all(seq.has_depth for seq in sequences)
+        # Depth when any sequence has it; zeros stand for "unknown" in the others.
+        self.emit_depth = any(seq.has_depth for seq in sequences)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -261,7 +262,9 @@ class SnippetDataset(_SeededDataset):
         images = np.stack(crops).astype(np.float32) / 255.0
         flip = rng.random() < o.flip_probability
         out: dict[str, torch.Tensor] = {}
-        depth = seq.depth(t) if self.emit_depth else None
+        depth = seq.depth(t) if self.emit_depth and seq.has_depth else None
+        if self.emit_depth and depth is None:
+            out["depth"] = torch.zeros((1, h, w), dtype=torch.float32)
         if depth is not None:
             sy, sx = depth.shape[0] / resized[0], depth.shape[1] / resized[1]
             ys = np.clip(((np.arange(h) + origin[0] + 0.5) * sy).astype(int), 0, depth.shape[0] - 1)

@@ -12,7 +12,7 @@ from torch import nn
 
 from frontend.geometry import (backproject_points, in_image, pose_vec_to_matrix, project_points, transform_points,
                                warp_points_homography)
-from frontend.losses.depth import DepthLossOptions, multiscale_photometric_loss
+from frontend.losses.depth import DepthLossOptions, multiscale_photometric_loss, sparse_scale_invariant_loss
 from frontend.losses.keypoint import KeypointLossOptions, pair_losses
 from frontend.losses.multiview import depth_consistency_loss, keypoint_pose, sample_depth, upsample_to
 
@@ -66,10 +66,20 @@ class DepthTaskOptions:
     depth: DepthLossOptions = field(default_factory=DepthLossOptions)
     pose_source: str = "posenet"     # "posenet" | "keypoints" (frozen KeypointNet matches + Procrustes)
     keypoint_top_k: int = 300        # matches used by the keypoint pose
+    # Scale-invariant log loss (Eigen) on the exact depth of render samples (batch "depth" > 0; KITTI
+    # items carry none): teaches the depth *profile* (no near/far compression) that the photometric
+    # loss leaves loose. 0 = off (photometric only, as the shipped nets were trained).
+    render_depth_weight: float = 0.0
+    render_depth_max_m: float = 80.0       # render depths beyond this (sky, horizon) are not targets
+    render_depth_variance_weight: float = 1.0   # 1 = profile only (the unit stays the network's); < 1 pulls it to metres
 
     def __post_init__(self) -> None:
         if self.pose_source not in ("posenet", "keypoints"):
             raise ValueError(f"pose_source must be 'posenet' or 'keypoints', got {self.pose_source!r}")
+        if self.render_depth_weight < 0 or self.render_depth_max_m <= 0 \
+                or not 0.0 <= self.render_depth_variance_weight <= 1.0:
+            raise ValueError("DepthTaskOptions: render_depth_weight >= 0, render_depth_max_m > 0 and "
+                             "render_depth_variance_weight in [0, 1] are required")
 
 
 class DepthModule(nn.Module):
@@ -101,7 +111,24 @@ class DepthModule(nn.Module):
             all_disps = self.depth_net(images_aug.reshape(-1, *images.shape[2:]))
             disps = [d.view(B, F1, *d.shape[1:])[:, 0] for d in all_disps]
             source_from_target = self._keypoint_poses(images_aug, all_disps[0].view(B, F1, *all_disps[0].shape[1:]), K)
-        return multiscale_photometric_loss(list(disps), target, sources, source_from_target, K, self.options.depth)
+        out = multiscale_photometric_loss(list(disps), target, sources, source_from_target, K, self.options.depth)
+        if self.options.render_depth_weight > 0 and "depth" in batch:
+            si, used = self._render_depth_loss(disps[0], batch["depth"])
+            out["loss"] = out["loss"] + self.options.render_depth_weight * si
+            out["render_si"], out["render_images"] = si.detach(), used.float()
+        return out
+
+    def _render_depth_loss(self, disp: torch.Tensor, exact_depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scale-invariant log loss of the finest disparity ``(B, 1, h, w)`` against exact depth ``(B, 1, H, W)``
+        metres (0 = none; items without any are skipped by the loss)."""
+        from frontend.models import disp_to_depth
+
+        o = self.options
+        if disp.shape[-2:] != exact_depth.shape[-2:]:
+            disp = torch.nn.functional.interpolate(disp, size=exact_depth.shape[-2:], mode="bilinear", align_corners=False)
+        depth = disp_to_depth(disp, o.depth.min_depth, o.depth.max_depth)[1]
+        target = torch.where(exact_depth < o.render_depth_max_m, exact_depth, torch.zeros_like(exact_depth))
+        return sparse_scale_invariant_loss(depth, target, o.render_depth_variance_weight)
 
     def _keypoint_poses(self, images_aug: torch.Tensor, disp0: torch.Tensor, K: torch.Tensor) -> list[torch.Tensor]:
         from frontend.models import disp_to_depth
