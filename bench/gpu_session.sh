@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# One GPU session in at most 9 minutes: CUDA tests, network latency on CUDA, then training from the
-# committed checkpoints for the remaining minutes; checkpoints + metrics into $OUT.
+# One GPU session in at most 9 minutes: CUDA tests, network latency on CUDA, then three trainings at once
+# from the committed checkpoints for the remaining minutes (stage-2 DepthNet, the same + render-depth loss,
+# stage-2 KeypointNet); checkpoints + metrics into $OUT, one .tgz per run.
 #
 # 1. Here, before asking for the machine (once; writes the git-ignored .gpu_carry/, ~25 MiB):
 #      echo /.gpu_carry/ >> .git/info/exclude
-#      .venv/bin/python bench/gpu_session_tools.py pack --out .gpu_carry      # KITTI 00/02/06 at 384 px
+#      .venv/bin/python bench/gpu_session_tools.py pack --out .gpu_carry --width 320  # KITTI 00/02/06, 12.5 MiB
 #      .venv/bin/python -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
-#          --implementation cp --platform manylinux_2_17_x86_64 -d .gpu_carry/whl kornia==0.9.0 kornia-rs==0.2.0
+#          --implementation cp --platform manylinux_2_17_x86_64 -d .gpu_carry/whl kornia==0.9.0 kornia-rs==0.2.0 \
+#          pydantic==2.14.4 pydantic_core==2.50.5 annotated-types==0.8.0 typing-inspection==0.4.5 typing_extensions==4.16.0
+#    (the device image has torch but neither kornia nor pydantic; tracked files ~37 MiB + .gpu_carry must
+#    stay under the tool's 64 MiB: at 384 px the pack was 17.5 MiB and the call was refused)
 # 2. The device tool: run(command="bash bench/gpu_session.sh", carry=[".gpu_carry"], timeout_s=600)
-#    ($OUT is the tool's output folder; at most 8 files come back, so the runs are packed as .tgz).
+#    ($OUT is the tool's output folder; at most 8 files come back, so each run is packed as one .tgz).
+#    A short second call for the checks alone: run(command="bash bench/gpu_session.sh --checks-only", carry=[".gpu_carry"])
 # 3. CPU check of every stage for a few seconds (no GPU needed; what was run in the session that wrote it):
 #      OUT=runs/gpu_dry bash bench/gpu_session.sh --dry-run
 #
@@ -17,7 +22,9 @@
 set -u -o pipefail
 START=$(date +%s)
 DRY=0
+CHECKS_ONLY=0   # --checks-only: CUDA tests and timing, no training (a short second call)
 [ "${1:-}" = "--dry-run" ] && DRY=1
+[ "${1:-}" = "--checks-only" ] && CHECKS_ONLY=1
 if [ $DRY = 1 ]; then
     OUT=${OUT:-runs/gpu_dry}
     BUDGET_S=${BUDGET_S:-900}   # a shared 2-core CPU needs minutes for what the GPU machine does in seconds
@@ -69,60 +76,77 @@ say "stage timing"
 timeout $T_TESTS $PY bench/gpu_timing.py $TIMING_ARGS --json "$OUT/timing.json" >>"$LOG" 2>&1
 rc=$?; stage_done timing $rc; say "timing rc=$rc"
 
+if [ $CHECKS_ONLY = 1 ]; then
+    echo "  \"total_s\": $(elapsed)" >> "$STAGES"; echo "}" >> "$STAGES"
+    say "checks only: done in $(elapsed)s"; exit 0
+fi
+
 # --- 3. training data: renders made here (fast on many cores), KITTI from the carried pack
+# (the four renders of the stage-2 configs, at 640x192; the trainers resize frames anyway)
 RENDERS="$WORK/synth_train"
 FRAMES=$([ $DRY = 1 ] && echo 4 || echo 200)
 JOBS=$($PY -c "import os; print(max(1, min(16, (os.cpu_count() or 2))))")
-say "stage renders: 2 x $FRAMES frames, $JOBS jobs"
-( $PY -m apps.cli synth --trajectory kitti-like --frames $FRAMES --width 640 --height 192 --seed 1 --out "$RENDERS" --name 01 --jobs $JOBS &&
-  $PY -m apps.cli synth --trajectory turns --frames $FRAMES --width 640 --height 192 --seed 2 --out "$RENDERS" --name 02 --jobs $JOBS ) >>"$LOG" 2>&1
+say "stage renders: 4 x $FRAMES frames, $JOBS jobs"
+synth() { $PY -m apps.cli synth --frames $FRAMES --width 640 --height 192 --out "$RENDERS" --jobs $JOBS "$@"; }
+( synth --trajectory kitti-like --seed 1 --name 01 &&
+  synth --trajectory turns --seed 2 --name 02 &&
+  synth --trajectory kitti-like --seed 3 --exposure 0.05 --noise 1.0 --vignette 0.2 --name 03 &&
+  synth --trajectory loop --seed 4 --blur 0.3 --name 04 ) >>"$LOG" 2>&1
 rc=$?; stage_done renders $rc
 if [ -d .gpu_carry/data/kitti ]; then DATA_ROOT=.gpu_carry/data
 elif [ -d ../shared/data/kitti ]; then DATA_ROOT=../shared/data
 else say "no KITTI data (.gpu_carry/data or ../shared/data): run the pack step first"; DATA_ROOT=""; fi
 
-# --- 4. training: both networks at once (small nets leave the GPU mostly idle), from the committed weights
+# --- 4. training, all runs at once (small nets leave the GPU mostly idle), from the committed weights:
+#   depth     stage-2 DepthNet recipe (photometric)
+#   depth_rd  the same + scale-invariant loss on the renders' exact depth (loss.render_depth_weight 1)
+#   keypoints stage-2 KeypointNet recipe
+RUNS="depth:depth:0 depth_rd:depth:1.0 keypoints:keypoints:0"
 if [ $DRY = 1 ]; then PROBE_S=240; CKPT_EVERY=1; else PROBE_S=120; CKPT_EVERY=50; fi
-if [ $DRY = 1 ]; then BATCH=2; WORKERS=0; THREADS=1; PROBE=2; else BATCH=16; WORKERS=6; THREADS=2; PROBE=30; fi
+if [ $DRY = 1 ]; then BATCH=2; WORKERS=0; THREADS=1; PROBE=2; else BATCH=16; WORKERS=4; THREADS=2; PROBE=20; fi
 train() {  # task run_dir config timeout_s
     timeout -s INT "$4" $PY -m apps.cli train "$1" --config "$3" --out "$2" --device $DEVICE --no-progress \
-        --data-root "$DATA_ROOT" >>"$WORK/train_$1.log" 2>&1
+        --data-root "$DATA_ROOT" >>"$WORK/train_$(basename "$2").log" 2>&1
+}
+config() {  # name task render_depth_weight steps out_yaml ckpt_every
+    $PY bench/gpu_session_tools.py config --task $2 --out "$5" --steps $4 --batch-size $BATCH --workers $WORKERS \
+        --threads $THREADS --render-root "$RENDERS" --checkpoint-every $6 --render-depth-weight $3
+}
+launch() {  # prefix steps(name) timeout: start every run in the background, wait, record rc per run
+    local pids="" r=0
+    for spec in $RUNS; do
+        IFS=: read -r name task rdw <<<"$spec"
+        train $task "$WORK/$1$name" "$WORK/$1$name.yaml" $3 & pids="$pids $!"
+    done
+    for p in $pids; do wait $p || r=$?; done
+    return $r
 }
 if [ -n "$DATA_ROOT" ]; then
-    say "stage probe: $PROBE steps of each network (step time and start-up)"
-    for task in depth keypoints; do
-        $PY bench/gpu_session_tools.py config --task $task --out "$WORK/probe_$task.yaml" --steps $PROBE \
-            --batch-size $BATCH --workers $WORKERS --threads $THREADS --render-root "$RENDERS" --checkpoint-every 1000
-    done
-    t0=$(date +%s)
-    train depth "$WORK/probe_depth" "$WORK/probe_depth.yaml" $PROBE_S & p1=$!
-    train keypoints "$WORK/probe_keypoints" "$WORK/probe_keypoints.yaml" $PROBE_S & p2=$!
-    wait $p1; r1=$?; t1=$(date +%s); wait $p2; r2=$?; t2=$(date +%s)
-    stage_done probe $(( r1 | r2 ))
+    say "stage probe: $PROBE steps of each run (step time and start-up)"
+    for spec in $RUNS; do IFS=: read -r name task rdw <<<"$spec"; config $name $task $rdw $PROBE "$WORK/probe_$name.yaml" 1000; done
+    t0=$(date +%s); launch probe_ x $PROBE_S; rp=$?; t1=$(date +%s)
+    stage_done probe $rp
     LEFT=$(( $(left) - 25 ))   # 25 s for packing the outputs
-    if [ $DRY = 1 ]; then STEPS_D=2; STEPS_K=2; else
-        STEPS_D=$($PY bench/gpu_session_tools.py plan --probe "$WORK/probe_depth" --probe-wall $((t1 - t0)) --seconds-left $LEFT)
-        STEPS_K=$($PY bench/gpu_session_tools.py plan --probe "$WORK/probe_keypoints" --probe-wall $((t2 - t0)) --seconds-left $LEFT)
-    fi
-    say "stage train: depth $STEPS_D steps, keypoints $STEPS_K steps, ${LEFT}s left (probe rc $r1/$r2)"
-    for task in depth keypoints; do
-        steps=$([ $task = depth ] && echo $STEPS_D || echo $STEPS_K)
-        $PY bench/gpu_session_tools.py config --task $task --out "$WORK/$task.yaml" --steps $steps \
-            --batch-size $BATCH --workers $WORKERS --threads $THREADS --render-root "$RENDERS" --checkpoint-every $CKPT_EVERY
+    for spec in $RUNS; do
+        IFS=: read -r name task rdw <<<"$spec"
+        if [ $DRY = 1 ]; then steps=2; else
+            steps=$($PY bench/gpu_session_tools.py plan --probe "$WORK/probe_$name" --probe-wall $((t1 - t0)) --seconds-left $LEFT)
+        fi
+        say "run $name: $steps steps (probe rc $rp, ${LEFT}s left)"
+        config $name $task $rdw $steps "$WORK/$name.yaml" $CKPT_EVERY
     done
-    train depth "$WORK/depth" "$WORK/depth.yaml" $LEFT & p1=$!
-    train keypoints "$WORK/keypoints" "$WORK/keypoints.yaml" $LEFT & p2=$!
-    wait $p1; r1=$?; wait $p2; r2=$?
-    stage_done train $(( r1 | r2 )); say "train rc depth=$r1 keypoints=$r2 (124/130: stopped by the time limit; the last checkpoint stays)"
+    launch "" x $LEFT; rt=$?
+    stage_done train $rt; say "train rc=$rt (124/130: stopped by the time limit; the last checkpoint stays)"
 fi
 
-# --- 5. outputs: <= 8 files (the tool's limit): session.log, session.json, tests.txt, timing.json, 2 x .tgz
-for task in depth keypoints; do
-    d="$WORK/$task"
+# --- 5. outputs: <= 8 files (the tool's limit): session.log, session.json, tests.txt, timing.json, one .tgz per run
+for spec in $RUNS; do
+    IFS=: read -r name task rdw <<<"$spec"
+    d="$WORK/$name"
     [ -d "$d" ] || continue
-    cat "$WORK/train_$task.log" >> "$LOG" 2>/dev/null
+    { echo "=== train log $name"; cat "$WORK/train_$name.log"; } >> "$LOG" 2>/dev/null
     files=$(cd "$d" && ls *_net.pt config.yaml metrics.csv validation.csv summary.json *.png 2>/dev/null || true)
-    (cd "$d" && tar -czf "$OUT/$task.tgz" $files) && say "$task: $(tar -tzf "$OUT/$task.tgz" | tr '\n' ' ')"
+    (cd "$d" && tar -czf "$OUT/$name.tgz" $files) && say "$name: $(tar -tzf "$OUT/$name.tgz" | tr '\n' ' ')"
 done
 echo "  \"total_s\": $(elapsed)" >> "$STAGES"; echo "}" >> "$STAGES"
 say "done in $(elapsed)s; outputs: $(ls "$OUT" | tr '\n' ' ')"

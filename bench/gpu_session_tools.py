@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 REPO = Path(__file__).resolve().parents[1]
-BASE_CONFIGS = {"depth": "configs/train/depth_light.yaml", "keypoints": "configs/train/keypoints_light.yaml"}
+# stage-2 recipes: every allowed source (KITTI 00/02/06, renders 01-04; never 07), from the shipped weights
+BASE_CONFIGS = {"depth": "configs/train/depth_light_stage2.yaml", "keypoints": "configs/train/keypoints_light_stage2.yaml"}
 INIT = {"depth": {"depth": "frontend/models/checkpoints/depth_light/depth_net.pt",
                   "pose": "frontend/models/checkpoints/depth_light/pose_net.pt"},
         "keypoints": {"keypoint": "frontend/models/checkpoints/keypoints_light/keypoint_net.pt",
@@ -73,9 +74,10 @@ def pack(data_root: Path, out: Path, width: int, sequences=("00", "02", "06"), m
 
 
 def write_config(task: str, out: Path, steps: int, batch_size: int, workers: int, threads: int,
-                 warmup: int, checkpoint_every: int, render_root: str) -> None:
+                 warmup: int, checkpoint_every: int, render_root: str, render_depth_weight: float = 0.0) -> None:
     """The committed light config of ``task``, initialised from the committed checkpoints, with a cosine
-    schedule over ``steps`` (so a short session ends at a low learning rate)."""
+    schedule over ``steps`` (so a short session ends at a low learning rate); ``render_depth_weight``
+    (depth only) turns on the scale-invariant loss on the renders' exact depth."""
     import yaml
 
     from frontend.training.config import load_train_config
@@ -85,6 +87,10 @@ def write_config(task: str, out: Path, steps: int, batch_size: int, workers: int
     cfg["optim"].update(total_steps=max(steps, 1), warmup_steps=min(warmup, max(steps - 1, 0)))
     cfg["run"].update(max_steps=max(steps, 1), batch_size=batch_size, workers=workers, num_threads=threads,
                       checkpoint_every=checkpoint_every, snapshot_every=0, log_every=10)
+    if render_depth_weight > 0:
+        if task != "depth":
+            raise ValueError("--render-depth-weight applies to the depth task only")
+        cfg["loss"]["render_depth_weight"] = render_depth_weight
     for src in cfg["data"].get("sources", []):
         if src.get("path") == "runs/synth_train":
             src["path"] = render_root
@@ -120,6 +126,7 @@ def main(argv=None) -> int:
     c.add_argument("--warmup", type=int, default=50)
     c.add_argument("--checkpoint-every", type=int, default=50)
     c.add_argument("--render-root", default="runs/synth_train")
+    c.add_argument("--render-depth-weight", type=float, default=0.0)
     q = sub.add_parser("plan")
     q.add_argument("--probe", required=True)
     q.add_argument("--probe-wall", type=float, required=True)
@@ -133,7 +140,7 @@ def main(argv=None) -> int:
         print(f"packed {n / 2**20:.1f} MiB of frames into {out / 'data'}")
     elif args.cmd == "config":
         write_config(args.task, Path(args.out), args.steps, args.batch_size, args.workers, args.threads,
-                     args.warmup, args.checkpoint_every, args.render_root)
+                     args.warmup, args.checkpoint_every, args.render_root, args.render_depth_weight)
     else:
         print(plan_steps(Path(args.probe), args.probe_wall, args.seconds_left)["steps"])
     return 0
