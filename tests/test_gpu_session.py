@@ -52,6 +52,13 @@ def test_config_starts_from_the_committed_weights_with_a_short_schedule(tmp_path
         assert cfg.run.batch_size == 16 and cfg.run.workers == 4 and cfg.run.checkpoint_every == 50
         if task == "depth":
             assert str(tmp_path / "renders") in [s.get("path") for s in cfg.data["sources"]]
+            assert "07" not in [q for s in cfg.data["sources"] for q in s.get("sequences", [])]  # validation only
+    tools.write_config("depth", tmp_path / "rd.yaml", steps=10, batch_size=2, workers=0, threads=1, warmup=1,
+                       checkpoint_every=5, render_root=str(tmp_path), render_depth_weight=1.0)
+    assert load_train_config(tmp_path / "rd.yaml").loss["render_depth_weight"] == 1.0
+    with pytest.raises(ValueError, match="depth task only"):
+        tools.write_config("keypoints", tmp_path / "k.yaml", steps=10, batch_size=2, workers=0, threads=1, warmup=1,
+                           checkpoint_every=5, render_root=str(tmp_path), render_depth_weight=1.0)
 
 
 def test_plan_steps_fills_the_time_left(tmp_path):
