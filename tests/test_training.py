@@ -272,7 +272,8 @@ def test_render_depth_loss_teaches_the_depth_profile_and_skips_items_without_dep
         DepthTaskOptions(render_depth_weight=-1.0)
 
 
-@pytest.mark.parametrize("name", ["keypoints_light", "depth_light", "multiview_light"])
+@pytest.mark.parametrize("name", ["keypoints_light", "depth_light", "multiview_light", "keypoints_light_stage2",
+                                  "depth_light_stage2", "depth_light_rd_stage3"])
 def test_shipped_training_configs_load_and_their_init_weights_are_committed(name):
     """The recipes in configs/train parse, and every ``init:`` file is in the repository (a fresh
     checkout can continue training from the shipped weights)."""
@@ -285,3 +286,13 @@ def test_shipped_training_configs_load_and_their_init_weights_are_committed(name
         assert p.is_file() and "runs" not in p.relative_to(REPO_ROOT).parts, f"init.{kind}: {path}"
     if cfg.init:
         _networks(cfg, ())  # loads the init weights: they fit the configured networks
+
+
+def test_the_gpu_recipe_of_the_shipped_depth_net_loads():
+    """configs/train/depth_light_rd.yaml starts from weights kept in git history (runs/init_step2000,
+    see its header), so only its parsing and its render-depth loss are checked here."""
+    from frontend.training.config import REPO_ROOT, load_train_config
+
+    cfg = load_train_config(REPO_ROOT / "configs" / "train" / "depth_light_rd.yaml")
+    assert cfg.loss["render_depth_weight"] == 1.0 and cfg.run.max_steps == 2242
+    assert all(q != "07" for s in cfg.data["sources"] for q in s.get("sequences", []))
