@@ -23,6 +23,11 @@ struct PointOptions {
   double min_idepth = 1e-4;             // inverse depths below this are clamped (1/m or 1/unit)
   double prior_sigma_scale = 2.0;       // prior idepth interval half-width in prior standard deviations
   double default_prior_relative_sigma = 0.2;  // sigma(depth)/depth when a depth map gives no variance
+  // Beyond this prior depth (the prior's unit, nominally m) the prior's inverse-depth sigma stays at
+  // default_prior_relative_sigma / prior_sigma_far_depth instead of shrinking with 1/depth: a
+  // disparity-like error, as a depth network's far depths are compressed and uncertain, so far points
+  // take their depth from parallax rather than from the prior. 0 = the relative sigma at every depth.
+  double prior_sigma_far_depth = 0.0;
 };
 
 struct BundleAdjustmentOptions {

@@ -1,12 +1,16 @@
 #include "dso/system_prior.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace dso {
 
 DepthPrior::DepthPrior(const FrameInput& input, const PinholeCamera& camera, const PointOptions& options,
                        bool enabled)
-    : width_(camera.width), height_(camera.height), rel_sigma_(options.default_prior_relative_sigma) {
+    : width_(camera.width),
+      height_(camera.height),
+      rel_sigma_(options.default_prior_relative_sigma),
+      far_depth_(options.prior_sigma_far_depth) {
   if (!enabled) return;
   depth_ = input.depth;
   if (input.keypoint_idepth != nullptr && input.keypoints != nullptr && input.num_keypoints > 0) {
@@ -23,7 +27,7 @@ bool DepthPrior::Lookup(float x, float y, int keypoint_index, double* idepth, do
     if (std::isfinite(id) && id > 0) {
       const double var = kp_var_ != nullptr ? kp_var_[keypoint_index] : 0.0;
       *idepth = idepth_scale_ * id;
-      *idepth_var = idepth_scale_ * idepth_scale_ * ((std::isfinite(var) && var > 0) ? var : std::pow(rel_sigma_ * id, 2));
+      *idepth_var = idepth_scale_ * idepth_scale_ * ((std::isfinite(var) && var > 0) ? var : DefaultIdepthVar(id));
       return true;
     }
   }
@@ -33,9 +37,14 @@ bool DepthPrior::Lookup(float x, float y, int keypoint_index, double* idepth, do
   const double d = depth_[iy * width_ + ix];
   if (!(std::isfinite(d) && d > 0)) return false;
   *idepth = idepth_scale_ / d;
-  // sigma(1/d) ~= sigma(d) / d^2 = rel_sigma / d.
-  *idepth_var = std::pow(idepth_scale_ * rel_sigma_ / d, 2);
+  *idepth_var = idepth_scale_ * idepth_scale_ * DefaultIdepthVar(1.0 / d);
   return true;
+}
+
+double DepthPrior::DefaultIdepthVar(double idepth) const {
+  // sigma(1/d) ~= sigma(d) / d^2 = rel_sigma / d, floored at rel_sigma / far_depth beyond far_depth.
+  const double id = far_depth_ > 0 ? std::max(idepth, 1.0 / far_depth_) : idepth;
+  return std::pow(rel_sigma_ * id, 2);
 }
 
 }  // namespace dso

@@ -24,11 +24,16 @@ class DepthPrior {
   double IdepthScale() const { return idepth_scale_; }
 
  private:
+  // Variance of a prior inverse depth (prior unit) that comes without its own: PointOptions'
+  // relative sigma, with the far-depth floor of prior_sigma_far_depth.
+  double DefaultIdepthVar(double idepth) const;
+
   const float* depth_ = nullptr;
   const float* kp_idepth_ = nullptr;
   const float* kp_var_ = nullptr;
   int width_ = 0, height_ = 0;
   double rel_sigma_ = 0.2;
+  double far_depth_ = 0.0;  // PointOptions::prior_sigma_far_depth
   double idepth_scale_ = 1.0;
   bool available_ = false;
   int num_keypoints_ = 0;

@@ -57,6 +57,38 @@ TEST(DepthPrior, DepthMapLookupRoundsToThePixelAndPropagatesTheRelativeSigma) {
   EXPECT_FALSE(prior.Lookup(cam.width - 0.4f, 20.f, -1, &id, &var));
 }
 
+TEST(DepthPrior, FarDepthFloorsTheInverseDepthSigma) {
+  const PinholeCamera cam = TestCamera();
+  std::vector<float> depth(cam.width * cam.height, 0.f);
+  depth[10 * cam.width + 10] = 10.f;   // nearer than the far depth: relative sigma
+  depth[10 * cam.width + 11] = 80.f;   // farther: sigma(1/d) = rel_sigma / far_depth
+  FrameInput in;
+  in.depth = depth.data();
+  const std::vector<float> kps = {12.f, 10.f};
+  const std::vector<float> kp_idepth = {1.f / 40.f};
+  in.keypoints = kps.data();
+  in.num_keypoints = 1;
+  in.keypoint_idepth = kp_idepth.data();
+  PointOptions opt;
+  opt.default_prior_relative_sigma = 0.1;
+  opt.prior_sigma_far_depth = 20.0;
+  DepthPrior prior(in, cam, opt, true);
+  double id = 0, var = 0;
+  ASSERT_TRUE(prior.Lookup(10.f, 10.f, -1, &id, &var));
+  EXPECT_NEAR(std::sqrt(var), 0.1 / 10.0, 1e-12);
+  ASSERT_TRUE(prior.Lookup(11.f, 10.f, -1, &id, &var));
+  EXPECT_NEAR(id, 1.0 / 80.0, 1e-12);
+  EXPECT_NEAR(std::sqrt(var), 0.1 / 20.0, 1e-12);   // 4x the relative sigma's 0.1 / 80
+  ASSERT_TRUE(prior.Lookup(12.f, 10.f, 0, &id, &var));  // keypoint prior without a variance: same floor
+  EXPECT_NEAR(std::sqrt(var), 0.1 / 20.0, 1e-9);
+  prior.SetIdepthScale(2.0);  // in the window's unit the floor scales with the idepth
+  ASSERT_TRUE(prior.Lookup(11.f, 10.f, -1, &id, &var));
+  EXPECT_NEAR(std::sqrt(var), 2.0 * 0.1 / 20.0, 1e-12);
+  opt.prior_sigma_far_depth = 0.0;  // off: relative sigma at every depth
+  ASSERT_TRUE(DepthPrior(in, cam, opt, true).Lookup(11.f, 10.f, -1, &id, &var));
+  EXPECT_NEAR(std::sqrt(var), 0.1 / 80.0, 1e-12);
+}
+
 TEST(DepthPrior, KeypointPriorIsSelectedByIndexAndFallsBackToTheDepthMap) {
   const PinholeCamera cam = TestCamera();
   std::vector<float> depth(cam.width * cam.height, 10.f);
