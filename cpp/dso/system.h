@@ -4,7 +4,9 @@
 // marginalisation, initialisation (depth prior or two-view) and recovery when tracking is lost.
 //
 // Frames: every input frame gets a pose. Non-keyframes are stored relative to their reference
-// keyframe, so Trajectory() follows later keyframe updates. Observers (non-owning) are notified
+// keyframe, so Trajectory() follows later keyframe updates; a keyframe marginalised while an older one
+// is still in the window keeps following the window (relative to its nearest window keyframe) until
+// the window's oldest keyframe is newer than it, so out-of-order marginalisation leaves no jumps. Observers (non-owning) are notified
 // synchronously from Track().
 #include <Eigen/Core>
 
@@ -141,6 +143,10 @@ class System {
   // Tracker reference: window points projected into `ref` (default: the newest keyframe).
   void UpdateTrackerReference(Keyframe* ref = nullptr);
   void FreezeKeyframe(const Keyframe& kf);
+  // Keyframes already marginalised but newer than the oldest window keyframe (DSO marginalises by point
+  // loss, not age) keep their pose relative to the nearest window keyframe (by frame index) through a
+  // window update: `window_before` holds the window's cam_from_world before it (window order).
+  void FollowWindowInTail(const std::vector<SE3>& window_before);
   void EmitPoints(const Keyframe& kf, const std::vector<const ActivePoint*>& points);
   void ResetMap();  // moves everything out of the window (recovery)
   int CountActivePoints() const;

@@ -54,8 +54,13 @@ void System::MakeKeyframe(Keyframe* kf, const DepthPrior& prior, const FrameInpu
   tm->activation += Ms(t);
   t = std::chrono::steady_clock::now();
   std::vector<Keyframe*> window;
-  for (auto& k : window_) window.push_back(k.get());
+  std::vector<SE3> window_before;
+  for (auto& k : window_) {
+    window.push_back(k.get());
+    window_before.push_back(k->cam_from_world);
+  }
   if (window.size() >= 2) ba_.Optimize(window);
+  FollowWindowInTail(window_before);
   HoldPriorScale();
   tm->bundle_adjustment += Ms(t);
   RemoveDeadPoints();
@@ -271,6 +276,22 @@ void System::UpdateTrackerReference(Keyframe* ref) {
     }
   }
   tracker_.SetReference(*newest->pyramid, pts, newest->light);
+}
+
+void System::FollowWindowInTail(const std::vector<SE3>& window_before) {
+  if (window_.empty() || window_before.size() != window_.size()) return;
+  const int anchor_frame = window_.front()->frame_index;
+  size_t w = window_.size() - 1;  // window keyframes are in frame order, as are keyframe ids
+  for (size_t id = keyframe_world_from_cam_.size(); id-- > 0 && keyframe_frame_index_[id] > anchor_frame;) {
+    const int f = keyframe_frame_index_[id];
+    while (w > 0 && window_[w]->frame_index > f) --w;  // window_[w]: the newest window keyframe at or before f
+    if (window_[w]->id == static_cast<int>(id)) continue;  // in the window: its own pose
+    size_t nearest = w;
+    if (w + 1 < window_.size() && window_[w + 1]->frame_index - f < f - window_[w]->frame_index) nearest = w + 1;
+    // world_from_kf = world_from_ref_after * ref_from_kf, ref_from_kf as before the update.
+    const SE3 ref_from_kf = window_before[nearest] * keyframe_world_from_cam_[id];
+    keyframe_world_from_cam_[id] = window_[nearest]->cam_from_world.Inverse() * ref_from_kf;
+  }
 }
 
 void System::FreezeKeyframe(const Keyframe& kf) { keyframe_world_from_cam_.at(kf.id) = kf.cam_from_world.Inverse(); }
