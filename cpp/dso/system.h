@@ -6,8 +6,8 @@
 // Frames: every input frame gets a pose. Non-keyframes are stored relative to their reference
 // keyframe, so Trajectory() follows later keyframe updates; a keyframe marginalised while an older one
 // is still in the window keeps following the window (relative to its nearest window keyframe) until
-// the window's oldest keyframe is newer than it, so out-of-order marginalisation leaves no jumps. Observers (non-owning) are notified
-// synchronously from Track().
+// the window's oldest keyframe is newer than it, so out-of-order marginalisation leaves no jumps.
+// Observers (non-owning) are notified synchronously from Track().
 #include <Eigen/Core>
 
 #include <cstdint>
