@@ -119,3 +119,27 @@ def test_mutual_nn_matches_equal_opencv_brute_force_cross_check(unit):
     assert mutual_nn_matches(a[:0], b, 1.0).shape == (0, 2)
     with pytest.raises(ValueError, match="descriptors"):
         mutual_nn_matches(a, b[:, :32], 1.0)
+
+
+def test_run_limits_numpy_blas_threads_while_frames_are_processed(synth_sequence):
+    """Idle OpenBLAS threads spin beside the backend's (bench/RESULTS.md): one BLAS thread during the frame
+    loop, the process's own setting back afterwards."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+
+    if not blas_threads():
+        pytest.skip("numpy links no BLAS library that threadpoolctl can see")
+    seen = []
+
+    class Probe(OutputObserver):
+        def on_frame(self, index, image, world_from_cam, keypoints, status):
+            seen.extend(blas_threads())
+
+    before = blas_threads()
+    seq = open_sequence(synth_sequence)
+    run_sequence(seq, RunConfig(mode="f2f", width=320, height=96), None, frontend=OracleFrontend(seq),
+                 observer=Probe(), progress=False, max_frames=3)
+    assert seen and set(seen) == {1}
+    assert blas_threads() == before

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from apps.pipeline.config import RunConfig
 from apps.pipeline.config import with_model_depth_prior
@@ -33,6 +34,10 @@ from apps.pipeline.observer import CompositeObserver
 logger = logging.getLogger(__name__)
 _END = object()
 PIPELINE_TORCH_THREADS = 1  # torch threads of the networks built by run_sequence (see there)
+# numpy's BLAS threads while a run's frames are processed: the frame loop's matrix work is small, and
+# idle OpenBLAS threads spin beside the backend's threads (dsdso KITTI 02 [0:300] on 2 cores: 47.6 ->
+# 41.0 process CPU s, system time 10.5 -> 3.0 s, same wall time; bench/RESULTS.md).
+PIPELINE_BLAS_THREADS = 1
 
 
 @dataclass
@@ -190,7 +195,7 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
                    disable=None)  # None: no bar when stderr is not a terminal (logs, CI)
     signals = StopSignals()
     t_start = time.perf_counter()
-    with signals:
+    with signals, threadpool_limits(limits=PIPELINE_BLAS_THREADS, user_api="blas"):
         worker.start()
         try:
             while not signals.requested.is_set():
