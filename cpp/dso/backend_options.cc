@@ -28,7 +28,7 @@ void SystemOptions::Check() const {
   CHECK_OPTION_GT(kOwner, points.min_idepth, 0);
   CHECK_OPTION_GT(kOwner, points.prior_sigma_scale, 0);
   CHECK_OPTION_GT(kOwner, points.default_prior_relative_sigma, 0);
-  CHECK_OPTION_GE(kOwner, points.prior_sigma_far_depth, 0);
+  CHECK_OPTION_GE(kOwner, points.max_prior_depth, 0);
 
   CHECK_OPTION_GE(kOwner, ba.max_iterations, 1);
   CHECK_OPTION_GT(kOwner, ba.huber_threshold, 0);

@@ -1,6 +1,5 @@
 #include "dso/system_prior.h"
 
-#include <algorithm>
 #include <cmath>
 
 namespace dso {
@@ -10,7 +9,7 @@ DepthPrior::DepthPrior(const FrameInput& input, const PinholeCamera& camera, con
     : width_(camera.width),
       height_(camera.height),
       rel_sigma_(options.default_prior_relative_sigma),
-      far_depth_(options.prior_sigma_far_depth) {
+      max_depth_(options.max_prior_depth) {
   if (!enabled) return;
   depth_ = input.depth;
   if (input.keypoint_idepth != nullptr && input.keypoints != nullptr && input.num_keypoints > 0) {
@@ -24,7 +23,7 @@ DepthPrior::DepthPrior(const FrameInput& input, const PinholeCamera& camera, con
 bool DepthPrior::Lookup(float x, float y, int keypoint_index, double* idepth, double* idepth_var) const {
   if (keypoint_index >= 0 && keypoint_index < num_keypoints_ && kp_idepth_ != nullptr) {
     const double id = kp_idepth_[keypoint_index];
-    if (std::isfinite(id) && id > 0) {
+    if (std::isfinite(id) && id > 0 && WithinMaxDepth(id)) {
       const double var = kp_var_ != nullptr ? kp_var_[keypoint_index] : 0.0;
       *idepth = idepth_scale_ * id;
       *idepth_var = idepth_scale_ * idepth_scale_ * ((std::isfinite(var) && var > 0) ? var : DefaultIdepthVar(id));
@@ -35,16 +34,10 @@ bool DepthPrior::Lookup(float x, float y, int keypoint_index, double* idepth, do
   const int ix = static_cast<int>(std::lround(x)), iy = static_cast<int>(std::lround(y));
   if (ix < 0 || iy < 0 || ix >= width_ || iy >= height_) return false;
   const double d = depth_[iy * width_ + ix];
-  if (!(std::isfinite(d) && d > 0)) return false;
+  if (!(std::isfinite(d) && d > 0) || !WithinMaxDepth(1.0 / d)) return false;
   *idepth = idepth_scale_ / d;
   *idepth_var = idepth_scale_ * idepth_scale_ * DefaultIdepthVar(1.0 / d);
   return true;
-}
-
-double DepthPrior::DefaultIdepthVar(double idepth) const {
-  // sigma(1/d) ~= sigma(d) / d^2 = rel_sigma / d, floored at rel_sigma / far_depth beyond far_depth.
-  const double id = far_depth_ > 0 ? std::max(idepth, 1.0 / far_depth_) : idepth;
-  return std::pow(rel_sigma_ * id, 2);
 }
 
 }  // namespace dso

@@ -24,16 +24,18 @@ class DepthPrior {
   double IdepthScale() const { return idepth_scale_; }
 
  private:
-  // Variance of a prior inverse depth (prior unit) that comes without its own: PointOptions'
-  // relative sigma, with the far-depth floor of prior_sigma_far_depth.
-  double DefaultIdepthVar(double idepth) const;
+  // Variance of a prior inverse depth (prior unit) that comes without its own: sigma(1/d) ~= sigma(d) / d^2
+  // = rel_sigma / d.
+  double DefaultIdepthVar(double idepth) const { return (rel_sigma_ * idepth) * (rel_sigma_ * idepth); }
+  // False for a depth beyond max_prior_depth (prior unit).
+  bool WithinMaxDepth(double idepth) const { return !(max_depth_ > 0 && idepth * max_depth_ < 1.0); }
 
   const float* depth_ = nullptr;
   const float* kp_idepth_ = nullptr;
   const float* kp_var_ = nullptr;
   int width_ = 0, height_ = 0;
   double rel_sigma_ = 0.2;
-  double far_depth_ = 0.0;  // PointOptions::prior_sigma_far_depth
+  double max_depth_ = 0.0;  // PointOptions::max_prior_depth (0 = no limit)
   double idepth_scale_ = 1.0;
   bool available_ = false;
   int num_keypoints_ = 0;

@@ -57,36 +57,31 @@ TEST(DepthPrior, DepthMapLookupRoundsToThePixelAndPropagatesTheRelativeSigma) {
   EXPECT_FALSE(prior.Lookup(cam.width - 0.4f, 20.f, -1, &id, &var));
 }
 
-TEST(DepthPrior, FarDepthFloorsTheInverseDepthSigma) {
+TEST(DepthPrior, DepthsBeyondTheMaximumAreUnknown) {
   const PinholeCamera cam = TestCamera();
   std::vector<float> depth(cam.width * cam.height, 0.f);
-  depth[10 * cam.width + 10] = 10.f;   // nearer than the far depth: relative sigma
-  depth[10 * cam.width + 11] = 80.f;   // farther: sigma(1/d) = rel_sigma / far_depth
+  depth[10 * cam.width + 10] = 39.f;
+  depth[10 * cam.width + 11] = 41.f;
   FrameInput in;
   in.depth = depth.data();
-  const std::vector<float> kps = {12.f, 10.f};
-  const std::vector<float> kp_idepth = {1.f / 40.f};
+  const std::vector<float> kps = {12.f, 10.f, 13.f, 10.f};
+  const std::vector<float> kp_idepth = {1.f / 50.f, 1.f / 20.f};
   in.keypoints = kps.data();
-  in.num_keypoints = 1;
+  in.num_keypoints = 2;
   in.keypoint_idepth = kp_idepth.data();
   PointOptions opt;
-  opt.default_prior_relative_sigma = 0.1;
-  opt.prior_sigma_far_depth = 20.0;
-  DepthPrior prior(in, cam, opt, true);
+  opt.max_prior_depth = 40.0;
+  const DepthPrior prior(in, cam, opt, true);
   double id = 0, var = 0;
   ASSERT_TRUE(prior.Lookup(10.f, 10.f, -1, &id, &var));
-  EXPECT_NEAR(std::sqrt(var), 0.1 / 10.0, 1e-12);
-  ASSERT_TRUE(prior.Lookup(11.f, 10.f, -1, &id, &var));
-  EXPECT_NEAR(id, 1.0 / 80.0, 1e-12);
-  EXPECT_NEAR(std::sqrt(var), 0.1 / 20.0, 1e-12);   // 4x the relative sigma's 0.1 / 80
-  ASSERT_TRUE(prior.Lookup(12.f, 10.f, 0, &id, &var));  // keypoint prior without a variance: same floor
-  EXPECT_NEAR(std::sqrt(var), 0.1 / 20.0, 1e-9);
-  prior.SetIdepthScale(2.0);  // in the window's unit the floor scales with the idepth
-  ASSERT_TRUE(prior.Lookup(11.f, 10.f, -1, &id, &var));
-  EXPECT_NEAR(std::sqrt(var), 2.0 * 0.1 / 20.0, 1e-12);
-  opt.prior_sigma_far_depth = 0.0;  // off: relative sigma at every depth
+  EXPECT_NEAR(id, 1.0 / 39.0, 1e-9);
+  EXPECT_FALSE(prior.Lookup(11.f, 10.f, -1, &id, &var));   // 41 m: left to parallax
+  EXPECT_FALSE(prior.Lookup(12.f, 10.f, 0, &id, &var));    // keypoint at 50 m (no depth map value there)
+  ASSERT_TRUE(prior.Lookup(13.f, 10.f, 1, &id, &var));
+  EXPECT_NEAR(id, 1.0 / 20.0, 1e-7);
+  opt.max_prior_depth = 0.0;  // no limit
   ASSERT_TRUE(DepthPrior(in, cam, opt, true).Lookup(11.f, 10.f, -1, &id, &var));
-  EXPECT_NEAR(std::sqrt(var), 0.1 / 80.0, 1e-12);
+  EXPECT_NEAR(id, 1.0 / 41.0, 1e-9);
 }
 
 TEST(DepthPrior, KeypointPriorIsSelectedByIndexAndFallsBackToTheDepthMap) {

@@ -112,7 +112,7 @@ void BindOptions(py::module& m) {
       KP3D_RW(PointOptions, trace_step_px) KP3D_RW(PointOptions, trace_max_steps)
       KP3D_RW(PointOptions, trace_gn_iterations) KP3D_RW(PointOptions, trace_outlier_energy)
       KP3D_RW(PointOptions, min_idepth) KP3D_RW(PointOptions, prior_sigma_scale)
-      KP3D_RW(PointOptions, default_prior_relative_sigma) KP3D_RW(PointOptions, prior_sigma_far_depth);
+      KP3D_RW(PointOptions, default_prior_relative_sigma) KP3D_RW(PointOptions, max_prior_depth);
 
   WithDict(py::class_<BundleAdjustmentOptions>(m, "BundleAdjustmentOptions", "Windowed photometric bundle adjustment."))
       .def(py::init<>())
