@@ -36,7 +36,7 @@ _END = object()
 PIPELINE_TORCH_THREADS = 1  # torch threads of the networks built by run_sequence (see there)
 # numpy's BLAS threads while a run's frames are processed: the frame loop's matrix work is small, and
 # idle OpenBLAS threads spin beside the backend's threads (dsdso KITTI 02 [0:300] on 2 cores: 47.6 ->
-# 41.0 process CPU s, system time 10.5 -> 3.0 s, same wall time; bench/RESULTS.md).
+# 39.8 process CPU s, system time 10.5 -> 2.9 s, same wall time; bench/RESULTS.md).
 PIPELINE_BLAS_THREADS = 1
 
 

@@ -16,7 +16,8 @@ class DepthPrior {
   bool Available() const { return available_; }
   // Inverse depth (1/m) and its variance at a level-0 pixel. keypoint_index >= 0 (the candidate's
   // index in FrameInput::keypoints, PixelCandidate::keypoint_index) selects that keypoint's own
-  // prior when it has a valid one; otherwise, or for -1, the depth map at the pixel. False when unknown.
+  // prior when it has a valid one; otherwise, or for -1, the depth map at the pixel. False when unknown
+  // or beyond PointOptions::max_prior_depth.
   bool Lookup(float x, float y, int keypoint_index, double* idepth, double* idepth_var) const;
   // Lookup returns idepth_scale * the prior's inverse depth (and scale^2 * its variance): the prior in
   // the window's unit (System::HoldPriorScale). Default 1.
