@@ -3,7 +3,7 @@
 # from the committed checkpoints for the remaining minutes (stage-2 DepthNet, the same + render-depth loss,
 # stage-2 KeypointNet); checkpoints + metrics into $OUT, one .tgz per run.
 #
-# 1. Here, before asking for the machine (once; writes the git-ignored .gpu_carry/, ~25 MiB):
+# 1. Here, before asking for the machine (once; writes the git-ignored .gpu_carry/, ~22 MiB):
 #      echo /.gpu_carry/ >> .git/info/exclude
 #      .venv/bin/python bench/gpu_session_tools.py pack --out .gpu_carry --width 320  # KITTI 00/02/06, 12.5 MiB
 #      .venv/bin/python -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
@@ -13,7 +13,7 @@
 #    stay under the tool's 64 MiB: at 384 px the pack was 17.5 MiB and the call was refused)
 # 2. The device tool: run(command="bash bench/gpu_session.sh", carry=[".gpu_carry"], timeout_s=600)
 #    ($OUT is the tool's output folder; at most 8 files come back, so each run is packed as one .tgz).
-#    A short second call for the checks alone: run(command="bash bench/gpu_session.sh --checks-only", carry=[".gpu_carry"])
+#    A short second call for the checks alone: run(command="bash bench/gpu_session.sh --checks-only", carry=[".gpu_carry/whl"])
 # 3. CPU check of every stage for a few seconds (no GPU needed; what was run in the session that wrote it):
 #      OUT=runs/gpu_dry bash bench/gpu_session.sh --dry-run
 #
@@ -112,11 +112,11 @@ config() {  # name task render_depth_weight steps out_yaml ckpt_every
     $PY bench/gpu_session_tools.py config --task $2 --out "$5" --steps $4 --batch-size $BATCH --workers $WORKERS \
         --threads $THREADS --render-root "$RENDERS" --checkpoint-every $6 --render-depth-weight $3
 }
-launch() {  # prefix steps(name) timeout: start every run in the background, wait, record rc per run
+launch() {  # run_dir_prefix timeout_s: every run of $RUNS in the background; returns the last failing rc
     local pids="" r=0
     for spec in $RUNS; do
         IFS=: read -r name task rdw <<<"$spec"
-        train $task "$WORK/$1$name" "$WORK/$1$name.yaml" $3 & pids="$pids $!"
+        train $task "$WORK/$1$name" "$WORK/$1$name.yaml" $2 & pids="$pids $!"
     done
     for p in $pids; do wait $p || r=$?; done
     return $r
@@ -124,7 +124,7 @@ launch() {  # prefix steps(name) timeout: start every run in the background, wai
 if [ -n "$DATA_ROOT" ]; then
     say "stage probe: $PROBE steps of each run (step time and start-up)"
     for spec in $RUNS; do IFS=: read -r name task rdw <<<"$spec"; config $name $task $rdw $PROBE "$WORK/probe_$name.yaml" 1000; done
-    t0=$(date +%s); launch probe_ x $PROBE_S; rp=$?; t1=$(date +%s)
+    t0=$(date +%s); launch probe_ $PROBE_S; rp=$?; t1=$(date +%s)
     stage_done probe $rp
     LEFT=$(( $(left) - 25 ))   # 25 s for packing the outputs
     for spec in $RUNS; do
@@ -135,7 +135,7 @@ if [ -n "$DATA_ROOT" ]; then
         say "run $name: $steps steps (probe rc $rp, ${LEFT}s left)"
         config $name $task $rdw $steps "$WORK/$name.yaml" $CKPT_EVERY
     done
-    launch "" x $LEFT; rt=$?
+    launch "" $LEFT; rt=$?
     stage_done train $rt; say "train rc=$rt (124/130: stopped by the time limit; the last checkpoint stays)"
 fi
 

@@ -124,8 +124,7 @@ class DepthModule(nn.Module):
         from frontend.models import disp_to_depth
 
         o = self.options
-        if disp.shape[-2:] != exact_depth.shape[-2:]:
-            disp = torch.nn.functional.interpolate(disp, size=exact_depth.shape[-2:], mode="bilinear", align_corners=False)
+        disp = upsample_to(disp, tuple(exact_depth.shape[-2:]))
         depth = disp_to_depth(disp, o.depth.min_depth, o.depth.max_depth)[1]
         target = torch.where(exact_depth < o.render_depth_max_m, exact_depth, torch.zeros_like(exact_depth))
         return sparse_scale_invariant_loss(depth, target, o.render_depth_variance_weight)
