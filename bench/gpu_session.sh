@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One GPU session in at most 9 minutes: CUDA tests, network latency on CUDA, then three trainings at once
-# from the committed checkpoints for the remaining minutes (stage-2 DepthNet, the same + render-depth loss,
-# stage-2 KeypointNet); checkpoints + metrics into $OUT, one .tgz per run.
+# One GPU session in at most 9 minutes: CUDA tests, network latency on CUDA, then several trainings at once
+# from the committed checkpoints for the remaining minutes (the runs of $RUNS, section 4); checkpoints +
+# metrics into $OUT, one .tgz per run.
 #
 # 1. Here, before asking for the machine (once; writes the git-ignored .gpu_carry/, ~22 MiB):
 #      echo /.gpu_carry/ >> .git/info/exclude
@@ -81,8 +81,19 @@ if [ $CHECKS_ONLY = 1 ]; then
     say "checks only: done in $(elapsed)s"; exit 0
 fi
 
+# The runs trained at once (small nets leave the GPU mostly idle), from the committed weights.
+# RUNS: "name:task:render_depth_weight:renders" (renders 4 = 01-04, 12 = 01-04 + 11-18); the default is
+# the 2026-12-04 second session's plan (the first one ran "depth:depth:0:4 depth_rd:depth:1.0:4 keypoints:keypoints:0:4"):
+#   depth_rd   the shipped recipe again (render-depth loss weight 1), from the shipped DepthNet
+#   depth_rd3  the same with render-depth weight 3
+#   depth_rdx  weight 1 on 12 renders (the extra eight above)
+RUNS=${RUNS:-"depth_rd:depth:1.0:4 depth_rd3:depth:3.0:4 depth_rdx:depth:1.0:12"}
+
 # --- 3. training data: renders made here (fast on many cores), KITTI from the carried pack
 # (the four renders of the stage-2 configs, at 640x192; the trainers resize frames anyway)
+if [ -d .gpu_carry/data/kitti ]; then DATA_ROOT=.gpu_carry/data
+elif [ -d ../shared/data/kitti ]; then DATA_ROOT=../shared/data
+else say "no KITTI data (.gpu_carry/data or ../shared/data): run the pack step first"; DATA_ROOT=""; fi
 RENDERS="$WORK/synth_train"
 FRAMES=$([ $DRY = 1 ] && echo 4 || echo 200)
 JOBS=$($PY -c "import os; print(max(1, min(16, (os.cpu_count() or 2))))")
@@ -93,29 +104,40 @@ synth() { $PY -m apps.cli synth --frames $FRAMES --width 640 --height 192 --out 
   synth --trajectory kitti-like --seed 3 --exposure 0.05 --noise 1.0 --vignette 0.2 --name 03 &&
   synth --trajectory loop --seed 4 --blur 0.3 --name 04 ) >>"$LOG" 2>&1
 rc=$?; stage_done renders $rc
-if [ -d .gpu_carry/data/kitti ]; then DATA_ROOT=.gpu_carry/data
-elif [ -d ../shared/data/kitti ]; then DATA_ROOT=../shared/data
-else say "no KITTI data (.gpu_carry/data or ../shared/data): run the pack step first"; DATA_ROOT=""; fi
+# renders 11-18 (only when a run asks for 12 renders): other stretches of the training sequences' own
+# ground-truth paths (00, 02, 06: never 07 or another sequence), some at twice the speed, and a fast
+# generated road, for depth supervision on more kinds of motion and scene
+if [[ " $RUNS" == *":12"* ]] && [ -n "$DATA_ROOT" ] && [ -d "$DATA_ROOT/kitti/poses" ]; then
+    say "stage extra renders: 8 x $FRAMES frames"
+    P="$DATA_ROOT/kitti/poses"
+    ( synth --poses $P/00.txt --start 1000 --seed 11 --name 11 &&
+      synth --poses $P/00.txt --start 2500 --seed 12 --exposure 0.05 --noise 1.0 --name 12 &&
+      synth --poses $P/02.txt --start 1500 --seed 13 --vignette 0.2 --name 13 &&
+      synth --poses $P/02.txt --start 3500 --seed 14 --blur 0.3 --name 14 &&
+      synth --poses $P/06.txt --start 300 --seed 15 --name 15 &&
+      synth --poses $P/00.txt --start 4000 --stride 2 --seed 16 --name 16 &&
+      synth --poses $P/02.txt --start 4000 --stride 2 --seed 17 --noise 1.0 --name 17 &&
+      synth --trajectory kitti-like --speed 1.8 --seed 18 --exposure 0.05 --name 18 ) >>"$LOG" 2>&1
+    rc=$?; stage_done extra_renders $rc
+fi
 
-# --- 4. training, all runs at once (small nets leave the GPU mostly idle), from the committed weights:
-#   depth     stage-2 DepthNet recipe (photometric)
-#   depth_rd  the same + scale-invariant loss on the renders' exact depth (loss.render_depth_weight 1)
-#   keypoints stage-2 KeypointNet recipe
-RUNS="depth:depth:0 depth_rd:depth:1.0 keypoints:keypoints:0"
+# --- 4. training, all runs of $RUNS at once (section 3), from the committed weights
 if [ $DRY = 1 ]; then PROBE_S=240; CKPT_EVERY=1; else PROBE_S=120; CKPT_EVERY=50; fi
 if [ $DRY = 1 ]; then BATCH=2; WORKERS=0; THREADS=1; PROBE=2; else BATCH=16; WORKERS=4; THREADS=2; PROBE=20; fi
 train() {  # task run_dir config timeout_s
     timeout -s INT "$4" $PY -m apps.cli train "$1" --config "$3" --out "$2" --device $DEVICE --no-progress \
         --data-root "$DATA_ROOT" >>"$WORK/train_$(basename "$2").log" 2>&1
 }
-config() {  # name task render_depth_weight steps out_yaml ckpt_every
+config() {  # name task render_depth_weight steps out_yaml ckpt_every renders
+    local seqs="01 02 03 04"
+    [ "$7" = 12 ] && seqs="$seqs 11 12 13 14 15 16 17 18"
     $PY bench/gpu_session_tools.py config --task $2 --out "$5" --steps $4 --batch-size $BATCH --workers $WORKERS \
-        --threads $THREADS --render-root "$RENDERS" --checkpoint-every $6 --render-depth-weight $3
+        --threads $THREADS --render-root "$RENDERS" --checkpoint-every $6 --render-depth-weight $3 --render-seqs $seqs
 }
 launch() {  # run_dir_prefix timeout_s: every run of $RUNS in the background; returns the last failing rc
     local pids="" r=0
     for spec in $RUNS; do
-        IFS=: read -r name task rdw <<<"$spec"
+        IFS=: read -r name task rdw nr <<<"$spec"
         train $task "$WORK/$1$name" "$WORK/$1$name.yaml" $2 & pids="$pids $!"
     done
     for p in $pids; do wait $p || r=$?; done
@@ -123,17 +145,17 @@ launch() {  # run_dir_prefix timeout_s: every run of $RUNS in the background; re
 }
 if [ -n "$DATA_ROOT" ]; then
     say "stage probe: $PROBE steps of each run (step time and start-up)"
-    for spec in $RUNS; do IFS=: read -r name task rdw <<<"$spec"; config $name $task $rdw $PROBE "$WORK/probe_$name.yaml" 1000; done
+    for spec in $RUNS; do IFS=: read -r name task rdw nr <<<"$spec"; config $name $task $rdw $PROBE "$WORK/probe_$name.yaml" 1000 $nr; done
     t0=$(date +%s); launch probe_ $PROBE_S; rp=$?; t1=$(date +%s)
     stage_done probe $rp
     LEFT=$(( $(left) - 25 ))   # 25 s for packing the outputs
     for spec in $RUNS; do
-        IFS=: read -r name task rdw <<<"$spec"
+        IFS=: read -r name task rdw nr <<<"$spec"
         if [ $DRY = 1 ]; then steps=2; else
             steps=$($PY bench/gpu_session_tools.py plan --probe "$WORK/probe_$name" --probe-wall $((t1 - t0)) --seconds-left $LEFT)
         fi
         say "run $name: $steps steps (probe rc $rp, ${LEFT}s left)"
-        config $name $task $rdw $steps "$WORK/$name.yaml" $CKPT_EVERY
+        config $name $task $rdw $steps "$WORK/$name.yaml" $CKPT_EVERY $nr
     done
     launch "" $LEFT; rt=$?
     stage_done train $rt; say "train rc=$rt (124/130: stopped by the time limit; the last checkpoint stays)"
@@ -141,7 +163,7 @@ fi
 
 # --- 5. outputs: <= 8 files (the tool's limit): session.log, session.json, tests.txt, timing.json, one .tgz per run
 for spec in $RUNS; do
-    IFS=: read -r name task rdw <<<"$spec"
+    IFS=: read -r name task rdw nr <<<"$spec"
     d="$WORK/$name"
     [ -d "$d" ] || continue
     { echo "=== train log $name"; cat "$WORK/train_$name.log"; } >> "$LOG" 2>/dev/null

@@ -47,7 +47,8 @@ def _scaled_calib(text: str, sx: float, sy: float) -> str:
 
 
 def pack(data_root: Path, out: Path, width: int, sequences=("00", "02", "06"), max_frames: int | None = None) -> int:
-    """Resized KITTI frames + scaled calibration under ``out/data/kitti/sequences``; returns bytes written."""
+    """Resized KITTI frames + scaled calibration under ``out/data/kitti/sequences``, and the sequences' whole
+    ground-truth pose files under ``out/data/kitti/poses`` (renders follow them); returns bytes written."""
     import cv2
 
     total = 0
@@ -70,14 +71,21 @@ def pack(data_root: Path, out: Path, width: int, sequences=("00", "02", "06"), m
         if (src / "times.txt").is_file():
             lines = (src / "times.txt").read_text().splitlines()[:len(frames)]
             (dst / "times.txt").write_text("\n".join(lines) + "\n")
+        gt = data_root / "kitti" / "poses" / f"{seq}.txt"
+        if gt.is_file():
+            (out / "data" / "kitti" / "poses").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(gt, out / "data" / "kitti" / "poses" / gt.name)
+            total += gt.stat().st_size
     return total
 
 
 def write_config(task: str, out: Path, steps: int, batch_size: int, workers: int, threads: int,
-                 warmup: int, checkpoint_every: int, render_root: str, render_depth_weight: float = 0.0) -> None:
+                 warmup: int, checkpoint_every: int, render_root: str, render_depth_weight: float = 0.0,
+                 render_seqs: list[str] | None = None) -> None:
     """The committed light config of ``task``, initialised from the committed checkpoints, with a cosine
     schedule over ``steps`` (so a short session ends at a low learning rate); ``render_depth_weight``
-    (depth only) turns on the scale-invariant loss on the renders' exact depth."""
+    (depth only) turns on the scale-invariant loss on the renders' exact depth; ``render_seqs`` replaces
+    the config's render sequence names (default: the config's own, 01-04)."""
     import yaml
 
     from frontend.training.config import load_train_config
@@ -94,6 +102,8 @@ def write_config(task: str, out: Path, steps: int, batch_size: int, workers: int
     for src in cfg["data"].get("sources", []):
         if src.get("path") == "runs/synth_train":
             src["path"] = render_root
+            if render_seqs:
+                src["sequences"] = list(render_seqs)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(cfg, sort_keys=False))
 
@@ -127,6 +137,7 @@ def main(argv=None) -> int:
     c.add_argument("--checkpoint-every", type=int, default=50)
     c.add_argument("--render-root", default="runs/synth_train")
     c.add_argument("--render-depth-weight", type=float, default=0.0)
+    c.add_argument("--render-seqs", nargs="+", help="render sequence names (default: the config's 01-04)")
     q = sub.add_parser("plan")
     q.add_argument("--probe", required=True)
     q.add_argument("--probe-wall", type=float, required=True)
@@ -140,7 +151,8 @@ def main(argv=None) -> int:
         print(f"packed {n / 2**20:.1f} MiB of frames into {out / 'data'}")
     elif args.cmd == "config":
         write_config(args.task, Path(args.out), args.steps, args.batch_size, args.workers, args.threads,
-                     args.warmup, args.checkpoint_every, args.render_root, args.render_depth_weight)
+                     args.warmup, args.checkpoint_every, args.render_root, args.render_depth_weight,
+                     args.render_seqs)
     else:
         print(plan_steps(Path(args.probe), args.probe_wall, args.seconds_left)["steps"])
     return 0
