@@ -337,6 +337,7 @@ class BundleAdjustmentOptions:
     """
     Windowed photometric bundle adjustment.
     """
+    prior_scale_ground: bool
     @typing.overload
     def __init__(self, **kwargs) -> None:
         """
@@ -384,6 +385,18 @@ class BundleAdjustmentOptions:
         ...
     @gradient_weight_c.setter
     def gradient_weight_c(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def ground_height_gain(self) -> float:
+        ...
+    @ground_height_gain.setter
+    def ground_height_gain(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def ground_height_samples(self) -> int:
+        ...
+    @ground_height_samples.setter
+    def ground_height_samples(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
     def huber_threshold(self) -> float:

@@ -55,6 +55,16 @@ struct BundleAdjustmentOptions {
   // depth network's error grows with distance (far depths saturate), so the far points, whose share
   // changes with the scene (open fields vs. streets), would move the unit. 1 = every point.
   double prior_scale_near_fraction = 0.5;
+  // Measure the unit on the window's road points instead when a road plane is found among them
+  // (dso/ground_plane.h, in the newest keyframe's frame): a depth network's road depth is its most
+  // consistent output. Falls back to the near points without a plane.
+  bool prior_scale_ground = false;
+  // Hold the camera's height above the road (a camera on a vehicle): the median height, in the window's
+  // unit, of the first this many HoldPriorScale updates that find a road plane is the target; later
+  // updates rescale the window by exp(ground_height_gain * log(target / height)) instead of following
+  // the prior's unit. 0 = off.
+  int ground_height_samples = 0;
+  double ground_height_gain = 0.1;
   double first_frame_prior = 1e10;      // gauge prior on the first keyframe (until a marg. prior exists)
   double stop_update_norm = 1e-4;       // stop when the update norm falls below this
   int num_threads = 2;                  // threads for linearisation/energy (deterministic split)

@@ -165,6 +165,8 @@ class System {
   double prior_idepth_scale_ = 1.0;    // window idepth per prior idepth (HoldPriorScale; never reset)
   int prior_scale_updates_ = 0;         // HoldPriorScale updates so far (its gain schedule)
   bool prior_unit_known_ = false;       // prior_idepth_scale_ holds for the current map
+  std::vector<double> ground_heights_;  // camera heights above the road so far (window unit; HoldPriorScale)
+  double ground_height_target_ = 0.0;   // the held camera height (window unit), 0 until known
   std::vector<FrameRecord> frames_;
   std::vector<Eigen::Vector3f> marginalized_xyz_;
   std::vector<uint8_t> marginalized_grey_;

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "dso/ground_plane.h"
 #include "dso/system.h"
 
 namespace dso {
@@ -16,24 +17,40 @@ namespace dso {
 double System::HoldPriorScale() {
   const BundleAdjustmentOptions& o = options_.ba;
   if (window_.size() < 2) return 1.0;
-  // (prior idepth in the prior's own unit, log(window idepth / prior idepth)) of each usable point.
+  // (prior idepth in the prior's own unit, log(window idepth / prior idepth)) of each usable point,
+  // and (with ba.prior_scale_ground) the point in the newest keyframe's camera frame.
   std::vector<std::pair<double, double>> samples;
+  std::vector<Vec3> newest_xyz;
+  const SE3 newest_from_world = window_.back()->cam_from_world;
   for (const auto& kf : window_) {
+    const SE3 newest_from_host = newest_from_world * kf->cam_from_world.Inverse();
     for (const ActivePoint& p : kf->points) {
       if (!p.marked_for_removal && p.prior_idepth > 0.0 && p.idepth > 0.0 && !p.residuals.empty()) {
         const double prior_idepth = p.prior_idepth / p.prior_unit;
         samples.emplace_back(prior_idepth, std::log(p.idepth / prior_idepth));
+        if (o.prior_scale_ground || o.ground_height_samples > 0) {
+          newest_xyz.push_back(newest_from_host * camera_.Unproject(Vec2(p.pixel.x(), p.pixel.y()), 1.0 / p.idepth));
+        }
       }
     }
   }
   if (static_cast<int>(samples.size()) < o.prior_scale_min_points) return 1.0;
-  // The nearest prior_scale_near_fraction of the points (largest prior idepth), at least min_points.
-  const size_t near_count = std::min(
-      samples.size(), std::max(static_cast<size_t>(o.prior_scale_min_points),
-                               static_cast<size_t>(std::ceil(o.prior_scale_near_fraction * samples.size()))));
+  size_t near_count = 0;
+  GroundPlane ground;
+  if (!newest_xyz.empty()) ground = FitGroundPlane(newest_xyz, GroundPlaneOptions(), 1u + prior_scale_updates_);
+  if (ground.found && o.prior_scale_ground) {
+    // The unit on the road points (the prior's most consistent depths): they move to the front.
+    for (size_t i = 0; i < ground.inliers.size(); ++i) std::swap(samples[i], samples[ground.inliers[i]]);
+    near_count = ground.inliers.size();
+  } else {
+    // The nearest prior_scale_near_fraction of the points (largest prior idepth), at least min_points.
+    near_count = std::min(samples.size(),
+                          std::max(static_cast<size_t>(o.prior_scale_min_points),
+                                   static_cast<size_t>(std::ceil(o.prior_scale_near_fraction * samples.size()))));
+    std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(near_count), samples.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+  }
   const auto near_end = samples.begin() + static_cast<std::ptrdiff_t>(near_count);
-  std::nth_element(samples.begin(), near_end, samples.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
   // Median log ratio of those points (now the first near_count samples).
   const auto mid = samples.begin() + static_cast<std::ptrdiff_t>(near_count / 2);
   std::nth_element(samples.begin(), mid, near_end, [](const auto& a, const auto& b) { return a.second < b.second; });
@@ -43,9 +60,26 @@ double System::HoldPriorScale() {
   // become idepth / s, so s = exp(gain * r) moves the window's unit toward the prior's. The gain starts
   // at 1/2, 1/3, ... (the window's unit is the running mean of the prior's unit over the keyframes so
   // far, not frame 0's alone) and settles at prior_scale_gain (an exponential memory).
-  const double gain = std::max(o.prior_scale_gain, 1.0 / (2.0 + prior_scale_updates_));
+  double gain = std::max(o.prior_scale_gain, 1.0 / (2.0 + prior_scale_updates_));
   ++prior_scale_updates_;
-  const double s = std::exp(gain * r);
+  double log_s = gain * r;
+  // ba.ground_height_samples: the camera's height above the road, in the window's unit, of the first
+  // that many updates with a road plane (their median) is held from then on: the prior then only fixes
+  // the start's unit and the points' shape, the road the scale (a camera on a vehicle).
+  if (o.ground_height_samples > 0 && ground.found) {
+    if (ground_height_target_ > 0.0) {
+      log_s = o.ground_height_gain * std::log(ground_height_target_ / ground.height);
+    } else {
+      ground_heights_.push_back(ground.height);
+      if (static_cast<int>(ground_heights_.size()) >= o.ground_height_samples) {
+        std::vector<double> h = ground_heights_;
+        std::nth_element(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(h.size() / 2), h.end());
+        ground_height_target_ = h[h.size() / 2];
+      }
+    }
+  }
+  const double s = std::exp(log_s);
+  for (double& h : ground_heights_) h *= s;  // heights measured so far, in the rescaled unit
   prior_idepth_scale_ = std::exp(r) / s;
   const double k = prior_idepth_scale_;
   auto to_window_unit = [k](double* prior_idepth, double* prior_var, double* unit) {

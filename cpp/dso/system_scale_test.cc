@@ -20,9 +20,9 @@ using testing_util::TestCamera;
 using testing_util::TrajectoryPose;
 
 // Estimated / true path length over the last `tail` frames of a run of `n` frames; the depth prior of
-// frame i is prior_depth(i, true z-depth).
-double TailScale(const SystemOptions& o, int n, int tail, const std::function<float(int, float)>& prior_depth,
-                 int* lost) {
+// frame i is the true z-depth map changed in place by make_prior(i, world_from_cam, &depth).
+using PriorFn = std::function<void(int, const SE3&, std::vector<float>*)>;
+double TailScale(const SystemOptions& o, int n, int tail, const PriorFn& make_prior, int* lost) {
   System system(TestCamera(), o);
   const PinholeCamera cam = system.camera();
   std::vector<Vec3> gt;
@@ -31,7 +31,7 @@ double TailScale(const SystemOptions& o, int n, int tail, const std::function<fl
     const SE3 world_from_cam = TrajectoryPose(i);
     Render(cam, world_from_cam, &image, &depth);
     gt.push_back(world_from_cam.Translation());
-    for (float& d : depth) d = prior_depth(i, d);
+    make_prior(i, world_from_cam, &depth);
     system.Track(RenderedInput(cam, image, &depth, 0.1 * i));
   }
   const std::vector<Mat4> est = system.Trajectory();
@@ -52,12 +52,19 @@ SystemOptions SmallMapOptions() {
   return o;
 }
 
+// prior depth = f(frame, true depth), pixel by pixel.
+PriorFn PerPixel(const std::function<float(int, float)>& f) {
+  return [f](int i, const SE3&, std::vector<float>* depth) {
+    for (float& d : *depth) d = f(i, d);
+  };
+}
+
 // The prior is exact for frames < switch_frame and prior_scale times the true depth from there on.
 double TailScale(double gain, int n, int switch_frame, double prior_scale, int tail, int* lost) {
   SystemOptions o = SmallMapOptions();
   o.ba.prior_scale_gain = gain;
   const auto prior_depth = [&](int i, float d) { return i >= switch_frame ? d * static_cast<float>(prior_scale) : d; };
-  return TailScale(o, n, tail, prior_depth, lost);
+  return TailScale(o, n, tail, PerPixel(prior_depth), lost);
 }
 
 TEST(SystemScale, TrajectoryScaleFollowsTheDepthPrior) {
@@ -95,16 +102,63 @@ TEST(SystemScale, NearPointsCarryTheUnitWhenFarPriorDepthsSaturate) {
   SystemOptions o = SmallMapOptions();
   int lost = 0;
   o.ba.prior_scale_near_fraction = 1.0;
-  const double all_points = TailScale(o, 32, 16, compressed, &lost);
+  const double all_points = TailScale(o, 32, 16, PerPixel(compressed), &lost);
   EXPECT_EQ(lost, 0);
   o.ba.prior_scale_near_fraction = 0.1;
-  const double near_points = TailScale(o, 32, 16, compressed, &lost);
+  const double near_points = TailScale(o, 32, 16, PerPixel(compressed), &lost);
   EXPECT_EQ(lost, 0);
   std::printf("prior compressed beyond %.2f m: tail scale, all points %.3f, nearest 10 %% %.3f\n", knee_m,
               all_points, near_points);
   EXPECT_LT(all_points, 0.86);  // measured 0.808-0.812 over selector seeds 0-5
   EXPECT_GT(near_points, 0.89);  // measured 0.92-0.93 (the BA's prior residual still pulls the far points)
   EXPECT_LT(near_points, 1.05);
+}
+
+// A depth network is most consistent on the road: here the prior is exact on the corridor's floor and
+// 1.3x the true depth on the walls, ceiling and end wall. Measured on the nearest points, the window's
+// unit mixes both; measured on the floor plane (ba.prior_scale_ground) it stays metric.
+TEST(SystemScale, GroundPlaneCarriesTheUnitWhenThePriorIsOffElsewhere) {
+  const PinholeCamera cam = TestCamera();
+  const PriorFn off_the_floor = [cam](int, const SE3& world_from_cam, std::vector<float>* depth) {
+    for (int v = 0; v < cam.height; ++v) {
+      for (int u = 0; u < cam.width; ++u) {
+        float& d = (*depth)[static_cast<size_t>(v) * cam.width + u];
+        if (!(d > 0.f)) continue;
+        const Vec3 x = world_from_cam * cam.Unproject(Vec2(u, v), d);
+        if (x.y() < 1.49) d *= 1.3f;  // the floor is y = 1.5
+      }
+    }
+  };
+  SystemOptions o = SmallMapOptions();
+  o.ba.prior_scale_gain = 0.2;
+  int lost = 0;
+  const double near_points = TailScale(o, 32, 16, off_the_floor, &lost);
+  EXPECT_EQ(lost, 0);
+  o.ba.prior_scale_ground = true;
+  const double ground = TailScale(o, 32, 16, off_the_floor, &lost);
+  EXPECT_EQ(lost, 0);
+  std::printf("prior x1.3 off the floor: tail scale, nearest points %.3f, floor plane %.3f\n", near_points, ground);
+  EXPECT_GT(near_points, 1.12);
+  EXPECT_NEAR(ground, 1.0, 0.06);
+}
+
+// ba.ground_height_samples: once the camera's height above the floor is known, it holds the scale, and
+// a prior whose unit changes later (x1.25 from frame 12) no longer pulls the trajectory along.
+TEST(SystemScale, HeldGroundHeightKeepsTheScaleWhenThePriorsUnitChanges) {
+  SystemOptions o = SmallMapOptions();
+  o.ba.prior_scale_gain = 0.5;
+  const auto prior_depth = [](int i, float d) { return i >= 12 ? 1.25f * d : d; };
+  int lost = 0;
+  const double follow = TailScale(o, 40, 12, PerPixel(prior_depth), &lost);
+  EXPECT_EQ(lost, 0);
+  o.ba.ground_height_samples = 3;
+  o.ba.ground_height_gain = 0.5;
+  const double hold = TailScale(o, 40, 12, PerPixel(prior_depth), &lost);
+  EXPECT_EQ(lost, 0);
+  std::printf("prior x1.25 from frame 12: tail scale, following the prior %.3f, holding the floor height %.3f\n",
+              follow, hold);
+  EXPECT_GT(follow, 1.15);
+  EXPECT_NEAR(hold, 1.0, 0.06);
 }
 
 }  // namespace

@@ -1,0 +1,97 @@
+#include "dso/ground_plane.h"
+
+#include <cmath>
+#include <random>
+#include <utility>
+
+#include <Eigen/Eigenvalues>
+
+#include "dso/check_option.h"
+
+namespace dso {
+
+void GroundPlaneOptions::Check() const {
+  constexpr const char* kOwner = "GroundPlaneOptions";
+  CHECK_OPTION_GE(kOwner, ransac_iterations, 1);
+  CHECK_OPTION_IN(kOwner, max_normal_angle_deg, 0.0, 90.0);
+  CHECK_OPTION_GT(kOwner, inlier_tolerance, 0.0);
+  CHECK_OPTION_GE(kOwner, min_inliers, 3);
+  CHECK_OPTION_IN(kOwner, min_inlier_fraction, 0.0, 1.0);
+}
+
+GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlaneOptions& options, uint32_t seed) {
+  options.Check();
+  GroundPlane best;
+  std::vector<int> below;  // candidates: below the camera centre, in front of it
+  for (int i = 0; i < static_cast<int>(points_cam.size()); ++i) {
+    const Vec3& p = points_cam[i];
+    if (p.allFinite() && p.y() > 0.0 && p.z() > 0.0) below.push_back(i);
+  }
+  if (static_cast<int>(below.size()) < options.min_inliers) return best;
+  const double min_cos = std::cos(options.max_normal_angle_deg * M_PI / 180.0);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, below.size() - 1);
+  // Count inliers of the plane normal . X = height.
+  auto count = [&](const Vec3& n, double h, std::vector<int>* inliers) {
+    const double tol = options.inlier_tolerance * h;
+    int c = 0;
+    for (int i : below) {
+      if (std::abs(n.dot(points_cam[i]) - h) < tol) {
+        ++c;
+        if (inliers != nullptr) inliers->push_back(i);
+      }
+    }
+    return c;
+  };
+  int best_count = 0;
+  Vec3 best_n(0, 1, 0);
+  double best_h = 0.0;
+  for (int it = 0; it < options.ransac_iterations; ++it) {
+    const Vec3& a = points_cam[below[pick(rng)]];
+    const Vec3& b = points_cam[below[pick(rng)]];
+    const Vec3& c = points_cam[below[pick(rng)]];
+    Vec3 n = (b - a).cross(c - a);
+    const double norm = n.norm();
+    if (!(norm > 1e-12)) continue;
+    n /= norm;
+    if (n.y() < 0.0) n = -n;  // pointing down, away from a camera above the plane
+    const double h = n.dot(a);
+    if (!(h > 0.0) || n.y() < min_cos) continue;
+    const int k = count(n, h, nullptr);
+    if (k > best_count) {
+      best_count = k;
+      best_n = n;
+      best_h = h;
+    }
+  }
+  if (best_count < options.min_inliers ||
+      best_count < options.min_inlier_fraction * static_cast<double>(below.size())) {
+    return best;
+  }
+  // One least-squares refit on the inliers (smallest singular direction of the centred points).
+  std::vector<int> inliers;
+  count(best_n, best_h, &inliers);
+  Vec3 mean = Vec3::Zero();
+  for (int i : inliers) mean += points_cam[i];
+  mean /= static_cast<double>(inliers.size());
+  Eigen::Matrix3d cov = Eigen::Matrix3d::Zero();
+  for (int i : inliers) cov += (points_cam[i] - mean) * (points_cam[i] - mean).transpose();
+  Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig(cov);
+  Vec3 n = eig.eigenvectors().col(0);
+  if (n.y() < 0.0) n = -n;
+  const double h = n.dot(mean);
+  if (h > 0.0 && n.y() >= min_cos) {
+    best_n = n;
+    best_h = h;
+    inliers.clear();
+    count(best_n, best_h, &inliers);
+  }
+  if (static_cast<int>(inliers.size()) < options.min_inliers) return best;
+  best.found = true;
+  best.normal = best_n;
+  best.height = best_h;
+  best.inliers = std::move(inliers);
+  return best;
+}
+
+}  // namespace dso

@@ -1,0 +1,79 @@
+#include "dso/ground_plane.h"
+
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+namespace dso {
+namespace {
+
+// A street seen from a camera `height` above the road, pitched by `pitch` radians: road points
+// (with +-noise) plus two building walls at x = +-wall_x and points above the camera.
+std::vector<Vec3> Street(double height, double pitch, double noise, int road, int wall, uint32_t seed,
+                         std::vector<bool>* is_road) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  const Eigen::Matrix3d R = Eigen::AngleAxisd(pitch, Vec3::UnitX()).toRotationMatrix();
+  std::vector<Vec3> pts;
+  for (int i = 0; i < road; ++i) {
+    const Vec3 p(-6.0 + 12.0 * u(rng), height + noise * (2.0 * u(rng) - 1.0), 3.0 + 30.0 * u(rng));
+    pts.push_back(R * p);
+    is_road->push_back(true);
+  }
+  for (int i = 0; i < wall; ++i) {
+    const double x = u(rng) < 0.5 ? -7.0 : 7.0;
+    const Vec3 p(x, height - 8.0 * u(rng), 3.0 + 30.0 * u(rng));  // from the road up to 8 m
+    pts.push_back(R * p);
+    is_road->push_back(false);
+  }
+  return pts;
+}
+
+TEST(GroundPlane, FindsTheRoadBesideWallsAtAnyUnitAndPitch) {
+  GroundPlaneOptions o;
+  for (double pitch : {-0.05, 0.0, 0.05}) {
+    for (double unit : {1.0, 0.02, 40.0}) {
+      std::vector<bool> is_road;
+      std::vector<Vec3> pts = Street(1.65, pitch, 0.02, 300, 400, 7, &is_road);
+      for (Vec3& p : pts) p *= unit;
+      const GroundPlane g = FitGroundPlane(pts, o);
+      ASSERT_TRUE(g.found) << "pitch " << pitch << " unit " << unit;
+      EXPECT_NEAR(g.height / unit, 1.65, 0.02);
+      EXPECT_NEAR(std::acos(std::min(1.0, g.normal.dot(Eigen::AngleAxisd(pitch, Vec3::UnitX()) * Vec3::UnitY()))),
+                  0.0, 0.01);
+      int road_inliers = 0;
+      for (int i : g.inliers) road_inliers += is_road[i] ? 1 : 0;
+      EXPECT_GE(road_inliers, 290);                                  // the road is found ...
+      EXPECT_LE(static_cast<int>(g.inliers.size()) - road_inliers, 40);  // ... walls only at its foot
+    }
+  }
+}
+
+TEST(GroundPlane, NoPlaneWithoutARoadOrTooFewPoints) {
+  GroundPlaneOptions o;
+  std::vector<bool> is_road;
+  // Walls only: vertical planes have normals far from the down axis.
+  EXPECT_FALSE(FitGroundPlane(Street(1.65, 0.0, 0.02, 0, 500, 3, &is_road), o).found);
+  // A road of fewer points than min_inliers.
+  is_road.clear();
+  EXPECT_FALSE(FitGroundPlane(Street(1.65, 0.0, 0.02, o.min_inliers - 1, 0, 3, &is_road), o).found);
+  // Points above the camera are never candidates (a ceiling is not a road).
+  std::vector<Vec3> ceiling = Street(1.65, 0.0, 0.02, 300, 0, 3, &is_road);
+  for (Vec3& p : ceiling) p.y() = -p.y();
+  EXPECT_FALSE(FitGroundPlane(ceiling, o).found);
+  EXPECT_FALSE(FitGroundPlane({}, o).found);
+}
+
+TEST(GroundPlane, OptionsChecked) {
+  GroundPlaneOptions o;
+  o.inlier_tolerance = 0.0;
+  EXPECT_THROW(FitGroundPlane({}, o), std::invalid_argument);
+  o = GroundPlaneOptions();
+  o.max_normal_angle_deg = 120.0;
+  EXPECT_THROW(o.Check(), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace dso
