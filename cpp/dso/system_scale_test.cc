@@ -100,6 +100,7 @@ TEST(SystemScale, NearPointsCarryTheUnitWhenFarPriorDepthsSaturate) {
   const float knee_m = valid[valid.size() * 3 / 10];
   const auto compressed = [knee_m](int, float d) { return d > knee_m ? knee_m + 0.6f * (d - knee_m) : d; };
   SystemOptions o = SmallMapOptions();
+  o.ba.prior_scale_ground = false;  // the near-point measure (the fallback without a road plane)
   int lost = 0;
   o.ba.prior_scale_near_fraction = 1.0;
   const double all_points = TailScale(o, 32, 16, PerPixel(compressed), &lost);
@@ -131,6 +132,7 @@ TEST(SystemScale, GroundPlaneCarriesTheUnitWhenThePriorIsOffElsewhere) {
   };
   SystemOptions o = SmallMapOptions();
   o.ba.prior_scale_gain = 0.2;
+  o.ba.prior_scale_ground = false;
   int lost = 0;
   const double near_points = TailScale(o, 32, 16, off_the_floor, &lost);
   EXPECT_EQ(lost, 0);
