@@ -62,6 +62,8 @@ if [ $DRY = 0 ] && ! $PY -c "import torch; assert torch.cuda.is_available()" 2>>
     say "torch sees no CUDA device: stopping"; exit 2
 fi
 
+# SKIP_CHECKS=1: no CUDA tests or timing (a short last call that only trains)
+if [ "${SKIP_CHECKS:-0}" = 1 ]; then say "checks skipped (SKIP_CHECKS=1)"; else
 # --- 1. CUDA tests (the test modules with @pytest.mark.cuda; the C++ backend is not built there)
 T_TESTS=$([ $DRY = 1 ] && echo 150 || echo 90)
 CUDA_TEST_FILES=$(grep -l "mark.cuda" tests/*.py | tr '\n' ' ')
@@ -75,6 +77,7 @@ else TIMING_ARGS="--device cuda --iters 50 --warmup 10 --width 640 --height 192"
 say "stage timing"
 timeout $T_TESTS $PY bench/gpu_timing.py $TIMING_ARGS --json "$OUT/timing.json" >>"$LOG" 2>&1
 rc=$?; stage_done timing $rc; say "timing rc=$rc"
+fi
 
 if [ $CHECKS_ONLY = 1 ]; then
     echo "  \"total_s\": $(elapsed)" >> "$STAGES"; echo "}" >> "$STAGES"
@@ -82,12 +85,12 @@ if [ $CHECKS_ONLY = 1 ]; then
 fi
 
 # The runs trained at once (small nets leave the GPU mostly idle), from the committed weights.
-# RUNS: "name:task:render_depth_weight:renders" (renders 4 = 01-04, 12 = 01-04 + 11-18); the default is
-# the 2026-12-04 second session's plan (the first one ran "depth:depth:0:4 depth_rd:depth:1.0:4 keypoints:keypoints:0:4"):
-#   depth_rd   the shipped recipe again (render-depth loss weight 1), from the shipped DepthNet
-#   depth_rd3  the same with render-depth weight 3
-#   depth_rdx  weight 1 on 12 renders (the extra eight above)
-RUNS=${RUNS:-"depth_rd:depth:1.0:4 depth_rd3:depth:3.0:4 depth_rdx:depth:1.0:12"}
+# RUNS: "name:task:render_depth_weight:renders[:variance_weight]" (renders 4 = 01-04, 12 = 01-04 + 11-18;
+# variance_weight < 1 pulls the unit toward the renders' metres, default 1). Sessions so far:
+#   2026-12-04 first:  "depth:depth:0:4 depth_rd:depth:1.0:4 keypoints:keypoints:0:4" (depth_rd shipped)
+#   2026-12-04 second: "depth_rd:depth:1.0:4 depth_rd3:depth:3.0:4 depth_rdx:depth:1.0:12" (none better)
+#   2026-12-04 third (the default): render depth with its metric unit, variance weight 0.5 / 0 / 0.5 on 12 renders
+RUNS=${RUNS:-"depth_v05:depth:1.0:4:0.5 depth_v0:depth:1.0:4:0 depth_v05x:depth:1.0:12:0.5"}
 
 # --- 3. training data: renders made here (fast on many cores), KITTI from the carried pack
 # (the four renders of the stage-2 configs, at 640x192; the trainers resize frames anyway)
@@ -128,16 +131,17 @@ train() {  # task run_dir config timeout_s
     timeout -s INT "$4" $PY -m apps.cli train "$1" --config "$3" --out "$2" --device $DEVICE --no-progress \
         --data-root "$DATA_ROOT" >>"$WORK/train_$(basename "$2").log" 2>&1
 }
-config() {  # name task render_depth_weight steps out_yaml ckpt_every renders
+config() {  # name task render_depth_weight steps out_yaml ckpt_every renders variance_weight
     local seqs="01 02 03 04"
     [ "$7" = 12 ] && seqs="$seqs 11 12 13 14 15 16 17 18"
     $PY bench/gpu_session_tools.py config --task $2 --out "$5" --steps $4 --batch-size $BATCH --workers $WORKERS \
-        --threads $THREADS --render-root "$RENDERS" --checkpoint-every $6 --render-depth-weight $3 --render-seqs $seqs
+        --threads $THREADS --render-root "$RENDERS" --checkpoint-every $6 --render-depth-weight $3 --render-seqs $seqs \
+        --render-depth-variance-weight ${8:-1.0}
 }
 launch() {  # run_dir_prefix timeout_s: every run of $RUNS in the background; returns the last failing rc
     local pids="" r=0
     for spec in $RUNS; do
-        IFS=: read -r name task rdw nr <<<"$spec"
+        IFS=: read -r name task rdw nr vw <<<"$spec"
         train $task "$WORK/$1$name" "$WORK/$1$name.yaml" $2 & pids="$pids $!"
     done
     for p in $pids; do wait $p || r=$?; done
@@ -145,17 +149,17 @@ launch() {  # run_dir_prefix timeout_s: every run of $RUNS in the background; re
 }
 if [ -n "$DATA_ROOT" ]; then
     say "stage probe: $PROBE steps of each run (step time and start-up)"
-    for spec in $RUNS; do IFS=: read -r name task rdw nr <<<"$spec"; config $name $task $rdw $PROBE "$WORK/probe_$name.yaml" 1000 $nr; done
+    for spec in $RUNS; do IFS=: read -r name task rdw nr vw <<<"$spec"; config $name $task $rdw $PROBE "$WORK/probe_$name.yaml" 1000 $nr $vw; done
     t0=$(date +%s); launch probe_ $PROBE_S; rp=$?; t1=$(date +%s)
     stage_done probe $rp
     LEFT=$(( $(left) - 25 ))   # 25 s for packing the outputs
     for spec in $RUNS; do
-        IFS=: read -r name task rdw nr <<<"$spec"
+        IFS=: read -r name task rdw nr vw <<<"$spec"
         if [ $DRY = 1 ]; then steps=2; else
             steps=$($PY bench/gpu_session_tools.py plan --probe "$WORK/probe_$name" --probe-wall $((t1 - t0)) --seconds-left $LEFT)
         fi
         say "run $name: $steps steps (probe rc $rp, ${LEFT}s left)"
-        config $name $task $rdw $steps "$WORK/$name.yaml" $CKPT_EVERY $nr
+        config $name $task $rdw $steps "$WORK/$name.yaml" $CKPT_EVERY $nr $vw
     done
     launch "" $LEFT; rt=$?
     stage_done train $rt; say "train rc=$rt (124/130: stopped by the time limit; the last checkpoint stays)"
@@ -163,7 +167,7 @@ fi
 
 # --- 5. outputs: <= 8 files (the tool's limit): session.log, session.json, tests.txt, timing.json, one .tgz per run
 for spec in $RUNS; do
-    IFS=: read -r name task rdw nr <<<"$spec"
+    IFS=: read -r name task rdw nr vw <<<"$spec"
     d="$WORK/$name"
     [ -d "$d" ] || continue
     { echo "=== train log $name"; cat "$WORK/train_$name.log"; } >> "$LOG" 2>/dev/null

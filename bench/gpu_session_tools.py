@@ -81,11 +81,12 @@ def pack(data_root: Path, out: Path, width: int, sequences=("00", "02", "06"), m
 
 def write_config(task: str, out: Path, steps: int, batch_size: int, workers: int, threads: int,
                  warmup: int, checkpoint_every: int, render_root: str, render_depth_weight: float = 0.0,
-                 render_seqs: list[str] | None = None) -> None:
+                 render_seqs: list[str] | None = None, render_depth_variance_weight: float = 1.0) -> None:
     """The committed light config of ``task``, initialised from the committed checkpoints, with a cosine
     schedule over ``steps`` (so a short session ends at a low learning rate); ``render_depth_weight``
     (depth only) turns on the scale-invariant loss on the renders' exact depth; ``render_seqs`` replaces
-    the config's render sequence names (default: the config's own, 01-04)."""
+    the config's render sequence names (default: the config's own, 01-04); ``render_depth_variance_weight``
+    < 1 pulls the depth unit toward the renders' metres (1: shape only)."""
     import yaml
 
     from frontend.training.config import load_train_config
@@ -99,6 +100,7 @@ def write_config(task: str, out: Path, steps: int, batch_size: int, workers: int
         if task != "depth":
             raise ValueError("--render-depth-weight applies to the depth task only")
         cfg["loss"]["render_depth_weight"] = render_depth_weight
+        cfg["loss"]["render_depth_variance_weight"] = render_depth_variance_weight
     for src in cfg["data"].get("sources", []):
         if src.get("path") == "runs/synth_train":
             src["path"] = render_root
@@ -138,6 +140,7 @@ def main(argv=None) -> int:
     c.add_argument("--render-root", default="runs/synth_train")
     c.add_argument("--render-depth-weight", type=float, default=0.0)
     c.add_argument("--render-seqs", nargs="+", help="render sequence names (default: the config's 01-04)")
+    c.add_argument("--render-depth-variance-weight", type=float, default=1.0)
     q = sub.add_parser("plan")
     q.add_argument("--probe", required=True)
     q.add_argument("--probe-wall", type=float, required=True)
@@ -152,7 +155,7 @@ def main(argv=None) -> int:
     elif args.cmd == "config":
         write_config(args.task, Path(args.out), args.steps, args.batch_size, args.workers, args.threads,
                      args.warmup, args.checkpoint_every, args.render_root, args.render_depth_weight,
-                     args.render_seqs)
+                     args.render_seqs, args.render_depth_variance_weight)
     else:
         print(plan_steps(Path(args.probe), args.probe_wall, args.seconds_left)["steps"])
     return 0
