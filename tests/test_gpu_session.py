@@ -60,6 +60,10 @@ def test_config_starts_from_the_committed_weights_with_a_short_schedule(tmp_path
                        checkpoint_every=5, render_root=str(tmp_path), render_seqs=["01", "11"])
     srcs = load_train_config(tmp_path / "rs.yaml").data["sources"]
     assert [s["sequences"] for s in srcs if s.get("path") == str(tmp_path)] == [["01", "11"]]
+    tools.write_config("depth", tmp_path / "rv.yaml", steps=10, batch_size=2, workers=0, threads=1, warmup=1,
+                       checkpoint_every=5, render_root=str(tmp_path), render_depth_weight=1.0,
+                       render_depth_variance_weight=0.5)
+    assert load_train_config(tmp_path / "rv.yaml").loss["render_depth_variance_weight"] == 0.5
     with pytest.raises(ValueError, match="depth task only"):
         tools.write_config("keypoints", tmp_path / "k.yaml", steps=10, batch_size=2, workers=0, threads=1, warmup=1,
                            checkpoint_every=5, render_root=str(tmp_path), render_depth_weight=1.0)

@@ -28,7 +28,8 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
     if (p.allFinite() && p.y() > 0.0 && p.z() > 0.0) below.push_back(i);
   }
   if (static_cast<int>(below.size()) < options.min_inliers) return best;
-  const double min_cos = std::cos(options.max_normal_angle_deg * M_PI / 180.0);
+  constexpr double kPi = 3.14159265358979323846;
+  const double min_cos = std::cos(options.max_normal_angle_deg * kPi / 180.0);
   std::mt19937 rng(seed);
   std::uniform_int_distribution<size_t> pick(0, below.size() - 1);
   // Count inliers of the plane normal . X = height.

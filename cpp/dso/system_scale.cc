@@ -1,6 +1,7 @@
 // Depth-prior scale, held outside the photometric solve (see window_ba.h: the window BA never moves
 // along the scale direction). The prior enters in the window's unit: prior_idepth_scale_ (window
-// idepth per prior idepth) is the median ratio over the nearest ba.prior_scale_near_fraction of the
+// idepth per prior idepth) is the median ratio over the window's road points (ba.prior_scale_ground,
+// dso/ground_plane.h) or, without a road plane, over the nearest ba.prior_scale_near_fraction of the
 // window's active points with a prior (a depth network is least reliable far away), so the prior
 // shapes the map and bounds the epipolar searches without fighting the window's scale. The window
 // itself is pulled toward the prior's unit by a damped fraction (prior_scale_gain) per BA.
@@ -60,7 +61,7 @@ double System::HoldPriorScale() {
   // become idepth / s, so s = exp(gain * r) moves the window's unit toward the prior's. The gain starts
   // at 1/2, 1/3, ... (the window's unit is the running mean of the prior's unit over the keyframes so
   // far, not frame 0's alone) and settles at prior_scale_gain (an exponential memory).
-  double gain = std::max(o.prior_scale_gain, 1.0 / (2.0 + prior_scale_updates_));
+  const double gain = std::max(o.prior_scale_gain, 1.0 / (2.0 + prior_scale_updates_));
   ++prior_scale_updates_;
   double log_s = gain * r;
   // ba.ground_height_samples: the camera's height above the road, in the window's unit, of the first
@@ -80,6 +81,7 @@ double System::HoldPriorScale() {
   }
   const double s = std::exp(log_s);
   for (double& h : ground_heights_) h *= s;  // heights measured so far, in the rescaled unit
+  // (kept over a map reset: the new map starts in the prior's unit times prior_idepth_scale_, as before)
   prior_idepth_scale_ = std::exp(r) / s;
   const double k = prior_idepth_scale_;
   auto to_window_unit = [k](double* prior_idepth, double* prior_var, double* unit) {
