@@ -89,8 +89,9 @@ fi
 # variance_weight < 1 pulls the unit toward the renders' metres, default 1). Sessions so far:
 #   2026-12-04 first:  "depth:depth:0:4 depth_rd:depth:1.0:4 keypoints:keypoints:0:4" (depth_rd shipped)
 #   2026-12-04 second: "depth_rd:depth:1.0:4 depth_rd3:depth:3.0:4 depth_rdx:depth:1.0:12" (none better)
-#   2026-12-04 third (the default): render depth with its metric unit, variance weight 0.5 / 0 / 0.5 on 12 renders
-RUNS=${RUNS:-"depth_v05:depth:1.0:4:0.5 depth_v0:depth:1.0:4:0 depth_v05x:depth:1.0:12:0.5"}
+#   2026-12-04 third (SKIP_CHECKS=1 BUDGET_S=290; the default below): the render depth with its metric unit,
+#     variance weight 0.5 / 0 (neither better; frontend/models/MODEL_CARD.md)
+RUNS=${RUNS:-"depth_v05:depth:1.0:4:0.5 depth_v0:depth:1.0:4:0"}
 
 # --- 3. training data: renders made here (fast on many cores), KITTI from the carried pack
 # (the four renders of the stage-2 configs, at 640x192; the trainers resize frames anyway)
