@@ -43,7 +43,7 @@ def test_version_and_options_round_trip(tmp_path):
     assert dso_bridge.version().count(".") == 2
     d = options_to_dict(SystemOptions())
     assert d["points"]["desired_active_points"] == 2000
-    assert d["keyframes"]["max_keyframes"] == 7
+    assert d["keyframes"]["max_keyframes"] == 6
     d["points"]["desired_active_points"] = 900
     d["tracker"]["max_iterations"] = [5, 5, 5]
     o = options_from_dict(d)

@@ -74,7 +74,10 @@ struct BundleAdjustmentOptions {
 };
 
 struct KeyframeOptions {
-  int max_keyframes = 7;                // sliding-window size
+  // Sliding-window size. 6 rather than DSO's 7 (3 seeds, KITTI [0:300]): dsdso 00 / 02 t_rel 3.49 / 1.55 %
+  // against 3.40 / 1.56, validation 07 ATE 0.351 against 0.423 m, 7 % less CPU; pure dso 4.32 / 1.90 %
+  // against 4.19 / 2.05, 07 1.12 against 1.11 m; 9 was worse (bench/RESULTS.md).
+  int max_keyframes = 6;
   int min_keyframes = 5;                // marginalise only when the window holds more than this
   // Keyframe when global_weight * (flow_t / (translation_flow_fraction * (w + h)) +
   //   flow_rt / (rotation_translation_flow_fraction * (w + h)) + |a_new - a_ref| / brightness_threshold) > 1,
