@@ -140,6 +140,7 @@ def check_outputs_kind(path: Path, kind: str, outputs: Any) -> None:
 
 
 OPTIMIZE_MODES = ("none", "freeze", "optimize_for_inference")
+OUTPUTS = ("keypoints", "depth")  # what a FrontendRuntime computes: the KeypointNet's and the DepthNet's
 
 
 def load_torchscript(path: Path, device: torch.device, optimize: str = "freeze",
@@ -194,6 +195,10 @@ class FrontendRuntime:
         saturation_margin: depth within this fraction of the network's min/max depth (``frontend.json``)
             is reported as 0 = unknown (default 0.02; None keeps it): a saturated sigmoid is a bound,
             not a measurement (the shipped DepthNet clamps the nearest road rows at its minimum).
+        outputs: which networks run per call, a non-empty subset of ``OUTPUTS`` (default both). An output
+            not asked for comes back empty: keypoints (0, 2), scores (0,), descriptors (0, D) without
+            "keypoints"; depth (0, 0) without "depth". Both networks are still loaded and checked, so a
+            runtime's files are validated the same way whatever it computes.
 
     Defaults measured with ``bench/frontend.py`` (640x192, CPU): channels_last + freeze was the fastest
     setting for both variants; ``optimize_for_inference`` was 20-30 % slower than that here because
@@ -205,8 +210,13 @@ class FrontendRuntime:
 
     def __init__(self, model_dir: str | os.PathLike, device: Optional[str | torch.device] = None,
                  num_threads: Optional[int] = None, top_k: Optional[int] = None, optimize: str = "freeze",
-                 channels_last: bool = True, saturation_margin: Optional[float] = 0.02):
+                 channels_last: bool = True, saturation_margin: Optional[float] = 0.02,
+                 outputs: tuple[str, ...] = OUTPUTS):
         self.model_dir = Path(model_dir)
+        bad = [o for o in outputs if o not in OUTPUTS] if not isinstance(outputs, str) else [outputs]
+        if bad or not outputs:
+            raise ValueError(f"outputs must be a non-empty subset of {OUTPUTS}, got {outputs!r}")
+        self.outputs = tuple(o for o in OUTPUTS if o in outputs)
         self.meta = read_frontend_meta(self.model_dir)
         self.device = resolve_device(device)
         if optimize not in OPTIMIZE_MODES:
@@ -292,27 +302,39 @@ class FrontendRuntime:
 
     def __call__(self, image: np.ndarray) -> FrontendOutput:
         grey = self.check_image(image)
-        height, width = grey.shape
-        x = self._to_input(self._resize(grey, self.input_size))
-        x_depth = x if self.depth_input_size == self.input_size else self._to_input(
-            self._resize(grey, self.depth_input_size))
+        kps = np.zeros((0, 2), np.float32)
+        scores = np.zeros((0,), np.float32)
+        descs = np.zeros((0, int(self.meta["keypoint"].get("desc_dim", 0))), np.float32)
+        depth = np.zeros((0, 0), np.float32)
         with torch.inference_mode():
-            score, coord, desc = self.keypoint_net(x)
-            depth_net = self.depth_net(x_depth)
-            kps, scores, descs = select_topk(score, coord, desc, self.top_k, self.border_cells, self.cell)
-            sx, sy = width / self.net_width, height / self.net_height
-            scale = torch.tensor([sx, sy], dtype=kps.dtype, device=kps.device)
-            kps = (kps[0] + 0.5) * scale - 0.5
-            idepth = 1.0 / depth_net.float()
-            if (height, width) != tuple(idepth.shape[-2:]):
-                idepth = F.interpolate(idepth, size=(height, width), mode="bilinear", align_corners=False)
-            depth = 1.0 / idepth[0, 0]
-            if self.saturation_margin is not None:
-                m = self.saturation_margin
-                saturated = (depth <= self.min_depth * (1 + m)) | (depth >= self.max_depth * (1 - m))
-                depth = depth.masked_fill(saturated, 0.0)
-        return FrontendOutput(
-            keypoints=kps.cpu().numpy().astype(np.float32, copy=False),
-            scores=scores[0].cpu().numpy().astype(np.float32, copy=False),
-            descriptors=descs[0].cpu().numpy().astype(np.float32, copy=False),
-            depth=depth.cpu().numpy().astype(np.float32, copy=False))
+            if "keypoints" in self.outputs:
+                kps, scores, descs = self._keypoints(grey)
+            if "depth" in self.outputs:
+                depth = self._depth(grey)
+        return FrontendOutput(keypoints=kps, scores=scores, descriptors=descs, depth=depth)
+
+    def _keypoints(self, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(K, 2) keypoints in ``grey``'s pixels, (K,) scores, (K, D) descriptors; float32 (inference mode)."""
+        height, width = grey.shape
+        score, coord, desc = self.keypoint_net(self._to_input(self._resize(grey, self.input_size)))
+        kps, scores, descs = select_topk(score, coord, desc, self.top_k, self.border_cells, self.cell)
+        sx, sy = width / self.net_width, height / self.net_height
+        scale = torch.tensor([sx, sy], dtype=kps.dtype, device=kps.device)
+        kps = (kps[0] + 0.5) * scale - 0.5
+        return (kps.cpu().numpy().astype(np.float32, copy=False),
+                scores[0].cpu().numpy().astype(np.float32, copy=False),
+                descs[0].cpu().numpy().astype(np.float32, copy=False))
+
+    def _depth(self, grey: np.ndarray) -> np.ndarray:
+        """(H, W) float32 metres of ``grey``, 0 = unknown (inference mode)."""
+        height, width = grey.shape
+        depth_net = self.depth_net(self._to_input(self._resize(grey, self.depth_input_size)))
+        idepth = 1.0 / depth_net.float()
+        if (height, width) != tuple(idepth.shape[-2:]):
+            idepth = F.interpolate(idepth, size=(height, width), mode="bilinear", align_corners=False)
+        depth = 1.0 / idepth[0, 0]
+        if self.saturation_margin is not None:
+            m = self.saturation_margin
+            saturated = (depth <= self.min_depth * (1 + m)) | (depth >= self.max_depth * (1 - m))
+            depth = depth.masked_fill(saturated, 0.0)
+        return depth.cpu().numpy().astype(np.float32, copy=False)

@@ -127,6 +127,27 @@ def test_runtime_outputs_in_full_image_pixels(runtime):
     np.testing.assert_allclose(out_f.keypoints, out.keypoints, atol=1e-4)
 
 
+def test_runtime_computes_only_the_outputs_asked_for(model_dir, runtime, monkeypatch):
+    image = (np.random.default_rng(1).random((96, 320)) * 255).astype(np.uint8)
+    full = runtime(image)
+    depth_only = FrontendRuntime(model_dir, device="cpu", top_k=50, outputs=("depth",))
+    # The KeypointNet does not run at all (a call would fail), and the depth is the full runtime's.
+    monkeypatch.setattr(depth_only, "keypoint_net", None)
+    out = depth_only(image)
+    np.testing.assert_array_equal(out.depth, full.depth)
+    assert out.keypoints.shape == (0, 2) and out.scores.shape == (0,) and out.descriptors.shape == (0, 64)
+    assert out.keypoints.dtype == out.scores.dtype == out.descriptors.dtype == np.float32
+    kp_only = FrontendRuntime(model_dir, device="cpu", top_k=50, outputs=["keypoints"])
+    monkeypatch.setattr(kp_only, "depth_net", None)
+    out = kp_only(image)
+    np.testing.assert_array_equal(out.keypoints, full.keypoints)
+    np.testing.assert_array_equal(out.descriptors, full.descriptors)
+    assert out.depth.shape == (0, 0) and out.depth.dtype == np.float32
+    for bad in ((), ("depth", "flow"), "depth"):
+        with pytest.raises(ValueError, match="outputs must be a non-empty subset"):
+            FrontendRuntime(model_dir, device="cpu", outputs=bad)
+
+
 def test_depth_net_at_its_own_input_size(runtime, tmp_path):
     """A DepthNet exported at its (lower) training size runs there; its depth is resized to the image."""
     with pytest.raises(ValueError, match="depth_width"):

@@ -143,3 +143,45 @@ def test_run_limits_numpy_blas_threads_while_frames_are_processed(synth_sequence
                  observer=Probe(), progress=False, max_frames=3)
     assert seen and set(seen) == {1}
     assert blas_threads() == before
+
+
+def test_runs_ask_the_frontend_only_for_what_they_read():
+    assert RunConfig(mode="dso").frontend_outputs() == ()
+    assert RunConfig(mode="f2f").frontend_outputs() == ("keypoints", "depth")
+    assert RunConfig(mode="dsdso").frontend_outputs() == ("keypoints", "depth")  # PnP init + prior
+    assert RunConfig(mode="dsdso", pnp_init=False).frontend_outputs() == ("depth",)
+    assert RunConfig(mode="dsdso", pnp_init=False, depth_prior=False,
+                     keypoint_candidates=True).frontend_outputs() == ("keypoints",)
+    assert RunConfig(mode="dsdso", pnp_init=False, depth_prior=False).frontend_outputs() == ()
+    with pytest.raises(ValueError, match="pnp_solver must be one of"):
+        RunConfig(pnp_solver="dlt").check()
+    with pytest.raises(ValueError, match="pnp_top_k"):
+        RunConfig(pnp_top_k=0).check()
+
+
+@pytest.mark.parametrize("solver", ["epnp", "p3p"])
+def test_pnp_solvers_recover_an_exact_relative_pose(solver):
+    from apps.pipeline.f2f import F2FOptions, relative_pose_pnp
+    from frontend.common.camera import Intrinsics
+
+    rng = np.random.default_rng(4)
+    K = Intrinsics(fx=300.0, fy=300.0, cx=160.0, cy=48.0, width=320, height=96)
+    n = 200
+    depth = np.full((96, 320), 10.0, np.float32)
+    kp_prev = np.stack([rng.uniform(5, 315, n), rng.uniform(5, 91, n)], 1).astype(np.float32)
+    z = 10.0
+    pts = np.stack([(kp_prev[:, 0] - K.cx) / K.fx * z, (kp_prev[:, 1] - K.cy) / K.fy * z, np.full(n, z)], 1)
+    angle = np.radians(2.0)  # yaw 2 deg, 1 m forward
+    R = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
+    t = np.array([0.1, 0.0, -1.0])
+    cur = pts @ R.T + t
+    kp_cur = np.stack([K.fx * cur[:, 0] / cur[:, 2] + K.cx, K.fy * cur[:, 1] / cur[:, 2] + K.cy], 1).astype(np.float32)
+    outliers = rng.choice(n, 60, replace=False)
+    kp_cur[outliers] += rng.uniform(-30, 30, (60, 2)).astype(np.float32)
+    matches = np.stack([np.arange(n), np.arange(n)], 1)
+    rel, inliers = relative_pose_pnp(kp_prev, depth, kp_cur, matches, K, F2FOptions(ransac_solver=solver))
+    assert rel is not None and inliers >= n - 60 - 5
+    np.testing.assert_allclose(rel[:3, :3], R, atol=2e-3)
+    np.testing.assert_allclose(rel[:3, 3], t, atol=2e-2)
+    with pytest.raises(ValueError, match="ransac_solver"):
+        F2FOptions(ransac_solver="dlt").check()

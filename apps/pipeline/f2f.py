@@ -15,12 +15,18 @@ from apps.io.camera import Intrinsics
 from apps.pipeline.status import FrameStatus
 
 
+PNP_SOLVERS = {"epnp": cv2.SOLVEPNP_EPNP, "p3p": cv2.SOLVEPNP_P3P}
+
+
 @dataclass
 class F2FOptions:
     min_matches: int = 12              # fewer matches -> constant-velocity fallback
     max_descriptor_distance: float = 1.2  # L2 distance between unit descriptors (<= 2)
     ransac_reprojection_px: float = 2.0   # PnP-RANSAC inlier threshold (pixels at full resolution)
     ransac_iterations: int = 200
+    # Minimal solver inside the RANSAC: "epnp" (5 points) or "p3p" (OpenCV's 4-point P3P: fewer
+    # iterations to an all-inlier sample, each cheaper; the LM refinement on the inliers is the same).
+    ransac_solver: str = "epnp"
     ransac_confidence: float = 0.999
     min_inliers: int = 10
     min_depth_m: float = 0.5           # keypoints lifted outside [min, max] depth are ignored
@@ -33,6 +39,8 @@ class F2FOptions:
             raise ValueError("F2FOptions.max_descriptor_distance must be in (0, 2]")
         if self.ransac_reprojection_px <= 0 or self.ransac_iterations <= 0:
             raise ValueError("F2FOptions: ransac_reprojection_px and ransac_iterations must be positive")
+        if self.ransac_solver not in PNP_SOLVERS:
+            raise ValueError(f"F2FOptions.ransac_solver must be one of {tuple(PNP_SOLVERS)}, got {self.ransac_solver!r}")
         if not 0 < self.min_depth_m < self.max_depth_m:
             raise ValueError("F2FOptions: need 0 < min_depth_m < max_depth_m")
 
@@ -107,7 +115,7 @@ def relative_pose_pnp(
     found, rvec, tvec, inliers = cv2.solvePnPRansac(
         pts3d, pts2d, intrinsics.K, None, iterationsCount=options.ransac_iterations,
         reprojectionError=options.ransac_reprojection_px, confidence=options.ransac_confidence,
-        flags=cv2.SOLVEPNP_EPNP)
+        flags=PNP_SOLVERS[options.ransac_solver])
     n_inliers = 0 if inliers is None else len(inliers)
     if not found or n_inliers < options.min_inliers:
         return None, n_inliers

@@ -8,6 +8,7 @@ any disagreement between the two counts raises instead of shifting poses.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -140,6 +141,7 @@ class BackendMode(OdometryBase):
         self._intrinsics = intrinsics
         self._backend = dso_bridge.Backend(intrinsics, options=dict(config.backend))
         self._prev = None            # (keypoints, descriptors, depth) of the previous frame
+        self._pnp_options = dataclasses.replace(config.f2f, ransac_solver=config.pnp_solver)
         self._last_pose = np.eye(4)
 
     def _pnp_init_pose(self, fe) -> np.ndarray | None:
@@ -147,8 +149,10 @@ class BackendMode(OdometryBase):
         if self._prev is None:
             return None
         kp_prev, desc_prev, depth_prev = self._prev
-        matches = mutual_nn_matches(desc_prev, fe.descriptors, self._config.f2f.max_descriptor_distance)
-        rel, _ = relative_pose_pnp(kp_prev, depth_prev, fe.keypoints, matches, self._intrinsics, self._config.f2f)
+        k = self._config.pnp_top_k  # the runtime returns keypoints best first
+        matches = mutual_nn_matches(desc_prev[:k], fe.descriptors[:k], self._pnp_options.max_descriptor_distance)
+        rel, _ = relative_pose_pnp(kp_prev[:k], depth_prev, fe.keypoints[:k], matches, self._intrinsics,
+                                   self._pnp_options)
         if rel is None:
             return None
         return self._last_pose @ np.linalg.inv(rel)

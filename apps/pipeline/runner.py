@@ -161,20 +161,22 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
     config.check()
     writer = RunOutputWriter(output_dir) if output_dir is not None else None  # checked before any work
     observer = CompositeObserver([observer] if observer is not None else [])
-    if config.mode != "dso" and frontend is None:
+    if config.mode != "dso" and frontend is None and config.frontend_outputs():
         from frontend.inference import FrontendRuntime
 
         # One torch thread: the networks run in the prefetch thread beside the backend's own threads, and two
         # torch threads spin-waiting against them cost CPU for nothing (dsdso 02 [0:300], 2 cores: 66 vs 77
         # process CPU s; bench/RESULTS.md, issue 11). torch.set_num_threads is process-wide.
+        # Only the networks the run reads (config.frontend_outputs: the KeypointNet is ~60 % of the frontend).
         frontend = FrontendRuntime(config.resolved_model_dir, device=device, top_k=config.top_k,
-                                   num_threads=PIPELINE_TORCH_THREADS)
+                                   num_threads=PIPELINE_TORCH_THREADS, outputs=config.frontend_outputs())
     if config.mode == "dsdso":
         config = with_model_depth_prior(config, getattr(frontend, "meta", None))
     odometry = make_odometry(sequence.intrinsics, config)
     if not odometry.needs_frontend:
         frontend = None
-    if frontend is not None:  # frontend.json depth.ground_scale: network depth scaled to the camera height
+    if frontend is not None and "depth" in getattr(frontend, "outputs", ("depth",)):
+        # frontend.json depth.ground_scale: network depth scaled to the camera height
         from frontend.ground_scale import maybe_ground_scaled
 
         frontend = maybe_ground_scaled(frontend, sequence.intrinsics.K)
