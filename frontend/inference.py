@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import warnings
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -199,6 +200,9 @@ class FrontendRuntime:
             not asked for comes back empty: keypoints (0, 2), scores (0,), descriptors (0, D) without
             "keypoints"; depth (0, 0) without "depth". Both networks are still loaded and checked, so a
             runtime's files are validated the same way whatever it computes.
+        parallel: run the DepthNet in a worker thread beside the KeypointNet (torch releases the GIL), same
+            outputs. With one torch thread each on 2 cores: KITTI dsdso 00 / 02 19.5 / 18 -> 22 / 19.5 fps
+            (bench/RESULTS.md). Default False: one thread, as before.
 
     Defaults measured with ``bench/frontend.py`` (640x192, CPU): channels_last + freeze was the fastest
     setting for both variants; ``optimize_for_inference`` was 20-30 % slower than that here because
@@ -211,12 +215,18 @@ class FrontendRuntime:
     def __init__(self, model_dir: str | os.PathLike, device: Optional[str | torch.device] = None,
                  num_threads: Optional[int] = None, top_k: Optional[int] = None, optimize: str = "freeze",
                  channels_last: bool = True, saturation_margin: Optional[float] = 0.02,
-                 outputs: tuple[str, ...] = OUTPUTS):
+                 outputs: tuple[str, ...] = OUTPUTS, parallel: bool = False):
         self.model_dir = Path(model_dir)
         bad = [o for o in outputs if o not in OUTPUTS] if not isinstance(outputs, str) else [outputs]
         if bad or not outputs:
             raise ValueError(f"outputs must be a non-empty subset of {OUTPUTS}, got {outputs!r}")
         self.outputs = tuple(o for o in OUTPUTS if o in outputs)
+        self._pool = None
+        if parallel:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="depth-net")
+            weakref.finalize(self, self._pool.shutdown, wait=False)
         self.meta = read_frontend_meta(self.model_dir)
         self.device = resolve_device(device)
         if optimize not in OPTIMIZE_MODES:
@@ -306,11 +316,14 @@ class FrontendRuntime:
         scores = np.zeros((0,), np.float32)
         descs = np.zeros((0, int(self.meta["keypoint"].get("desc_dim", 0))), np.float32)
         depth = np.zeros((0, 0), np.float32)
+        pending = None
+        if self._pool is not None and len(self.outputs) == 2:  # the DepthNet beside the KeypointNet
+            pending = self._pool.submit(self._depth, grey)
         with torch.inference_mode():
             if "keypoints" in self.outputs:
                 kps, scores, descs = self._keypoints(grey)
             if "depth" in self.outputs:
-                depth = self._depth(grey)
+                depth = pending.result() if pending is not None else self._depth(grey)
         return FrontendOutput(keypoints=kps, scores=scores, descriptors=descs, depth=depth)
 
     def _keypoints(self, grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -326,7 +339,11 @@ class FrontendRuntime:
                 descs[0].cpu().numpy().astype(np.float32, copy=False))
 
     def _depth(self, grey: np.ndarray) -> np.ndarray:
-        """(H, W) float32 metres of ``grey``, 0 = unknown (inference mode)."""
+        """(H, W) float32 metres of ``grey``, 0 = unknown."""
+        with torch.inference_mode():  # thread-local: also when run in the pool's thread
+            return self._depth_inference(grey)
+
+    def _depth_inference(self, grey: np.ndarray) -> np.ndarray:
         height, width = grey.shape
         depth_net = self.depth_net(self._to_input(self._resize(grey, self.depth_input_size)))
         idepth = 1.0 / depth_net.float()

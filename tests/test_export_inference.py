@@ -148,6 +148,16 @@ def test_runtime_computes_only_the_outputs_asked_for(model_dir, runtime, monkeyp
             FrontendRuntime(model_dir, device="cpu", outputs=bad)
 
 
+def test_parallel_networks_give_the_same_outputs(model_dir, runtime):
+    rng = np.random.default_rng(2)
+    parallel = FrontendRuntime(model_dir, device="cpu", top_k=50, parallel=True)
+    for _ in range(3):
+        image = (rng.random((96, 320)) * 255).astype(np.uint8)
+        a, b = runtime(image), parallel(image)
+        for name in ("keypoints", "scores", "descriptors", "depth"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
 def test_depth_net_at_its_own_input_size(runtime, tmp_path):
     """A DepthNet exported at its (lower) training size runs there; its depth is resized to the image."""
     with pytest.raises(ValueError, match="depth_width"):

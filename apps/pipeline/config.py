@@ -37,6 +37,9 @@ class RunConfig:
     # KITTI 02 [0:300], t_rel 00 / 02 3.49 / 1.43 vs 3.49 / 1.55 %, 07 ATE 0.340 vs 0.351 m (bench/RESULTS.md).
     pnp_top_k: int = 500
     pnp_solver: str = "p3p"             # "p3p" | "epnp" (apps.pipeline.f2f.PNP_SOLVERS)
+    # The two networks in two threads (the DepthNet beside the KeypointNet), same outputs: +10-15 % fps on
+    # 2 cores (bench/RESULTS.md).
+    parallel_networks: bool = True
     prefetch: int = 4                   # frames decoded + run through the networks ahead of the backend
     backend: dict[str, Any] = field(default_factory=dict)  # dso_bridge options (see dso_bridge docs)
     f2f: F2FOptions = field(default_factory=F2FOptions)

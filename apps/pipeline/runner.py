@@ -169,7 +169,8 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
         # process CPU s; bench/RESULTS.md, issue 11). torch.set_num_threads is process-wide.
         # Only the networks the run reads (config.frontend_outputs: the KeypointNet is ~60 % of the frontend).
         frontend = FrontendRuntime(config.resolved_model_dir, device=device, top_k=config.top_k,
-                                   num_threads=PIPELINE_TORCH_THREADS, outputs=config.frontend_outputs())
+                                   num_threads=PIPELINE_TORCH_THREADS, outputs=config.frontend_outputs(),
+                                   parallel=config.parallel_networks)
     if config.mode == "dsdso":
         config = with_model_depth_prior(config, getattr(frontend, "meta", None))
     odometry = make_odometry(sequence.intrinsics, config)
