@@ -663,6 +663,12 @@ class TrackingOptions:
         Nested dict of every field.
         """
     @property
+    def init_pose_coarsest_level(self) -> int:
+        ...
+    @init_pose_coarsest_level.setter
+    def init_pose_coarsest_level(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
     def lost_frames_before_reinit(self) -> int:
         ...
     @lost_frames_before_reinit.setter

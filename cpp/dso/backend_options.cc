@@ -83,6 +83,7 @@ void SystemOptions::Check() const {
   CHECK_OPTION_GE(kOwner, tracking.lost_frames_before_reinit, 1);
   CHECK_OPTION_IN(kOwner, tracking.pyramid_levels, 1, 8);
   CHECK_OPTION_IN(kOwner, tracking.retrack_rmse_history, 1, 100);
+  CHECK_OPTION_IN(kOwner, tracking.init_pose_coarsest_level, -1, 20);
 }
 
 }  // namespace dso

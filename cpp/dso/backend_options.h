@@ -120,6 +120,13 @@ struct TrackingOptions {
   // tracker.retrack_threshold x the median RMSE of the last `retrack_rmse_history` tracked frames
   // (1 = the previous frame, as DSO; the median is robust to the RMSE's keyframe/tracked alternation).
   int retrack_rmse_history = 5;
+  // The initial-pose hypothesis given with a frame (FrameInput::init_world_from_cam, e.g. PnP on the
+  // network's keypoints and depth) is also tracked from this pyramid level down, on its own, and that
+  // result replaces the usual one (all hypotheses from the coarsest level) when its RMSE is lower; -1 = off.
+  // In KITTI 02's turn the coarse levels let a good PnP start slide into another minimum (frame 262: RMSE
+  // 12 and 1.7 deg error; from level 1: RMSE 7.2). Default dsdso, 3 seeds: 02 RPE-1 0.130 -> 0.083 m (t_rel
+  // 1.43 -> 1.61 %), every 2nd frame of 02 t_rel 3.14 -> 1.88 %, 00 / 07 unchanged (bench/RESULTS.md).
+  int init_pose_coarsest_level = 1;
 };
 
 struct SystemOptions {

@@ -32,6 +32,8 @@ TEST(SystemOptions, RejectsBadValuesNamingTheField) {
   ExpectRejected([](SystemOptions* o) { o->init.klt_window = 8; }, "init.klt_window");
   ExpectRejected([](SystemOptions* o) { o->tracking.max_rmse = std::nan(""); }, "tracking.max_rmse");
   ExpectRejected([](SystemOptions* o) { o->tracking.retrack_rmse_history = 0; }, "tracking.retrack_rmse_history");
+  ExpectRejected([](SystemOptions* o) { o->tracking.init_pose_coarsest_level = -2; },
+                 "tracking.init_pose_coarsest_level");
   ExpectRejected([](SystemOptions* o) { o->tracker.huber_threshold = -1.f; }, "SystemOptions.tracker");
   ExpectRejected([](SystemOptions* o) { o->selector.block_size = 1; }, "SystemOptions.selector");
 }

@@ -302,7 +302,8 @@ TrackingResult CoarseTracker::TrackHypothesis(const ImagePyramid& pyr,
                                               double new_exposure,
                                               const std::vector<double>& abort_rmse,
                                               Evaluation* scratch) const {
-  const int num_levels = std::min(static_cast<int>(levels_.size()), pyr.NumLevels());
+  int num_levels = std::min(static_cast<int>(levels_.size()), pyr.NumLevels());
+  if (hypothesis.coarsest_level >= 0) num_levels = std::min(num_levels, hypothesis.coarsest_level + 1);
   TrackingResult result;
   result.level_rmse.assign(levels_.size(), kNaN);
   result.level_iterations.assign(levels_.size(), 0);

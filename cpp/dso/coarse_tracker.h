@@ -77,6 +77,10 @@ struct TrackerPoint {
 struct TrackingHypothesis {
   SE3 cam_from_ref;
   AffineLight affine;  // of the new frame, same convention as ref_affine
+  // Coarsest pyramid level this hypothesis is tracked from (-1 = the coarsest the tracker has). A
+  // hypothesis that is already close (e.g. PnP on keypoint matches) can skip the coarse levels, where a
+  // strong rotation lets the alignment slide into another minimum.
+  int coarsest_level = -1;
 };
 
 struct TrackingResult {

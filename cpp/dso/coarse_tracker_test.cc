@@ -172,6 +172,34 @@ TEST(CoarseTracker, HypothesesAreTriedInOrderAndBestIsKept) {
   ExpectPoseNear(r.cam_from_ref, world_from_new.Inverse(), 0.01, 0.05);
 }
 
+TEST(CoarseTracker, HypothesisCanStartAtAFinerLevel) {
+  const Scene& scene = SharedScene();
+  const SE3 world_from_new = TestMotionWorldFromNew();
+  const SE3 true_cam_from_ref = world_from_new.Inverse();
+  const ImagePyramid new_pyramid = scene.RenderPyramid(world_from_new);
+  CoarseTracker tracker(scene.camera);
+  tracker.SetReference(scene.ref_pyramid, scene.points);
+  // A close guess (0.2 deg, 2 cm off) tracked from level 1 only: levels 2 and 3 are never evaluated.
+  TrackingHypothesis close{SE3(SO3::Exp(Vec3(0.0, 0.2 * kDegToRad, 0.0)), Vec3(0.02, 0.0, 0.0)) * true_cam_from_ref,
+                           AffineLight(), /*coarsest_level=*/1};
+  const TrackingResult r = tracker.Track(new_pyramid, {close});
+  ASSERT_TRUE(r.success);
+  ExpectPoseNear(r.cam_from_ref, true_cam_from_ref, 0.01, 0.05);
+  ASSERT_EQ(r.level_iterations.size(), 4u);
+  EXPECT_GT(r.level_iterations[0] + r.level_iterations[1], 0);
+  EXPECT_EQ(r.level_iterations[2], 0);
+  EXPECT_EQ(r.level_iterations[3], 0);
+  EXPECT_TRUE(std::isnan(r.level_rmse[2]) && std::isnan(r.level_rmse[3]));
+  // The same guess from the coarsest level (-1) runs every level.
+  close.coarsest_level = -1;
+  const TrackingResult all = tracker.Track(new_pyramid, {close});
+  ASSERT_TRUE(all.success);
+  EXPECT_TRUE(std::isfinite(all.level_rmse[3]));
+  // A level beyond the pyramid is the coarsest.
+  close.coarsest_level = 10;
+  EXPECT_TRUE(std::isfinite(tracker.Track(new_pyramid, {close}).level_rmse[3]));
+}
+
 TEST(CoarseTracker, FailsGracefullyOnBlankImage) {
   const Scene& scene = SharedScene();
   const std::vector<float> blank(scene.camera.width * scene.camera.height, 128.f);

@@ -180,6 +180,7 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
   }
   std::vector<TrackingHypothesis> hyps =
       CoarseTracker::MotionHypotheses(predicted * world_from_ref, last_cam_from_world * world_from_ref, last_light_);
+  TrackingHypothesis fine;  // the initial pose tracked from a finer level (coarsest_level >= 0: used)
   if (input.init_world_from_cam != nullptr) {
     // Its motion from the previous frame is in the depth prior's unit (PnP on network depth): rescaled
     // to the window's (window depth = prior depth / prior_idepth_scale_). While that ratio is unknown
@@ -192,8 +193,16 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
     h.cam_from_ref = cam_from_last * last_cam_from_world * world_from_ref;
     h.affine = last_light_;
     hyps.insert(hyps.begin(), h);
+    if (options_.tracking.init_pose_coarsest_level >= 0) {
+      fine = h;
+      fine.coarsest_level = options_.tracking.init_pose_coarsest_level;
+    }
   }
   *tr = tracker_.Track(pyr, hyps, 1.0, RetrackReferenceRmse());
+  if (fine.coarsest_level >= 0) {
+    const TrackingResult r = tracker_.Track(pyr, {fine}, 1.0, -1.0);
+    if (r.success && (!tr->success || r.rmse < tr->rmse)) *tr = r;
+  }
   *cam_from_world = tr->cam_from_ref * ref.cam_from_world;
   *light = tr->affine;
   const bool ok = tr->success && std::isfinite(tr->rmse) && tr->rmse <= options_.tracking.max_rmse;
