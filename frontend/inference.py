@@ -221,12 +221,6 @@ class FrontendRuntime:
         if bad or not outputs:
             raise ValueError(f"outputs must be a non-empty subset of {OUTPUTS}, got {outputs!r}")
         self.outputs = tuple(o for o in OUTPUTS if o in outputs)
-        self._pool = None
-        if parallel:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="depth-net")
-            weakref.finalize(self, self._pool.shutdown, wait=False)
         self.meta = read_frontend_meta(self.model_dir)
         self.device = resolve_device(device)
         if optimize not in OPTIMIZE_MODES:
@@ -266,6 +260,12 @@ class FrontendRuntime:
                                      "from another export?") from exc
                 check_outputs_kind(kp_path, "keypoint", kp_out)
                 check_outputs_kind(depth_path, "depth", depth_out)
+        self._pool = None  # the DepthNet's thread (parallel)
+        if parallel:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="depth-net")
+            weakref.finalize(self, self._pool.shutdown, wait=False)
         log.info("frontend runtime: %s on %s, keypoint input %dx%d, depth input %dx%d, top_k %d, %s%s",
                  self.model_dir, self.device, self.net_width, self.net_height, self.depth_width, self.depth_height,
                  self.top_k, optimize, ", channels_last" if channels_last else "")
