@@ -124,9 +124,11 @@ struct TrackingOptions {
   // network's keypoints and depth) is also tracked from this pyramid level down, on its own, and that
   // result replaces the usual one (all hypotheses from the coarsest level) when its RMSE is lower; -1 = off.
   // In KITTI 02's turn the coarse levels let a good PnP start slide into another minimum (frame 262: RMSE
-  // 12 and 1.7 deg error; from level 1: RMSE 7.2). Default dsdso, 3 seeds: 02 RPE-1 0.130 -> 0.083 m (t_rel
-  // 1.43 -> 1.61 %), every 2nd frame of 02 t_rel 3.14 -> 1.88 %, 00 / 07 unchanged (bench/RESULTS.md).
-  int init_pose_coarsest_level = 1;
+  // 12 and 1.7 deg error; from level 1: RMSE 7.2). Default dsdso, 3 seeds, off -> 2: 02 RPE-1 0.130 -> 0.088 m
+  // (t_rel 1.43 -> 1.58 %), 02 at every 2nd / 3rd frame t_rel 3.14 -> 1.87 % / 6.63 -> 4.15 % (7 seeds), 00
+  // 3.49 -> 3.41 %, 07 ATE 0.340 -> 0.361 m; level 1 has 02's best RPE-1 (0.083 m) but loses the 3rd-frame
+  // clip (6.33 %) (bench/RESULTS.md).
+  int init_pose_coarsest_level = 2;
 };
 
 struct SystemOptions {

@@ -180,7 +180,7 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
   }
   std::vector<TrackingHypothesis> hyps =
       CoarseTracker::MotionHypotheses(predicted * world_from_ref, last_cam_from_world * world_from_ref, last_light_);
-  TrackingHypothesis fine;  // the initial pose tracked from a finer level (coarsest_level >= 0: used)
+  TrackingHypothesis fine;  // the initial pose tracked from a finer level (used when coarsest_level >= 0)
   if (input.init_world_from_cam != nullptr) {
     // Its motion from the previous frame is in the depth prior's unit (PnP on network depth): rescaled
     // to the window's (window depth = prior depth / prior_idepth_scale_). While that ratio is unknown
