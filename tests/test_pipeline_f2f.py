@@ -159,7 +159,7 @@ def test_runs_ask_the_frontend_only_for_what_they_read():
         RunConfig(pnp_top_k=0).check()
 
 
-@pytest.mark.parametrize("solver", ["epnp", "p3p"])
+@pytest.mark.parametrize("solver", ["epnp", "p3p", "usac", "usac-magsac"])
 def test_pnp_solvers_recover_an_exact_relative_pose(solver):
     from apps.pipeline.f2f import F2FOptions, relative_pose_pnp
     from frontend.common.camera import Intrinsics
@@ -183,5 +183,7 @@ def test_pnp_solvers_recover_an_exact_relative_pose(solver):
     assert rel is not None and inliers >= n - 60 - 5
     np.testing.assert_allclose(rel[:3, :3], R, atol=2e-3)
     np.testing.assert_allclose(rel[:3, 3], t, atol=2e-2)
+    again, _ = relative_pose_pnp(kp_prev, depth, kp_cur, matches, K, F2FOptions(ransac_solver=solver))
+    np.testing.assert_array_equal(again, rel)  # deterministic (USAC with its fixed random state too)
     with pytest.raises(ValueError, match="ransac_solver"):
         F2FOptions(ransac_solver="dlt").check()

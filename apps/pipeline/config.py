@@ -34,9 +34,10 @@ class RunConfig:
     pnp_init: bool = True               # dsdso: keypoint matches + PnP as the tracker's initial pose
     # The PnP initial pose matches the best pnp_top_k keypoints of consecutive frames and runs RANSAC with
     # pnp_solver (the f2f section's other options apply). 500 + P3P against 1000 + EPnP: 31 vs 44 CPU s on
-    # KITTI 02 [0:300], t_rel 00 / 02 3.49 / 1.43 vs 3.49 / 1.55 %, 07 ATE 0.340 vs 0.351 m (bench/RESULTS.md).
+    # KITTI 02 [0:300]; OpenCV's USAC (MSAC scoring) against its classic P3P RANSAC: 32 vs 37 CPU s there
+    # (the PnP 25 -> ~10 ms per frame), accuracy within the seed spread (bench/RESULTS.md).
     pnp_top_k: int = 500
-    pnp_solver: str = "p3p"             # "p3p" | "epnp" (apps.pipeline.f2f.PNP_SOLVERS)
+    pnp_solver: str = "usac"            # "usac" | "usac-magsac" | "p3p" | "epnp" (apps.pipeline.f2f.PNP_SOLVERS)
     # The two networks in two threads (the DepthNet beside the KeypointNet), same outputs: +10-15 % fps on
     # 2 cores (bench/RESULTS.md).
     parallel_networks: bool = True
