@@ -7,8 +7,11 @@
    against ``apps.pipeline.f2f.mutual_nn_matches`` (one gemm), process CPU ms per call, same pairs checked.
 2. On a KITTI-layout SEQUENCE with GT (default ../shared/data/kitti/sequences/02) at 640x192, for every
    ``stride``-th frame: the frontend's keypoints, matches to the previous frame and its depth-lifted
-   keypoints, then each PnP-RANSAC variant (2 px, confidence 0.999) + LM refinement: CPU ms per call and
-   the rotation error of ``cam_cur_from_cam_prev`` against GT (deg), inlier fraction.
+   keypoints, then each PnP-RANSAC variant (2 px unless named, confidence 0.999) + LM refinement: CPU ms
+   per call and the rotation error of ``cam_cur_from_cam_prev`` against GT (deg), inlier fraction. The
+   ``pipeline`` variants run ``apps.pipeline.f2f.pnp_ransac``, what ``kp3d-vo run`` uses (``RunConfig``
+   pnp_solver / pnp_iterations / pnp_reprojection_px; the first is the default dsdso initial pose).
+   ``--step 3`` pairs frame i with i - 3 (faster motion).
 """
 from __future__ import annotations
 
@@ -54,7 +57,10 @@ def _usac(score: int) -> cv2.UsacParams:
 
 
 VARIANTS = {
-    "EPnP 200 (default)": dict(iterationsCount=200, flags=cv2.SOLVEPNP_EPNP),
+    "pipeline: USAC MSAC 500, 3 px (dsdso default)": dict(pipeline=("usac", 500, 3.0)),
+    "pipeline: USAC MSAC 200, 2 px": dict(pipeline=("usac", 200, 2.0)),
+    "pipeline: P3P 200, 2 px": dict(pipeline=("p3p", 200, 2.0)),
+    "EPnP 200 (f2f default)": dict(iterationsCount=200, flags=cv2.SOLVEPNP_EPNP),
     "EPnP 50": dict(iterationsCount=50, flags=cv2.SOLVEPNP_EPNP),
     "AP3P 200": dict(iterationsCount=200, flags=cv2.SOLVEPNP_AP3P),
     "USAC MSAC": dict(params=_usac(cv2.SCORE_METHOD_MSAC)),
@@ -63,7 +69,13 @@ VARIANTS = {
 
 
 def pnp(p3, p2, K, kw):
-    if "params" in kw:
+    if "pipeline" in kw:
+        from apps.pipeline.f2f import F2FOptions, pnp_ransac
+
+        solver, iterations, px = kw["pipeline"]
+        options = F2FOptions(ransac_solver=solver, ransac_iterations=iterations, ransac_reprojection_px=px)
+        found, rvec, tvec, inl = pnp_ransac(p3, p2, K, options)
+    elif "params" in kw:
         found, _, rvec, tvec, inl = cv2.solvePnPRansac(p3, p2, K, None, params=kw["params"])
     else:
         found, rvec, tvec, inl = cv2.solvePnPRansac(p3, p2, K, None, reprojectionError=2.0, confidence=0.999, **kw)
@@ -73,8 +85,9 @@ def pnp(p3, p2, K, kw):
     return cv2.Rodrigues(rvec)[0], len(inl)
 
 
-def bench_pnp(sequence: Path, model_dir: Path, stride: int, max_frames: int, repeats: int) -> None:
+def bench_pnp(sequence: Path, model_dir: Path, stride: int, max_frames: int, repeats: int, step: int = 1) -> None:
     from apps.io.sequence import open_sequence
+    from apps.pipeline.config import RunConfig
     from apps.pipeline.f2f import F2FOptions, lift_matches, mutual_nn_matches
     from frontend.inference import FrontendRuntime
 
@@ -87,12 +100,13 @@ def bench_pnp(sequence: Path, model_dir: Path, stride: int, max_frames: int, rep
     options = F2FOptions()  # the pipeline's matching distance and depth range
     rows = {k: ([], [], []) for k in VARIANTS}
     n_pts = []
-    for i in range(stride, len(seq), stride):
-        a, b = fe(seq.image(i - 1)), fe(seq.image(i))
-        m = mutual_nn_matches(a.descriptors, b.descriptors, options.max_descriptor_distance)
-        p3, p2 = lift_matches(a.keypoints, a.depth, b.keypoints, m, seq.intrinsics, options)
+    for i in range(max(stride, step), len(seq), stride):
+        a, b = fe(seq.image(i - step)), fe(seq.image(i))
+        k = RunConfig().pnp_top_k  # the pipeline's best-first keypoints
+        m = mutual_nn_matches(a.descriptors[:k], b.descriptors[:k], options.max_descriptor_distance)
+        p3, p2 = lift_matches(a.keypoints[:k], a.depth, b.keypoints[:k], m, seq.intrinsics, options)
         n_pts.append(len(p3))
-        r_gt = (np.linalg.inv(gt[i]) @ gt[i - 1])[:3, :3]
+        r_gt = (np.linalg.inv(gt[i]) @ gt[i - step])[:3, :3]
         for name, kw in VARIANTS.items():
             t, (r, n_in) = cpu_ms(lambda: pnp(p3, p2, K, kw), repeats)
             rows[name][0].append(t)
@@ -116,12 +130,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stride", type=int, default=10)
     p.add_argument("--max-frames", type=int, default=300)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--step", type=int, default=1, help="pair frame i with i - step (default 1)")
     args = p.parse_args(argv)
     bench_matching(20)
     if not args.sequence.exists():
         print(f"pnp_init: {args.sequence} not found, PnP part skipped")
         return 0
-    bench_pnp(args.sequence, args.model_dir, args.stride, args.max_frames, args.repeats)
+    bench_pnp(args.sequence, args.model_dir, args.stride, args.max_frames, args.repeats, args.step)
     return 0
 
 

@@ -157,6 +157,23 @@ def test_runs_ask_the_frontend_only_for_what_they_read():
         RunConfig(pnp_solver="dlt").check()
     with pytest.raises(ValueError, match="pnp_top_k"):
         RunConfig(pnp_top_k=0).check()
+    with pytest.raises(ValueError, match="pnp_iterations"):
+        RunConfig(pnp_iterations=0).check()
+    with pytest.raises(ValueError, match="pnp_reprojection_px"):
+        RunConfig(pnp_reprojection_px=float("nan")).check()
+
+
+def test_the_pnp_initial_pose_uses_the_run_config_ransac_not_the_f2f_section():
+    from apps.pipeline.odometry import BackendMode
+    from frontend.common.camera import Intrinsics
+
+    K = Intrinsics(fx=300.0, fy=300.0, cx=160.0, cy=48.0, width=320, height=96)
+    config = RunConfig(mode="dsdso", width=320, height=96, pnp_solver="p3p", pnp_iterations=123,
+                       pnp_reprojection_px=1.5)
+    opts = BackendMode(K, config, use_network=True)._pnp_options
+    assert (opts.ransac_solver, opts.ransac_iterations, opts.ransac_reprojection_px) == ("p3p", 123, 1.5)
+    assert opts.max_descriptor_distance == config.f2f.max_descriptor_distance  # the rest from f2f
+    assert (config.f2f.ransac_solver, config.f2f.ransac_iterations) == ("epnp", 200)  # f2f mode unchanged
 
 
 @pytest.mark.parametrize("solver", ["epnp", "p3p", "usac", "usac-magsac"])

@@ -33,11 +33,15 @@ class RunConfig:
     keypoint_candidates: bool = False   # dsdso: pass the network keypoints as candidate points
     pnp_init: bool = True               # dsdso: keypoint matches + PnP as the tracker's initial pose
     # The PnP initial pose matches the best pnp_top_k keypoints of consecutive frames and runs RANSAC with
-    # pnp_solver (the f2f section's other options apply). 500 + P3P against 1000 + EPnP: 31 vs 44 CPU s on
-    # KITTI 02 [0:300]; OpenCV's USAC (MSAC scoring) against its classic P3P RANSAC: 32 vs 37 CPU s there
-    # (the PnP 25 -> ~10 ms per frame), accuracy within the seed spread (bench/RESULTS.md).
+    # pnp_solver, pnp_iterations and pnp_reprojection_px (the f2f section's other options apply). 500 + P3P
+    # against 1000 + EPnP: 31 vs 44 CPU s on KITTI 02 [0:300]; OpenCV's USAC (MSAC score) against its
+    # classic P3P RANSAC: 30-32 vs 34-37 CPU s there (the PnP 25 -> ~10 ms per frame). Up to 500
+    # hypotheses (USAC stops at 0.999 confidence, so only fast motion uses more than 200) and 3 px: 02 at
+    # every 3rd frame 4.15 -> 3.13 % over 7 seeds, 02 RPE-1 0.088 -> 0.075 m (bench/RESULTS.md).
     pnp_top_k: int = 500
     pnp_solver: str = "usac"            # "usac" | "usac-magsac" | "p3p" | "epnp" (apps.pipeline.f2f.PNP_SOLVERS)
+    pnp_iterations: int = 500           # RANSAC hypotheses at most
+    pnp_reprojection_px: float = 3.0    # RANSAC inlier threshold, pixels at the processing size
     # The two networks in two threads (the DepthNet beside the KeypointNet), same outputs: +10-15 % fps on
     # 2 cores (bench/RESULTS.md).
     parallel_networks: bool = True
@@ -55,6 +59,9 @@ class RunConfig:
             raise ValueError(f"crop must be none|center|bottom, got {self.crop!r}")
         if self.top_k <= 0 or self.prefetch < 0 or self.pnp_top_k <= 0:
             raise ValueError("top_k and pnp_top_k must be > 0 and prefetch >= 0")
+        if self.pnp_iterations <= 0 or not self.pnp_reprojection_px > 0:
+            raise ValueError(f"pnp_iterations and pnp_reprojection_px must be > 0, got {self.pnp_iterations} and "
+                             f"{self.pnp_reprojection_px}")
         if self.pnp_solver not in PNP_SOLVERS:
             raise ValueError(f"pnp_solver must be one of {tuple(PNP_SOLVERS)}, got {self.pnp_solver!r}")
         self.f2f.check()

@@ -118,7 +118,7 @@ def relative_pose_pnp(
     pts3d, pts2d = lift_matches(kp_prev, depth_prev, kp_cur, matches, intrinsics, options)
     if len(pts3d) < options.min_matches:
         return None, 0
-    found, rvec, tvec, inliers = _pnp_ransac(pts3d, pts2d, intrinsics.K, options)
+    found, rvec, tvec, inliers = pnp_ransac(pts3d, pts2d, intrinsics.K, options)
     n_inliers = 0 if inliers is None else len(inliers)
     if not found or n_inliers < options.min_inliers:
         return None, n_inliers
@@ -130,7 +130,7 @@ def relative_pose_pnp(
     return pose, n_inliers
 
 
-def _pnp_ransac(pts3d: np.ndarray, pts2d: np.ndarray, K: np.ndarray, options: F2FOptions):
+def pnp_ransac(pts3d: np.ndarray, pts2d: np.ndarray, K: np.ndarray, options: F2FOptions):
     """(found, rvec, tvec, inliers) of the options' RANSAC variant (see PNP_SOLVERS)."""
     if options.ransac_solver.startswith("usac"):
         params = cv2.UsacParams()

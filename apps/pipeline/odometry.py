@@ -141,7 +141,9 @@ class BackendMode(OdometryBase):
         self._intrinsics = intrinsics
         self._backend = dso_bridge.Backend(intrinsics, options=dict(config.backend))
         self._prev = None            # (keypoints, descriptors, depth) of the previous frame
-        self._pnp_options = dataclasses.replace(config.f2f, ransac_solver=config.pnp_solver)
+        self._pnp_options = dataclasses.replace(config.f2f, ransac_solver=config.pnp_solver,
+                                                ransac_iterations=config.pnp_iterations,
+                                                ransac_reprojection_px=config.pnp_reprojection_px)
         self._last_pose = np.eye(4)
 
     def _pnp_init_pose(self, fe) -> np.ndarray | None:
