@@ -131,7 +131,12 @@ def relative_pose_pnp(
 
 
 def pnp_ransac(pts3d: np.ndarray, pts2d: np.ndarray, K: np.ndarray, options: F2FOptions):
-    """(found, rvec, tvec, inliers) of the options' RANSAC variant (see PNP_SOLVERS)."""
+    """PnP-RANSAC with the options' variant (PNP_SOLVERS), threshold, hypotheses and confidence.
+
+    pts3d: (P, 3) float64 points in the reference camera (metres); pts2d: (P, 2) float64 pixels in the
+    current image; K: (3, 3) float64. Returns OpenCV's (found, rvec (3, 1), tvec (3, 1), inliers (I, 1)
+    int32 or None) of ``cam_cur_from_cam_ref``, before any refinement.
+    """
     if options.ransac_solver.startswith("usac"):
         params = cv2.UsacParams()
         params.sampler = cv2.SAMPLING_UNIFORM
