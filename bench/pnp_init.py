@@ -100,9 +100,9 @@ def bench_pnp(sequence: Path, model_dir: Path, stride: int, max_frames: int, rep
     options = F2FOptions()  # the pipeline's matching distance and depth range
     rows = {k: ([], [], []) for k in VARIANTS}
     n_pts = []
+    k = RunConfig().pnp_top_k  # the pipeline's best-first keypoints
     for i in range(max(stride, step), len(seq), stride):
         a, b = fe(seq.image(i - step)), fe(seq.image(i))
-        k = RunConfig().pnp_top_k  # the pipeline's best-first keypoints
         m = mutual_nn_matches(a.descriptors[:k], b.descriptors[:k], options.max_descriptor_distance)
         p3, p2 = lift_matches(a.keypoints[:k], a.depth, b.keypoints[:k], m, seq.intrinsics, options)
         n_pts.append(len(p3))

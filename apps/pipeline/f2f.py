@@ -27,7 +27,7 @@ PNP_SOLVERS = {"epnp": cv2.SOLVEPNP_EPNP, "p3p": cv2.SOLVEPNP_P3P, "usac": cv2.S
 class F2FOptions:
     min_matches: int = 12              # fewer matches -> constant-velocity fallback
     max_descriptor_distance: float = 1.2  # L2 distance between unit descriptors (<= 2)
-    ransac_reprojection_px: float = 2.0   # PnP-RANSAC inlier threshold (pixels at full resolution)
+    ransac_reprojection_px: float = 2.0   # PnP-RANSAC inlier threshold (pixels at the processing size)
     ransac_iterations: int = 200
     # RANSAC variant (PNP_SOLVERS): classic RANSAC around "epnp" (5 points) or "p3p" (OpenCV's 4-point
     # P3P: fewer iterations to an all-inlier sample, each cheaper), or OpenCV's USAC ("usac": MSAC
