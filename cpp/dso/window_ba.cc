@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <thread>
 #include <limits>
 #include <stdexcept>
 #include <unordered_map>
@@ -34,7 +33,9 @@ PairGeometry MakePair(const Keyframe& host, const Keyframe& target) {
 }  // namespace
 
 WindowOptimizer::WindowOptimizer(const PinholeCamera& camera, const BundleAdjustmentOptions& options)
-    : camera_(camera), options_(options) {}
+    : camera_(camera),
+      options_(options),
+      pool_(options.num_threads > 1 ? std::make_shared<WorkerPool>(options.num_threads) : nullptr) {}
 
 void WindowOptimizer::ResetPrior(Keyframe* first) {
   prior_ids_.assign(1, first->id);
@@ -342,10 +343,7 @@ void WindowOptimizer::ParallelFor(size_t n, const std::function<void(int, size_t
     body(0, 0, n);
     return;
   }
-  std::vector<std::thread> threads;
-  for (int t = 1; t < nt; ++t) threads.emplace_back(body, t, n * t / nt, n * (t + 1) / nt);
-  body(0, 0, n / nt);
-  for (std::thread& th : threads) th.join();
+  pool_->Run(nt, [&](int t) { body(t, n * t / nt, n * (t + 1) / nt); });
 }
 
 double WindowOptimizer::LinearizeWindow(const std::vector<Keyframe*>& window, const std::vector<ActivePoint*>& points,

@@ -25,6 +25,7 @@
 
 #include <array>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "dso/backend_options.h"
@@ -32,6 +33,7 @@
 #include "dso/residual_pattern.h"
 #include "dso/schur.h"
 #include "dso/window_map.h"
+#include "dso/worker_pool.h"
 
 namespace dso {
 
@@ -155,6 +157,7 @@ class WindowOptimizer {
   std::vector<int> prior_ids_;  // keyframe ids spanned by the prior, in prior order
   Eigen::MatrixXd prior_h_;
   Eigen::VectorXd prior_b_;
+  std::shared_ptr<WorkerPool> pool_;  // options_.num_threads threads (null for 1), started once
 };
 
 }  // namespace dso
