@@ -6,12 +6,13 @@ VENV        ?= .venv
 PY          := $(VENV)/bin/python
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
+TSAN_DIR    ?= build-tsan
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_OUT    ?= demo_output
 STAMPS      := .make
 PYTEST_ARGS ?=
 
-.PHONY: all demo test test-cpp test-py test-asan build sysdeps venv bench clean distclean help
+.PHONY: all demo test test-cpp test-py test-asan test-tsan build sysdeps venv bench clean distclean help
 
 all: build
 
@@ -19,6 +20,7 @@ help:
 	@echo "make demo      - install, build, run kp3d-vo on the embedded synthetic default"
 	@echo "make test      - install, build, run ctest and pytest"
 	@echo "make test-asan - C++ tests under AddressSanitizer + UBSan"
+	@echo "make test-tsan - C++ tests under ThreadSanitizer (the mapping thread, the BA's workers)"
 	@echo "make bench     - benchmarks (results go to bench/RESULTS.md by hand)"
 
 $(STAMPS):
@@ -63,6 +65,13 @@ test-asan: $(STAMPS)/sysdeps $(STAMPS)/venv
 	$(VENV)/bin/cmake --build $(ASAN_DIR) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(VENV)/bin/ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
+
+test-tsan: $(STAMPS)/sysdeps $(STAMPS)/venv
+	$(VENV)/bin/cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+	  -DKP3D_TSAN=ON -DKP3D_BUILD_PYTHON=OFF -DKP3D_BUILD_TESTS=ON \
+	  -DCMAKE_MAKE_PROGRAM=$(abspath $(VENV)/bin/ninja)
+	$(VENV)/bin/cmake --build $(TSAN_DIR) -j $(JOBS)
+	TSAN_OPTIONS=halt_on_error=1 $(VENV)/bin/ctest --test-dir $(TSAN_DIR) --output-on-failure -j $(JOBS)
 
 bench: build
 	$(PY) bench/run_all.py

@@ -699,6 +699,7 @@ class SystemOptions:
     ba: BundleAdjustmentOptions
     init: InitializerOptions
     keyframes: KeyframeOptions
+    mapping_thread: bool
     points: PointOptions
     selector: PixelSelectorOptions
     tracker: TrackerOptions
@@ -726,17 +727,31 @@ class SystemOptions:
         """
         Nested dict of every field.
         """
+    @property
+    def mapping_max_backlog(self) -> int:
+        ...
+    @mapping_max_backlog.setter
+    def mapping_max_backlog(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
 class System:
     """
     DS-DSO backend (C++). Use dso_bridge.Backend for the typed wrapper.
     """
     def __init__(self, fx: typing.SupportsFloat | typing.SupportsIndex, fy: typing.SupportsFloat | typing.SupportsIndex, cx: typing.SupportsFloat | typing.SupportsIndex, cy: typing.SupportsFloat | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, height: typing.SupportsInt | typing.SupportsIndex, options: SystemOptions = ...) -> None:
         ...
+    def flush(self) -> None:
+        """
+        Waits for the mapping thread to process every tracked frame (no-op without one).
+        """
     def frame_statuses(self) -> list[str]:
         ...
     def keyframe_poses(self) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.int64]]:
         """
         ((M, 4, 4) float64 world_from_cam, (M,) int64 frame indices) of every keyframe.
+        """
+    def mapping_timings(self) -> dict:
+        """
+        Summed milliseconds of the mapping thread's work (zeros without one).
         """
     def points(self, include_marginalized: bool = True) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.uint8]]:
         """
@@ -750,7 +765,7 @@ class System:
         """
     def trajectory(self) -> numpy.typing.NDArray[numpy.float64]:
         """
-        (N, 4, 4) float64 world_from_cam of every frame.
+        (N, 4, 4) float64 world_from_cam of every frame (current estimates; flush() first for final ones).
         """
     @property
     def num_frames(self) -> int:

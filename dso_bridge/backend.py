@@ -178,6 +178,17 @@ class Backend:
             self._on_frame(result)
         return result
 
+    def flush(self) -> None:
+        """Waits until the mapping thread (option ``mapping_thread``) has processed every tracked frame; no-op
+        without one. Raises the mapping thread's error, if it had one. The accessors below return current
+        estimates: flush first for the final ones."""
+        self._system.flush()
+
+    def mapping_timings(self) -> dict[str, float]:
+        """Summed milliseconds of the mapping thread's work by stage (``FrameResult.timings_ms`` keys); zeros
+        without a mapping thread, whose mapping timings are in each ``FrameResult`` instead."""
+        return dict(self._system.mapping_timings())
+
     def trajectory(self) -> np.ndarray:
         """(N, 4, 4) float64 world_from_cam of every frame tracked so far (current estimates)."""
         return self._system.trajectory()

@@ -1,7 +1,8 @@
 """Backend options as nested dicts / YAML <-> the bound ``SystemOptions`` struct.
 
 ``SystemOptions`` (C++, ``dso_bridge._dso_bridge``) holds the nested option groups ``tracker``,
-``selector``, ``points``, ``ba``, ``keyframes``, ``init``, ``tracking`` and ``use_depth_prior``; every
+``selector``, ``points``, ``ba``, ``keyframes``, ``init``, ``tracking`` and the flags ``use_depth_prior``,
+``mapping_thread`` / ``mapping_max_backlog`` (DSO's mapping thread, off: deterministic); every
 field keeps the commented default of ``cpp/dso/backend_options.h`` / ``coarse_tracker.h`` /
 ``pixel_selector.h``. ``SystemOptions.check()`` raises ``ValueError`` naming the first bad field.
 """

@@ -19,12 +19,19 @@ def results(synth_sequence):
         cfg = RunConfig(mode=mode, width=seq.intrinsics.width, height=seq.intrinsics.height,
                         depth_prior=True, pnp_init=True)  # the full DS-DSO
         out[mode] = run_sequence(seq, cfg, None, frontend=frontend, progress=False)
+    cfg = RunConfig(mode="dsdso", width=seq.intrinsics.width, height=seq.intrinsics.height,
+                    backend={"mapping_thread": True})  # DSO's two threads: mapping behind tracking
+    out["dsdso_mapping_thread"] = run_sequence(seq, cfg, None, frontend=frontend, progress=False)
     return seq, out
 
 
-def test_dsdso_is_metric_and_accurate(results):
+@pytest.mark.parametrize("run", ["dsdso", "dsdso_mapping_thread"])
+def test_dsdso_is_metric_and_accurate(results, run):
     seq, out = results
-    r = out["dsdso"]
+    r = out[run]
+    assert ("mapping_thread_ms_per_frame" in r.summary) == (run == "dsdso_mapping_thread")
+    if run == "dsdso_mapping_thread":
+        assert r.summary["mapping_thread_ms_per_frame"]["bundle_adjustment"] > 0
     ev = r.summary["evaluation"]
     assert r.world_from_cam.shape == (len(seq), 4, 4)
     assert r.summary["lost_frames"] == []

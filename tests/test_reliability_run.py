@@ -61,6 +61,9 @@ class _FakeBackend:
     def trajectory(self):
         return np.asarray(self.poses).reshape(-1, 4, 4)
 
+    def flush(self):  # dso_bridge.Backend.flush: no mapping thread here
+        pass
+
     def keyframe_indices(self):
         return np.array([0, 2])
 

@@ -50,6 +50,13 @@ class OdometryBase:
         self._records.append(FrameRecord(int(index), float(timestamp), FrameStatus.SKIPPED, str(reason)))
         return self._previous_pose()
 
+    def flush(self) -> None:
+        """Waits for work still running behind :meth:`step` (the backend's mapping thread); no-op here."""
+
+    def mapping_timings(self) -> dict[str, float]:
+        """Summed ms by stage of work done behind :meth:`step` (the backend's mapping thread); empty here."""
+        return {}
+
     def _previous_pose(self) -> np.ndarray:
         est = self._estimates()
         return est[-1].copy() if len(est) else np.eye(4)
@@ -175,11 +182,20 @@ class BackendMode(OdometryBase):
         self._last_pose = np.asarray(result.world_from_cam, np.float64)
         return self._last_pose, FrameStatus.parse(result.status)
 
+    def flush(self) -> None:
+        self._backend.flush()
+
     def _estimates(self):
+        self._backend.flush()  # the mapping thread's last keyframes (backend option mapping_thread)
         return np.asarray(self._backend.trajectory(), np.float64).reshape(-1, 4, 4)
+
+    def mapping_timings(self):
+        t = self._backend.mapping_timings()
+        return t if t.get("total", 0.0) > 0 else {}
 
     def keyframes(self):
         """Input indices of keyframes (the backend counts processed frames only)."""
+        self._backend.flush()
         processed = [r.index for r in self._records if r.status is not FrameStatus.SKIPPED]
         slots = [int(i) for i in self._backend.keyframe_indices()]
         bad = [k for k in slots if not 0 <= k < len(processed)]

@@ -140,6 +140,11 @@ struct SystemOptions {
   InitializerOptions init;
   TrackingOptions tracking;
   bool use_depth_prior = true;          // use depth maps / keypoint idepths when given
+  // DSO's mapping thread: Track() returns once the frame is tracked; point tracing, keyframe creation,
+  // activation, BA and marginalisation run behind it in a second thread (the result then depends on
+  // timing). false: all in Track(), deterministic (tests, evaluation).
+  bool mapping_thread = false;
+  int mapping_max_backlog = 3;          // frames queued for the mapping thread before Track() waits (>= 1)
   // Throws std::invalid_argument("SystemOptions.<field> ...") for the first invalid value.
   void Check() const;
 };

@@ -34,11 +34,21 @@ const char* FrameStatusName(FrameStatus status) {
 System::System(const PinholeCamera& camera, const SystemOptions& options)
     : camera_((camera.Check(), camera)),
       options_((options.Check(), options)),
-      tracker_(camera, options.tracker),
       ba_(camera, options.ba),
-      two_view_(camera, options.init, 0) {}
+      two_view_(camera, options.init, 0) {
+  if (options_.mapping_thread) mapping_thread_ = std::thread(&System::MappingLoop, this);
+}
 
-System::~System() = default;
+System::~System() {
+  if (mapping_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(queue_mutex_);
+      stop_mapping_ = true;
+    }
+    queue_cv_.notify_all();
+    mapping_thread_.join();
+  }
+}
 
 void System::AddObserver(Observer* observer) {
   if (observer == nullptr) throw std::invalid_argument("System::AddObserver: observer is null");
@@ -50,6 +60,16 @@ void System::RemoveObserver(Observer* observer) {
 }
 
 SE3 System::KeyframeWorldFromCam(int keyframe_id) const { return keyframe_world_from_cam_.at(keyframe_id); }
+
+int System::NumFrames() const {
+  std::lock_guard<std::mutex> lock(pose_mutex_);
+  return static_cast<int>(frames_.size());
+}
+
+int System::PriorFrames() const {
+  std::lock_guard<std::mutex> lock(map_mutex_);
+  return ba_.PriorFrames();
+}
 
 SE3 System::WorldFromCam(int frame_index) const {
   const FrameRecord& rec = frames_.at(frame_index);
@@ -67,6 +87,7 @@ FrameResult System::Track(const FrameInput& input) {
   if (input.num_keypoints < 0 || (input.num_keypoints > 0 && input.keypoints == nullptr)) {
     throw std::invalid_argument("System::Track: keypoints missing for num_keypoints > 0");
   }
+  RethrowMappingError();
   FrameResult result;
   FrameTimings& tm = result.timings;
   PyramidOptions pyr_opt;
@@ -76,14 +97,24 @@ FrameResult System::Track(const FrameInput& input) {
   auto t = std::chrono::steady_clock::now();
   auto pyr = std::make_shared<const ImagePyramid>(input.image, input.width, input.height, pyr_opt);
   tm.pyramid = Ms(t);
-  const int frame_index = static_cast<int>(frames_.size());
-  FrameRecord rec;
-  rec.timestamp = input.timestamp;
-  frames_.push_back(rec);
-  DepthPrior prior(input, camera_, options_.points, options_.use_depth_prior);
-  prior.SetIdepthScale(prior_idepth_scale_);
+  int frame_index = 0;
+  {
+    std::lock_guard<std::mutex> lock(pose_mutex_);
+    frame_index = static_cast<int>(frames_.size());
+    FrameRecord rec;
+    rec.timestamp = input.timestamp;
+    frames_.push_back(rec);
+  }
+  auto set_status = [&](FrameStatus status) {
+    std::lock_guard<std::mutex> lock(pose_mutex_);
+    frames_[frame_index].status = status;
+  };
 
   auto initialize = [&](const SE3& world_from_cam) {
+    Flush();  // the mapping side is idle from here to the end of the initialisation
+    std::lock_guard<std::mutex> map_lock(map_mutex_);
+    DepthPrior prior(input, camera_, options_.points, options_.use_depth_prior);
+    prior.SetIdepthScale(prior_idepth_scale_);
     t = std::chrono::steady_clock::now();
     bool ok = false;
     if (prior.Available()) {
@@ -93,15 +124,17 @@ FrameResult System::Track(const FrameInput& input) {
     }
     tm.initialization = Ms(t) - tm.bundle_adjustment;
     if (ok) {
-      frames_[frame_index].status = recovering_ ? FrameStatus::kRecovered : FrameStatus::kKeyframe;
+      set_status(recovering_ ? FrameStatus::kRecovered : FrameStatus::kKeyframe);
       if (recovering_) {
         for (Observer* o : observers_) o->OnReinitialized(frame_index);
       }
       recovering_ = false;
       result.is_keyframe = true;
+      last_keyframe_frame_ = frame_index;
     } else {
-      frames_[frame_index].status = FrameStatus::kInitializing;
+      set_status(FrameStatus::kInitializing);
     }
+    PublishMapCounts();
   };
 
   if (state_ != State::kRunning) {
@@ -114,54 +147,87 @@ FrameResult System::Track(const FrameInput& input) {
     const bool ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr);
     tm.tracking = Ms(t);
     result.tracking_rmse = tr.rmse;
-    Keyframe* ref = window_.back().get();
+    const TrackingReference& ref = *tracking_ref_;
     if (ok) {
       lost_count_ = 0;
       recent_rmse_.push_back(tr.rmse);
       while (static_cast<int>(recent_rmse_.size()) > options_.tracking.retrack_rmse_history) recent_rmse_.pop_front();
       if (rmse_after_keyframe_ <= 0) rmse_after_keyframe_ = tr.rmse;
       last_light_ = light;
-      t = std::chrono::steady_clock::now();
-      TraceImmaturePoints(*pyr, cam_from_world, light);
-      tm.point_tracing = Ms(t);
-      if (NeedKeyframe(tr, light, frame_index)) {
-        Keyframe* kf = AddKeyframe(pyr, cam_from_world, light, frame_index, input.timestamp);
-        MakeKeyframe(kf, prior, input, &tm);
-        frames_[frame_index].status = FrameStatus::kKeyframe;
-        result.is_keyframe = true;
-      } else {
-        frames_[frame_index].status = FrameStatus::kTracked;
-        frames_[frame_index].ref_keyframe = ref->id;
-        frames_[frame_index].ref_from_cam = ref->cam_from_world * cam_from_world.Inverse();
+      // With a mapping thread, no new keyframe while the last one is still being made: the tracking
+      // reference lags behind, and its growing flow would ask for a keyframe at every frame.
+      bool keyframe_pending = false;
+      if (mapping_thread_.joinable()) {
+        std::lock_guard<std::mutex> lock(queue_mutex_);
+        keyframe_pending = keyframe_jobs_pending_ > 0;
       }
+      const bool make_keyframe = !keyframe_pending && NeedKeyframe(tr, light, frame_index);
+      {
+        std::lock_guard<std::mutex> lock(pose_mutex_);
+        FrameRecord& rec = frames_[frame_index];
+        rec.status = make_keyframe ? FrameStatus::kKeyframe : FrameStatus::kTracked;
+        rec.ref_keyframe = ref.keyframe_id;  // a keyframe's own pose once the mapping side made it
+        rec.ref_from_cam = ref.cam_from_world * cam_from_world.Inverse();
+      }
+      if (make_keyframe) {
+        last_keyframe_frame_ = frame_index;
+        result.is_keyframe = true;
+      }
+      MappingJob job;
+      job.frame_index = frame_index;
+      job.timestamp = input.timestamp;
+      job.pyramid = pyr;
+      job.ref_keyframe = ref.keyframe_id;
+      job.cam_from_ref = tr.cam_from_ref;
+      job.light = light;
+      job.make_keyframe = make_keyframe;
+      job.input = input;
+      QueueMappingJob(std::move(job), &tm);
     } else {
       ++lost_count_;
       // Keep the trajectory continuous: constant-velocity prediction relative to the reference.
-      frames_[frame_index].status = FrameStatus::kLost;
-      frames_[frame_index].ref_keyframe = ref->id;
-      frames_[frame_index].ref_from_cam = ref->cam_from_world * cam_from_world.Inverse();
+      {
+        std::lock_guard<std::mutex> lock(pose_mutex_);
+        FrameRecord& rec = frames_[frame_index];
+        rec.status = FrameStatus::kLost;
+        rec.ref_keyframe = ref.keyframe_id;
+        rec.ref_from_cam = ref.cam_from_world * cam_from_world.Inverse();
+      }
       for (Observer* o : observers_) o->OnTrackingLost(frame_index);
       if (lost_count_ >= options_.tracking.lost_frames_before_reinit) {
         // Give up on the map: everything leaves the window and the next frame re-initialises at
         // the constant-velocity extrapolation of this frame (trajectory stays continuous).
-        const SE3 world_from_cam = WorldFromCam(frame_index);
-        const SE3 step = frame_index >= 1 ? WorldFromCam(frame_index - 1).Inverse() * world_from_cam : SE3();
+        Flush();
+        std::lock_guard<std::mutex> map_lock(map_mutex_);
+        SE3 world_from_cam, step;
+        {
+          std::lock_guard<std::mutex> lock(pose_mutex_);
+          world_from_cam = WorldFromCam(frame_index);
+          step = frame_index >= 1 ? WorldFromCam(frame_index - 1).Inverse() * world_from_cam : SE3();
+        }
         segment_scale_hint_ = step.Translation().norm();
         ResetMap();
         recovering_ = true;
         segment_world_from_first_ = world_from_cam * step;
-        frames_[frame_index].ref_keyframe = -1;
-        frames_[frame_index].world_from_cam = world_from_cam;
+        {
+          std::lock_guard<std::mutex> lock(pose_mutex_);
+          frames_[frame_index].ref_keyframe = -1;
+          frames_[frame_index].world_from_cam = world_from_cam;
+        }
+        PublishMapCounts();
       }
     }
   }
   result.frame_index = frame_index;
   result.timestamp = input.timestamp;
-  result.status = frames_[frame_index].status;
-  result.world_from_cam = WorldFromCam(frame_index).Matrix();
-  result.num_active_points = CountActivePoints();
-  result.num_immature_points = CountImmaturePoints();
-  result.num_keyframes = static_cast<int>(window_.size());
+  {
+    std::lock_guard<std::mutex> lock(pose_mutex_);
+    result.status = frames_[frame_index].status;
+    result.world_from_cam = WorldFromCam(frame_index).Matrix();
+  }
+  result.num_active_points = num_active_points_.load();
+  result.num_immature_points = num_immature_points_.load();
+  result.num_keyframes = num_window_keyframes_.load();
   tm.total = Ms(t0);
   for (Observer* o : observers_) o->OnFrameTracked(result);
   return result;
@@ -169,25 +235,30 @@ FrameResult System::Track(const FrameInput& input) {
 
 bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* cam_from_world, AffineLight* light,
                         TrackingResult* tr) {
-  const Keyframe& ref = *window_.back();
+  AdoptTrackingReference();
+  const TrackingReference& ref = *tracking_ref_;
   const SE3 world_from_ref = ref.cam_from_world.Inverse();
-  const int n = static_cast<int>(frames_.size()) - 1;  // current frame index
-  const SE3 last_cam_from_world = WorldFromCam(n - 1).Inverse();
-  SE3 predicted = last_cam_from_world;
-  if (n >= 2 && frames_[n - 2].status != FrameStatus::kInitializing) {
-    const SE3 velocity = last_cam_from_world * WorldFromCam(n - 2);  // last_from_prev
-    predicted = velocity * last_cam_from_world;
+  SE3 last_cam_from_world, predicted;
+  {
+    std::lock_guard<std::mutex> lock(pose_mutex_);
+    const int n = static_cast<int>(frames_.size()) - 1;  // current frame index
+    last_cam_from_world = WorldFromCam(n - 1).Inverse();
+    predicted = last_cam_from_world;
+    if (n >= 2 && frames_[n - 2].status != FrameStatus::kInitializing) {
+      const SE3 velocity = last_cam_from_world * WorldFromCam(n - 2);  // last_from_prev
+      predicted = velocity * last_cam_from_world;
+    }
   }
   std::vector<TrackingHypothesis> hyps =
       CoarseTracker::MotionHypotheses(predicted * world_from_ref, last_cam_from_world * world_from_ref, last_light_);
   TrackingHypothesis fine;  // the initial pose tracked from a finer level (used when coarsest_level >= 0)
   if (input.init_world_from_cam != nullptr) {
     // Its motion from the previous frame is in the depth prior's unit (PnP on network depth): rescaled
-    // to the window's (window depth = prior depth / prior_idepth_scale_). While that ratio is unknown
+    // to the window's (window depth = prior depth / prior_idepth_scale). While that ratio is unknown
     // (a map from the two-view start, no prior yet) only its rotation is used, with the predicted
     // translation.
     SE3 cam_from_last = SE3::FromMatrix(*input.init_world_from_cam).Inverse() * last_cam_from_world.Inverse();
-    cam_from_last.SetTranslation(prior_unit_known_ ? Vec3(cam_from_last.Translation() / prior_idepth_scale_)
+    cam_from_last.SetTranslation(ref.prior_unit_known ? Vec3(cam_from_last.Translation() / ref.prior_idepth_scale)
                                                    : Vec3((predicted * last_cam_from_world.Inverse()).Translation()));
     TrackingHypothesis h;
     h.cam_from_ref = cam_from_last * last_cam_from_world * world_from_ref;
@@ -198,9 +269,9 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
       fine.coarsest_level = options_.tracking.init_pose_coarsest_level;
     }
   }
-  *tr = tracker_.Track(pyr, hyps, 1.0, RetrackReferenceRmse());
+  *tr = ref.tracker->Track(pyr, hyps, 1.0, RetrackReferenceRmse());
   if (fine.coarsest_level >= 0) {
-    const TrackingResult r = tracker_.Track(pyr, {fine}, 1.0, -1.0);
+    const TrackingResult r = ref.tracker->Track(pyr, {fine}, 1.0, -1.0);
     if (r.success && (!tr->success || r.rmse < tr->rmse)) *tr = r;
   }
   *cam_from_world = tr->cam_from_ref * ref.cam_from_world;
@@ -222,7 +293,7 @@ bool System::NeedKeyframe(const TrackingResult& tr, const AffineLight& light, in
   const double wh = camera_.width + camera_.height;
   const double score = o.global_weight * (tr.flow_translation / (o.translation_flow_fraction * wh) +
                                           tr.flow_full / (o.rotation_translation_flow_fraction * wh) +
-                                          std::abs(light.a - window_.back()->light.a) / o.brightness_threshold);
+                                          std::abs(light.a - tracking_ref_->light.a) / o.brightness_threshold);
   return score > 1.0 || frame_index - last_keyframe_frame_ >= o.max_frames_between_keyframes ||
          (rmse_after_keyframe_ > 0 && tr.rmse > o.rmse_increase * rmse_after_keyframe_);
 }
@@ -333,13 +404,14 @@ bool System::InitializeTwoView(const std::shared_ptr<const ImagePyramid>& pyr, i
   // result, walking away from the first keyframe.
   const Vec6 xi = (kf0->cam_from_world * kf1->cam_from_world.Inverse()).Log();  // kf0_from_kf1
   UpdateTrackerReference(kf0);
+  AdoptTrackingReference();
   auto track_buffered = [&](size_t b, const SE3& neighbour_kf0_from_cam) {
     const int fi = init_buffer_[b].first;
     const double alpha = static_cast<double>(fi - first_index) / span;
     std::vector<TrackingHypothesis> hyps(2);
     hyps[0].cam_from_ref = SE3::Exp(alpha * xi).Inverse();
     hyps[1].cam_from_ref = neighbour_kf0_from_cam.Inverse();
-    const TrackingResult tr = tracker_.Track(*init_buffer_[b].second, hyps, 1.0, -1.0);
+    const TrackingResult tr = tracking_ref_->tracker->Track(*init_buffer_[b].second, hyps, 1.0, -1.0);
     frames_[fi].ref_keyframe = kf0->id;
     frames_[fi].ref_from_cam = tr.success ? tr.cam_from_ref.Inverse() : hyps[0].cam_from_ref.Inverse();
     frames_[fi].status = tr.success ? FrameStatus::kTracked : FrameStatus::kLost;
@@ -355,25 +427,29 @@ bool System::InitializeTwoView(const std::shared_ptr<const ImagePyramid>& pyr, i
 }
 
 std::vector<double> System::WindowLogGains() const {
+  std::lock_guard<std::mutex> lock(map_mutex_);
   std::vector<double> out;
   for (const auto& kf : window_) out.push_back(kf->light.a);
   return out;
 }
 
 std::vector<Mat4> System::Trajectory() const {
+  std::lock_guard<std::mutex> lock(pose_mutex_);
   std::vector<Mat4> out;
   out.reserve(frames_.size());
-  for (int i = 0; i < NumFrames(); ++i) out.push_back(WorldFromCam(i).Matrix());
+  for (size_t i = 0; i < frames_.size(); ++i) out.push_back(WorldFromCam(static_cast<int>(i)).Matrix());
   return out;
 }
 
 std::vector<double> System::Timestamps() const {
+  std::lock_guard<std::mutex> lock(pose_mutex_);
   std::vector<double> out;
   for (const FrameRecord& r : frames_) out.push_back(r.timestamp);
   return out;
 }
 
 std::vector<Mat4> System::KeyframePoses(std::vector<int>* frame_indices) const {
+  std::lock_guard<std::mutex> lock(pose_mutex_);
   std::vector<Mat4> out;
   for (const SE3& p : keyframe_world_from_cam_) out.push_back(p.Matrix());
   if (frame_indices) *frame_indices = keyframe_frame_index_;
@@ -381,6 +457,7 @@ std::vector<Mat4> System::KeyframePoses(std::vector<int>* frame_indices) const {
 }
 
 std::vector<FrameStatus> System::FrameStatuses() const {
+  std::lock_guard<std::mutex> lock(pose_mutex_);
   std::vector<FrameStatus> out;
   for (const FrameRecord& r : frames_) out.push_back(r.status);
   return out;
@@ -388,6 +465,7 @@ std::vector<FrameStatus> System::FrameStatuses() const {
 
 void System::Points(std::vector<Eigen::Vector3f>* world_xyz, std::vector<uint8_t>* grey,
                     bool include_marginalized) const {
+  std::lock_guard<std::mutex> lock(map_mutex_);
   world_xyz->clear();
   grey->clear();
   if (include_marginalized) {

@@ -7,12 +7,24 @@
 // keyframe, so Trajectory() follows later keyframe updates; a keyframe marginalised while an older one
 // is still in the window keeps following the window (relative to its nearest window keyframe) until
 // the window's oldest keyframe is newer than it, so out-of-order marginalisation leaves no jumps.
-// Observers (non-owning) are notified synchronously from Track().
+//
+// Threads (SystemOptions::mapping_thread, DSO's two-thread design): Track() tracks the frame against
+// the tracking reference (the newest keyframe the mapping side has finished), decides whether it
+// becomes a keyframe and hands it to the mapping side: point tracing, keyframe creation, activation,
+// BA and marginalisation. Without the option that runs inside Track() (deterministic); with it, in a
+// mapping thread, and Track() returns after tracking. Flush() waits for the mapping side.
+// Observers (non-owning) are notified synchronously: OnFrameTracked and OnTrackingLost from Track()'s
+// thread, the others from the mapping side (the mapping thread when there is one).
 #include <Eigen/Core>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "dso/backend_options.h"
@@ -69,7 +81,9 @@ struct FrameInput {
                                                // its motion from the previous frame in the prior's unit
 };
 
-// Hooks for viewers/loggers; all default to no-ops. Called from the thread running Track().
+// Hooks for viewers/loggers; all default to no-ops. OnFrameTracked and OnTrackingLost are called from
+// Track()'s thread, the others from the mapping side (with the map locked: they must not call the
+// System's map accessors, Points(), WindowLogGains() or PriorFrames()).
 class Observer {
  public:
   virtual ~Observer() = default;
@@ -89,13 +103,22 @@ class System {
   System(const System&) = delete;
   System& operator=(const System&) = delete;
 
-  // Processes one frame. Throws std::invalid_argument on a null image or wrong size.
+  // Processes one frame. Throws std::invalid_argument on a null image or wrong size, and rethrows an
+  // exception of the mapping thread. With a mapping thread the result's mapping timings are 0 (see
+  // MappingTimings()) and its point/keyframe counts are those of the last finished mapping step.
   FrameResult Track(const FrameInput& input);
+  // Waits until the mapping side has processed every frame tracked so far (no-op without a mapping
+  // thread); rethrows an exception of the mapping thread. Accessors below return current estimates
+  // without waiting: call Flush() first for the final ones.
+  void Flush();
+  // Sum of the mapping thread's timings (point_tracing, activation, bundle_adjustment,
+  // marginalization, total); zero without a mapping thread (Track()'s results hold them then).
+  FrameTimings MappingTimings() const;
 
   void AddObserver(Observer* observer);  // non-owning; must outlive the System or be removed
   void RemoveObserver(Observer* observer);
 
-  int NumFrames() const { return static_cast<int>(frames_.size()); }
+  int NumFrames() const;
   // world_from_cam of every frame so far (current estimates).
   std::vector<Mat4> Trajectory() const;
   std::vector<double> Timestamps() const;
@@ -107,7 +130,7 @@ class System {
   std::vector<FrameStatus> FrameStatuses() const;
   const SystemOptions& options() const { return options_; }
   const PinholeCamera& camera() const { return camera_; }
-  int PriorFrames() const { return ba_.PriorFrames(); }
+  int PriorFrames() const;
   // Affine brightness `a` (log gain) of the window's keyframes, oldest first.
   std::vector<double> WindowLogGains() const;
 
@@ -120,8 +143,41 @@ class System {
     SE3 world_from_cam;         // absolute pose when ref_keyframe < 0
   };
 
+  // The tracker's view of the map: the newest finished keyframe's points, built by the mapping side
+  // (UpdateTrackerReference) and adopted by Track() at its next frame (AdoptTrackingReference).
+  struct TrackingReference {
+    std::unique_ptr<CoarseTracker> tracker;
+    int keyframe_id = -1;
+    int frame_index = -1;
+    SE3 cam_from_world;              // the keyframe's pose when the reference was built
+    AffineLight light;
+    double prior_idepth_scale = 1.0;  // prior_idepth_scale_ / prior_unit_known_ then
+    bool prior_unit_known = false;
+  };
+  // One tracked frame for the mapping side. `input` borrows the caller's arrays inline and points into
+  // `owned` with a mapping thread (keyframes only: the prior is read at keyframe creation).
+  struct MappingJob {
+    int frame_index = 0;
+    double timestamp = 0.0;
+    std::shared_ptr<const ImagePyramid> pyramid;
+    int ref_keyframe = -1;
+    SE3 cam_from_ref;
+    AffineLight light;
+    bool make_keyframe = false;
+    FrameInput input;
+    std::shared_ptr<std::vector<float>> owned;
+  };
+
+  // Callers hold pose_mutex_ (or are the only thread, see below).
   SE3 WorldFromCam(int frame_index) const;
   SE3 KeyframeWorldFromCam(int keyframe_id) const;
+  void AdoptTrackingReference();
+  // Mapping side: trace immature points from the frame, then (make_keyframe) create the keyframe.
+  void RunMappingJob(const MappingJob& job, FrameTimings* t);
+  void QueueMappingJob(MappingJob job, FrameTimings* t);  // runs it inline without a mapping thread
+  void MappingLoop();
+  void PublishMapCounts();
+  void RethrowMappingError();
   // Initialisation paths.
   bool InitializeFromPrior(const std::shared_ptr<const ImagePyramid>& pyr, const DepthPrior& prior,
                            const FrameInput& input, const SE3& world_from_cam, int frame_index, FrameTimings* t);
@@ -154,7 +210,7 @@ class System {
 
   PinholeCamera camera_;
   SystemOptions options_;
-  CoarseTracker tracker_;
+  std::unique_ptr<TrackingReference> tracking_ref_;  // Track()'s thread only
   WindowOptimizer ba_;
   TwoViewInitializer two_view_;
   std::vector<Observer*> observers_;
@@ -193,6 +249,29 @@ class System {
   int lost_count_ = 0;
   int next_keyframe_id_ = 0;
   double activation_distance_ = 2.0;  // level-1 pixels, adapted to keep the point budget
+
+  // Concurrency. Track()'s thread owns the tracking state above (tracking_ref_, last/prev poses,
+  // recent_rmse_, last_light_, rmse_after_keyframe_, last_keyframe_frame_, lost_count_, state_); the
+  // mapping side owns window_, the points, ba_ and the prior's scale. Shared and locked:
+  //  - pose_mutex_: frames_, keyframe_world_from_cam_, keyframe_frame_index_ (short sections);
+  //  - map_mutex_: held by the mapping side for a whole job; the window/point accessors take it;
+  //  - reference_mutex_: pending_reference_;
+  //  - queue_mutex_: jobs_, mapping_busy_, stop_mapping_, mapping_error_, mapping_timings_.
+  // Initialisation and recovery run in Track()'s thread after Flush() (the mapping side idle).
+  mutable std::mutex pose_mutex_;
+  mutable std::mutex map_mutex_;
+  std::mutex reference_mutex_;
+  std::unique_ptr<TrackingReference> pending_reference_;
+  mutable std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<MappingJob> jobs_;
+  bool mapping_busy_ = false;
+  bool stop_mapping_ = false;
+  std::exception_ptr mapping_error_;
+  FrameTimings mapping_timings_;
+  int keyframe_jobs_pending_ = 0;  // queued or running keyframe jobs (queue_mutex_)
+  std::atomic<int> num_active_points_{0}, num_immature_points_{0}, num_window_keyframes_{0};
+  std::thread mapping_thread_;  // last member: started in the constructor, joined in the destructor
 };
 
 }  // namespace dso

@@ -31,12 +31,14 @@ Keyframe* System::AddKeyframe(const std::shared_ptr<const ImagePyramid>& pyr, co
   kf->cam_from_world = cam_from_world;
   kf->light = light;
   kf->pyramid = pyr;
-  keyframe_world_from_cam_.push_back(cam_from_world.Inverse());
-  keyframe_frame_index_.push_back(frame_index);
-  FrameRecord& rec = frames_[frame_index];
-  rec.ref_keyframe = kf->id;
-  rec.ref_from_cam = SE3();
-  last_keyframe_frame_ = frame_index;
+  {
+    std::lock_guard<std::mutex> lock(pose_mutex_);
+    keyframe_world_from_cam_.push_back(cam_from_world.Inverse());
+    keyframe_frame_index_.push_back(frame_index);
+    FrameRecord& rec = frames_[frame_index];
+    rec.ref_keyframe = kf->id;
+    rec.ref_from_cam = SE3();
+  }
   window_.push_back(std::move(kf));
   Keyframe* out = window_.back().get();
   for (Observer* o : observers_) o->OnKeyframeAdded(out->id, frame_index, cam_from_world.Inverse().Matrix());
@@ -60,7 +62,10 @@ void System::MakeKeyframe(Keyframe* kf, const DepthPrior& prior, const FrameInpu
     window_before.push_back(k->cam_from_world);
   }
   if (window.size() >= 2) ba_.Optimize(window);
-  FollowWindowInTail(window_before);
+  {
+    std::lock_guard<std::mutex> lock(pose_mutex_);
+    FollowWindowInTail(window_before);
+  }
   HoldPriorScale();
   tm->bundle_adjustment += Ms(t);
   RemoveDeadPoints();
@@ -72,8 +77,6 @@ void System::MakeKeyframe(Keyframe* kf, const DepthPrior& prior, const FrameInpu
   SelectNewPoints(kf, prior, input);
   tm->activation += Ms(t);
   UpdateTrackerReference();
-  rmse_after_keyframe_ = -1.0;
-  last_light_ = kf->light;
 }
 
 void System::TraceImmaturePoints(const ImagePyramid& pyr, const SE3& cam_from_world, const AffineLight& light) {
@@ -275,7 +278,17 @@ void System::UpdateTrackerReference(Keyframe* ref) {
       pts.push_back(tp);
     }
   }
-  tracker_.SetReference(*newest->pyramid, pts, newest->light);
+  auto next = std::make_unique<TrackingReference>();
+  next->tracker = std::make_unique<CoarseTracker>(camera_, options_.tracker);
+  next->tracker->SetReference(*newest->pyramid, pts, newest->light);
+  next->keyframe_id = newest->id;
+  next->frame_index = newest->frame_index;
+  next->cam_from_world = newest->cam_from_world;
+  next->light = newest->light;
+  next->prior_idepth_scale = prior_idepth_scale_;
+  next->prior_unit_known = prior_unit_known_;
+  std::lock_guard<std::mutex> lock(reference_mutex_);
+  pending_reference_ = std::move(next);
 }
 
 void System::FollowWindowInTail(const std::vector<SE3>& window_before) {
@@ -294,7 +307,10 @@ void System::FollowWindowInTail(const std::vector<SE3>& window_before) {
   }
 }
 
-void System::FreezeKeyframe(const Keyframe& kf) { keyframe_world_from_cam_.at(kf.id) = kf.cam_from_world.Inverse(); }
+void System::FreezeKeyframe(const Keyframe& kf) {
+  std::lock_guard<std::mutex> lock(pose_mutex_);
+  keyframe_world_from_cam_.at(kf.id) = kf.cam_from_world.Inverse();
+}
 
 void System::EmitPoints(const Keyframe& kf, const std::vector<const ActivePoint*>& points) {
   std::vector<Eigen::Vector3f> xyz;

@@ -119,6 +119,7 @@ double System::HoldPriorScale() {
   // marginalises by point loss, not age) and every frame's translation relative to its reference.
   // Keyframe ids and frame indices both grow with time: only the tail after the anchor is visited.
   const int anchor_frame = window_.front()->frame_index;
+  std::lock_guard<std::mutex> lock(pose_mutex_);
   for (size_t id = keyframe_world_from_cam_.size(); id-- > 0 && keyframe_frame_index_[id] > anchor_frame;) {
     SE3& world_from_cam = keyframe_world_from_cam_[id];
     world_from_cam.SetTranslation(anchor + s * (world_from_cam.Translation() - anchor));

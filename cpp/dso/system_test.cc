@@ -37,6 +37,7 @@ RunStats RunSequence(int n, bool with_depth, bool align_scale, System* system) {
     gt.push_back(TrajectoryPose(0).Inverse() * world_from_cam);
     system->Track(RenderedInput(cam, image, with_depth ? &depth : nullptr, 0.1 * i));
   }
+  system->Flush();  // the mapping thread's last frames (no-op without one)
   RunStats s;
   const std::vector<Mat4> est = system->Trajectory();
   s.frames = static_cast<int>(est.size());
@@ -185,9 +186,9 @@ namespace {
 
 // Frames 6-8 are replaced by noise: tracking is lost (3 frames = lost_frames_before_reinit), the
 // next frame re-initialises from the depth prior (RECOVERED) and the trajectory must stay continuous (chained from the last pose).
-TEST(System, RecoversFromLostTrackingWithDepthPrior) {
+void CheckRecoversFromLostTracking(const SystemOptions& options) {
   const PinholeCamera cam = TestCamera();
-  System system(cam, SmallOptions());
+  System system(cam, options);
   CountingObserver obs;
   system.AddObserver(&obs);
   std::mt19937 rng(4);
@@ -203,6 +204,7 @@ TEST(System, RecoversFromLostTrackingWithDepthPrior) {
     }
     system.Track(RenderedInput(cam, image, &depth, 0.1 * i));
   }
+  system.Flush();
   const std::vector<FrameStatus> st = system.FrameStatuses();
   ASSERT_EQ(st.size(), 12u);
   EXPECT_EQ(st[6], FrameStatus::kLost);
@@ -218,6 +220,78 @@ TEST(System, RecoversFromLostTrackingWithDepthPrior) {
   for (int i = 0; i < 12; ++i) {
     if (i >= 6 && i <= 8) continue;
     EXPECT_LT((est[i].block<3, 1>(0, 3) - gt[i].Translation()).norm(), 0.3) << "frame " << i;
+  }
+}
+
+TEST(System, RecoversFromLostTrackingWithDepthPrior) { CheckRecoversFromLostTracking(SmallOptions()); }
+
+TEST(System, MappingThreadRecoversFromLostTracking) {
+  SystemOptions o = SmallOptions();
+  o.mapping_thread = true;
+  CheckRecoversFromLostTracking(o);
+}
+
+// DSO's two-thread design (SystemOptions::mapping_thread): the same bounds as the inline runs above.
+TEST(System, MappingThreadWithDepthPrior) {
+  SystemOptions o = SmallOptions();
+  o.mapping_thread = true;
+  System system(TestCamera(), o);
+  CountingObserver obs;
+  system.AddObserver(&obs);
+  const RunStats s = RunSequence(24, true, false, &system);
+  EXPECT_EQ(s.frames, 24);
+  EXPECT_EQ(obs.frames, 24);
+  EXPECT_GE(obs.keyframes, 3);
+  EXPECT_EQ(s.lost, 0);
+  EXPECT_LT(s.max_position_error, 0.1);
+  EXPECT_LT(s.max_rotation_error, 0.005);
+  const FrameTimings t = system.MappingTimings();
+  EXPECT_GT(t.bundle_adjustment, 0.0);
+  EXPECT_GE(t.total, t.point_tracing + t.activation + t.bundle_adjustment);
+}
+
+TEST(System, MappingThreadWithoutPrior) {
+  SystemOptions o = SmallOptions();
+  o.mapping_thread = true;
+  o.mapping_max_backlog = 1;
+  System system(TestCamera(), o);
+  const RunStats s = RunSequence(24, false, true, &system);
+  EXPECT_EQ(s.frames, 24);
+  EXPECT_EQ(s.lost, 0);
+  EXPECT_LT(s.max_position_error, 0.1);
+  EXPECT_LT(s.max_rotation_error, 0.005);
+}
+
+TEST(System, InlineMappingIsDeterministic) {
+  std::vector<Mat4> first;
+  for (int run = 0; run < 2; ++run) {
+    System system(TestCamera(), SmallOptions());
+    RunSequence(16, true, false, &system);
+    const std::vector<Mat4> est = system.Trajectory();
+    if (run == 0) {
+      first = est;
+      EXPECT_EQ(system.MappingTimings().total, 0.0);  // the mapping work is in each FrameResult
+      continue;
+    }
+    ASSERT_EQ(est.size(), first.size());
+    for (size_t i = 0; i < est.size(); ++i) EXPECT_TRUE(est[i] == first[i]) << "frame " << i;
+  }
+}
+
+TEST(System, MappingThreadStopsWithFramesQueued) {
+  // Destroyed right after Track() returns: the queued frames are mapped or dropped, the thread joins.
+  SystemOptions o = SmallOptions();
+  o.mapping_thread = true;
+  o.mapping_max_backlog = 8;
+  const PinholeCamera cam = TestCamera();
+  for (int n : {1, 3, 6}) {
+    System system(cam, o);
+    for (int i = 0; i < n; ++i) {
+      std::vector<float> image, depth;
+      Render(cam, TrajectoryPose(i), &image, &depth);
+      system.Track(RenderedInput(cam, image, &depth, 0.1 * i));
+    }
+    EXPECT_EQ(system.NumFrames(), n);
   }
 }
 

@@ -159,5 +159,6 @@ void BindOptions(py::module& m) {
       KP3D_RW(SystemOptions, tracker) KP3D_RW(SystemOptions, selector) KP3D_RW(SystemOptions, points)
       KP3D_RW(SystemOptions, ba) KP3D_RW(SystemOptions, keyframes) KP3D_RW(SystemOptions, init)
       KP3D_RW(SystemOptions, tracking) KP3D_RW(SystemOptions, use_depth_prior)
+      KP3D_RW(SystemOptions, mapping_thread) KP3D_RW(SystemOptions, mapping_max_backlog)
       .def("check", &SystemOptions::Check, "Raises ValueError naming the first invalid field.");
 }

@@ -70,6 +70,19 @@ py::array_t<double> MatsToArray(const std::vector<dso::Mat4>& mats) {
   return out;
 }
 
+py::dict TimingsToDict(const dso::FrameTimings& timings) {
+  py::dict t;
+  t["total"] = timings.total;
+  t["pyramid"] = timings.pyramid;
+  t["tracking"] = timings.tracking;
+  t["point_tracing"] = timings.point_tracing;
+  t["activation"] = timings.activation;
+  t["bundle_adjustment"] = timings.bundle_adjustment;
+  t["marginalization"] = timings.marginalization;
+  t["initialization"] = timings.initialization;
+  return t;
+}
+
 py::dict ResultToDict(const dso::FrameResult& r) {
   py::dict d;
   d["frame_index"] = r.frame_index;
@@ -81,16 +94,7 @@ py::dict ResultToDict(const dso::FrameResult& r) {
   d["num_active_points"] = r.num_active_points;
   d["num_immature_points"] = r.num_immature_points;
   d["num_keyframes"] = r.num_keyframes;
-  py::dict t;
-  t["total"] = r.timings.total;
-  t["pyramid"] = r.timings.pyramid;
-  t["tracking"] = r.timings.tracking;
-  t["point_tracing"] = r.timings.point_tracing;
-  t["activation"] = r.timings.activation;
-  t["bundle_adjustment"] = r.timings.bundle_adjustment;
-  t["marginalization"] = r.timings.marginalization;
-  t["initialization"] = r.timings.initialization;
-  d["timings_ms"] = t;
+  d["timings_ms"] = TimingsToDict(r.timings);
   return d;
 }
 
@@ -164,8 +168,24 @@ void BindSystem(py::module& m) {
            py::arg("scores") = py::none(), py::arg("depth") = py::none(), py::arg("keypoint_idepth") = py::none(),
            py::arg("keypoint_idepth_var") = py::none(), py::arg("init_pose") = py::none(),
            "Processes one frame; returns a dict (see dso_bridge.FrameResult).")
-      .def("trajectory", [](const dso::System& s) { return MatsToArray(s.Trajectory()); },
-           "(N, 4, 4) float64 world_from_cam of every frame.")
+      .def("flush",
+           [](dso::System& s) {
+             py::gil_scoped_release release;
+             s.Flush();
+           },
+           "Waits for the mapping thread to process every tracked frame (no-op without one).")
+      .def("mapping_timings", [](const dso::System& s) { return TimingsToDict(s.MappingTimings()); },
+           "Summed milliseconds of the mapping thread's work (zeros without one).")
+      .def("trajectory",
+           [](const dso::System& s) {
+             std::vector<dso::Mat4> poses;
+             {
+               py::gil_scoped_release release;
+               poses = s.Trajectory();
+             }
+             return MatsToArray(poses);
+           },
+           "(N, 4, 4) float64 world_from_cam of every frame (current estimates; flush() first for final ones).")
       .def("timestamps", &dso::System::Timestamps)
       .def("keyframe_poses",
            [](const dso::System& s) {
@@ -178,7 +198,10 @@ void BindSystem(py::module& m) {
            [](const dso::System& s, bool include_marginalized) {
              std::vector<Eigen::Vector3f> xyz;
              std::vector<uint8_t> grey;
-             s.Points(&xyz, &grey, include_marginalized);
+             {
+               py::gil_scoped_release release;
+               s.Points(&xyz, &grey, include_marginalized);
+             }
              py::array_t<float> a({static_cast<py::ssize_t>(xyz.size()), py::ssize_t{3}});
              auto r = a.mutable_unchecked<2>();
              for (size_t i = 0; i < xyz.size(); ++i) {
