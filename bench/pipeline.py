@@ -97,6 +97,7 @@ def run_once(sequence: Path, mode: str, max_frames: int, extra: list[str], workd
         "wall_s": wall, "loop_wall_s": summary["wall_s"], "fps": summary["fps"],
         "peak_rss_mb": usage.ru_maxrss / 1024.0, "summary_peak_rss_mb": summary.get("peak_rss_mb"),
         "stage_ms": summary.get("stage_ms_per_frame", {}),
+        "mapping_thread_ms": summary.get("mapping_thread_ms_per_frame"), "latency_ms": summary.get("latency_ms"),
         "t_rel": ev.get("t_rel"), "r_rel": ev.get("r_rel"), "ate_rmse": ev.get("ate_rmse"),
         "rpe_trans_rmse": ev.get("rpe_trans_rmse"), "rpe_rot_rmse": ev.get("rpe_rot_rmse"),
         "scale": ev.get("scale"),

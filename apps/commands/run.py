@@ -16,6 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=int, help="process only the first N frames")
     p.add_argument("--model-dir", help="TorchScript frontend folder (default: the shipped models)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--realtime", nargs="?", type=float, const=1.0, metavar="SPEED",
+                   help="frames arrive as from a live camera, at SPEED x their timestamps' rate (default 1); "
+                        "summary.json then reports per-frame latency (arrival to pose)")
     from apps.viewer.cli_args import add_viewer_arguments
 
     add_viewer_arguments(p)
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from apps.pipeline.runner import run_sequence
 
     check_output_dir(args.output)  # before anything slow: a bad --output is reported at once
-    config = load_config(args.config, mode=args.mode, model_dir=args.model_dir)
+    config = load_config(args.config, mode=args.mode, model_dir=args.model_dir, realtime_speed=args.realtime)
     if args.device is not None and config.mode == "dso":
         logging.getLogger("apps.commands.run").warning(
             "--device %s has no effect with --mode dso: the backend runs on the CPU (the device is for the "
@@ -52,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"{s['frames']} frames, {s['keyframes']} keyframes, {s['fps']:.1f} fps, "
           f"initialising {s['initializing_frames']}, lost {len(s['lost_frames'])}, "
           f"skipped {len(s['skipped_frames'])}; outputs in {args.output}")
+    if "latency_ms" in s:
+        lat = s["latency_ms"]
+        print(f"latency (frame arrival to pose) median {lat['p50']:.0f} ms, p90 {lat['p90']:.0f} ms, "
+              f"max {lat['max']:.0f} ms")
     ev = s.get("evaluation")
     if ev and "t_rel" in ev:
         def fmt(v):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ class RunConfig:
     # 2 cores (bench/RESULTS.md).
     parallel_networks: bool = True
     prefetch: int = 4                   # frames decoded + run through the networks ahead of the backend
+    # > 0: frames arrive as from a live camera, at this multiple of their timestamps' rate (1.0 = the camera's
+    # own), and summary.json reports each frame's latency (arrival to pose); 0: as fast as they are processed.
+    realtime_speed: float = 0.0
     backend: dict[str, Any] = field(default_factory=dict)  # dso_bridge options (see dso_bridge docs)
     f2f: F2FOptions = field(default_factory=F2FOptions)
 
@@ -62,6 +66,8 @@ class RunConfig:
         if self.pnp_iterations <= 0 or not self.pnp_reprojection_px > 0:
             raise ValueError(f"pnp_iterations and pnp_reprojection_px must be > 0, got {self.pnp_iterations} and "
                              f"{self.pnp_reprojection_px}")
+        if not (math.isfinite(self.realtime_speed) and self.realtime_speed >= 0):
+            raise ValueError(f"realtime_speed must be >= 0 (0 = as fast as possible), got {self.realtime_speed}")
         if self.pnp_solver not in PNP_SOLVERS:
             raise ValueError(f"pnp_solver must be one of {tuple(PNP_SOLVERS)}, got {self.pnp_solver!r}")
         self.f2f.check()

@@ -49,27 +49,43 @@ class _Item:
     decode_ms: float
     frontend_ms: float
     mean_grey: float = float("nan")
+    arrival_s: float = 0.0  # time.perf_counter() when the frame arrived (decoding started)
 
 
-def _producer(sequence, frontend, n_frames: int, out: queue.Queue, stop: threading.Event) -> None:
+def _producer(sequence, frontend, n_frames: int, out: queue.Queue, stop: threading.Event,
+              realtime_speed: float = 0.0, start_s: float = 0.0) -> None:
+    """Decodes frames and runs the networks ahead of the backend. With ``realtime_speed`` > 0 frame i
+    arrives, as from a live camera, at ``start_s + (t_i - t_0) / realtime_speed`` (perf_counter seconds)."""
     try:
+        t_first = float(sequence.timestamps[0]) if n_frames else 0.0
         for i in range(n_frames):
             if stop.is_set():
                 break
+            if realtime_speed > 0:
+                due = start_s + (float(sequence.timestamps[i]) - t_first) / realtime_speed
+                if stop.wait(max(0.0, due - time.perf_counter())):
+                    break
             t0 = time.perf_counter()
             try:
                 image = sequence.image(i)
             except (ValueError, OSError) as exc:
-                out.put(_Item(i, None, None, str(exc), 0.0, 0.0))
+                out.put(_Item(i, None, None, str(exc), 0.0, 0.0, arrival_s=t0))
                 continue
             t1 = time.perf_counter()
             fe = frontend(image) if frontend is not None else None
             t2 = time.perf_counter()
-            out.put(_Item(i, image, fe, None, (t1 - t0) * 1e3, (t2 - t1) * 1e3, float(image.mean())))
+            out.put(_Item(i, image, fe, None, (t1 - t0) * 1e3, (t2 - t1) * 1e3, float(image.mean()), t0))
     except BaseException as exc:  # surfaced in the main thread
         out.put(exc)
     finally:
         out.put(_END)
+
+
+def latency_summary(latency_ms: list[float]) -> dict[str, float]:
+    """Mean, median, 90th / 99th percentile and max of per-frame latencies (ms)."""
+    v = np.asarray(latency_ms, np.float64)
+    return {"mean": float(v.mean()), "p50": float(np.percentile(v, 50)), "p90": float(np.percentile(v, 90)),
+            "p99": float(np.percentile(v, 99)), "max": float(v.max())}
 
 
 def peak_rss_mb() -> float:
@@ -185,7 +201,7 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
 
     q: queue.Queue = queue.Queue(maxsize=max(1, config.prefetch))
     stop = threading.Event()
-    worker = threading.Thread(target=_producer, args=(sequence, frontend, n, q, stop), daemon=True)
+    latency_ms: list[float] = []  # arrival to pose, per processed frame (reported with realtime_speed)
     skipped: list[dict[str, Any]] = []
     stage_ms = {"decode": 0.0, "frontend": 0.0, "backend": 0.0, "observer": 0.0}  # observer: map copies + callbacks
     grey_sum, grey_count = 0.0, 0
@@ -198,6 +214,8 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
                    disable=None)  # None: no bar when stderr is not a terminal (logs, CI)
     signals = StopSignals()
     t_start = time.perf_counter()
+    worker = threading.Thread(target=_producer, args=(sequence, frontend, n, q, stop, config.realtime_speed, t_start),
+                              daemon=True)
     with signals, threadpool_limits(limits=PIPELINE_BLAS_THREADS, user_api="blas"):
         worker.start()
         try:
@@ -216,7 +234,9 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
                 else:
                     t0 = time.perf_counter()
                     pose, status = odometry.step(item.index, timestamp, item.image, item.frontend)
-                    stage_ms["backend"] += (time.perf_counter() - t0) * 1e3
+                    t1 = time.perf_counter()
+                    stage_ms["backend"] += (t1 - t0) * 1e3
+                    latency_ms.append((t1 - item.arrival_s) * 1e3)
                     stage_ms["decode"] += item.decode_ms
                     stage_ms["frontend"] += item.frontend_ms
                     grey_sum, grey_count = grey_sum + item.mean_grey, grey_count + 1
@@ -232,6 +252,7 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
                     bar.update(1)
                     elapsed = time.perf_counter() - t_start
                     bar.set_postfix(fps=f"{bar.n / max(elapsed, 1e-9):.1f}", status=str(status))
+            odometry.flush()  # the backend's mapping thread finishes its last frames (inside the wall time)
         except KeyboardInterrupt:  # raised by code (an observer), not by our signal handler
             signals.requested.set()
         except Exception as exc:  # keep what was processed, then report the error
@@ -252,6 +273,8 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
         wall_s = time.perf_counter() - t_start
         result = _collect(sequence, config, odometry, n, skipped, stage_ms, wall_s, interrupted,
                           grey_sum / grey_count if grey_count else float("nan"))
+        if config.realtime_speed > 0 and latency_ms:
+            result.summary["latency_ms"] = latency_summary(latency_ms)
         return _finish(result, sequence, writer, observer, signals)
 
 
@@ -284,6 +307,9 @@ def _collect(sequence, config, odometry, n_requested, skipped, stage_ms, wall_s,
         "wall_s": wall_s,
         "fps": n_done / wall_s if wall_s > 0 else 0.0,
         "stage_ms_per_frame": {k: v / max(n_processed, 1) for k, v in stage_ms.items()},
+        # the backend's mapping thread (option mapping_thread), beside the "backend" stage; absent without one
+        **({"mapping_thread_ms_per_frame": {k: v / max(n_processed, 1) for k, v in mapping.items()}}
+           if (mapping := odometry.mapping_timings()) else {}),
         "mean_grey": mean_grey,
         "points": int(len(xyz)),
         "intrinsics": vars(sequence.intrinsics) if hasattr(sequence.intrinsics, "__dict__") else str(sequence.intrinsics),
