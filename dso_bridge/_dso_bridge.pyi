@@ -753,7 +753,11 @@ class System:
         """
         Summed milliseconds of the mapping thread's work (zeros without one).
         """
-    def points(self, include_marginalized: bool = True) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.uint8]]:
+    def marginalized_points(self, start: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+        """
+        Marginalised points from the start-th on: ((M - start, 3) float32 world xyz, (M - start,) uint8 grey).
+        """
+    def points(self, include_marginalized: bool = True) -> tuple:
         """
         ((M, 3) float32 world xyz, (M,) uint8 grey).
         """

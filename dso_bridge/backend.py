@@ -210,6 +210,12 @@ class Backend:
         of the active window points and, optionally, the marginalised ones."""
         return self._system.points(include_marginalized)
 
+    def marginalized_points(self, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The marginalised points from the ``start``-th on: ``(M - start, 3) float32`` world xyz and
+        ``(M - start,) uint8`` grey. They only grow (in marginalisation order), so a viewer fetches each once.
+        Raises IndexError when ``start`` exceeds their number M."""
+        return self._system.marginalized_points(int(start))
+
     def frame_statuses(self) -> list[str]:
         """Status of every frame (INITIALIZING / TRACKED / KEYFRAME / LOST / RECOVERED)."""
         return list(self._system.frame_statuses())

@@ -107,6 +107,15 @@ def test_backend_round_trip_with_depth_prior(mapping_thread):
     assert xyz.dtype == np.float32 and xyz.shape[1] == 3 and grey.dtype == np.uint8 and len(grey) == len(xyz) > 100
     # Points lie on the plane z = DEPTH_M (world = first camera).
     assert abs(np.median(xyz[:, 2]) - DEPTH_M) < 0.1
+    # the marginalised points are the map's first points (then the window's); fetched from any start
+    n_marg = len(xyz) - len(be.points(include_marginalized=False)[0])
+    mx, mg = be.marginalized_points()
+    assert mx.shape == (n_marg, 3) and mg.shape == (n_marg,)
+    np.testing.assert_array_equal(mx, xyz[:n_marg])
+    start = max(n_marg - 3, 0)
+    np.testing.assert_array_equal(be.marginalized_points(start)[0], xyz[start:n_marg])
+    with pytest.raises(IndexError, match="beyond"):
+        be.marginalized_points(n_marg + 1)
     np.testing.assert_allclose(be.timestamps(), 0.1 * np.arange(n))
 
 

@@ -25,9 +25,11 @@ class _MapRecorder(_FramesOnly):
     def __init__(self):
         super().__init__()
         self.snapshots: list[int] = []
+        self.marginalized: list[np.ndarray] = []
 
     def on_points(self, active_xyz, active_grey, marginalized_xyz, marginalized_grey):
         self.snapshots.append(len(active_xyz) + len(marginalized_xyz))
+        self.marginalized.append(marginalized_xyz)  # kept without a copy: the run loop's views stay valid
 
 
 def test_wants_points_only_for_observers_that_override_on_points():
@@ -40,7 +42,7 @@ def test_wants_points_only_for_observers_that_override_on_points():
 
 @pytest.fixture()
 def counted_map_copies(monkeypatch):
-    calls = {"points": 0, "window_points": 0}
+    calls = {"points": 0, "window_points": 0, "marginalized_points": 0}
     for name in calls:
         original = getattr(BackendMode, name)
 
@@ -60,19 +62,28 @@ def test_map_is_copied_per_keyframe_only_for_a_map_observer(synth_sequence, coun
     result = run_sequence(seq, cfg, None, observer=frames_only, frontend=frontend, progress=False)
     keyframes = result.summary["keyframes"]
     assert keyframes >= 3 and frames_only.frames == len(seq)
-    assert counted_map_copies == {"points": 1, "window_points": 0}  # once, for the result's map
+    assert counted_map_copies == {"points": 1, "window_points": 0, "marginalized_points": 0}  # the result's map
     assert result.summary["stage_ms_per_frame"]["observer"] >= 0.0
     # peak memory is read after the evaluation (the last work of the run): nothing later raised it
     assert "ate_rmse" in result.summary["evaluation"]
     assert 0.0 <= runner_peak_rss_mb() - result.summary["peak_rss_mb"] < 1.0
 
-    counted_map_copies.update(points=0, window_points=0)
+    counted_map_copies.update(points=0, window_points=0, marginalized_points=0)
     recorder = _MapRecorder()
     result = run_sequence(seq, cfg, None, observer=recorder, frontend=frontend, progress=False)
     n_kf_status = sum(s in ("keyframe", "recovered") for s in result.statuses)
     assert len(recorder.snapshots) == n_kf_status >= 3
-    assert counted_map_copies == {"points": n_kf_status + 1, "window_points": n_kf_status}
+    # the whole map once for the result; per keyframe the window and only the newly marginalised points
+    assert counted_map_copies == {"points": 1, "window_points": n_kf_status, "marginalized_points": n_kf_status}
     assert max(recorder.snapshots) > 0 and np.isfinite(result.summary["stage_ms_per_frame"]["observer"])
+    # every snapshot extends the previous one (append-only, earlier arrays unchanged) ...
+    marg = recorder.marginalized
+    assert len(marg[-1]) > 0
+    for before, after in zip(marg, marg[1:]):
+        assert len(before) <= len(after)
+        np.testing.assert_array_equal(after[:len(before)], before)
+    # ... and holds the result map's marginalised points (the map is the marginalised points, then the window)
+    np.testing.assert_array_equal(result.points_xyz[:len(marg[-1])], marg[-1])
 
 
 def test_run_sequence_builds_its_networks_on_one_torch_thread(synth_sequence, monkeypatch):

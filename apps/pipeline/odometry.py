@@ -101,6 +101,10 @@ class OdometryBase:
         """Active points of the optimisation window: (N, 3) float32 world metres, (N,) uint8 grey."""
         return self.points()
 
+    def marginalized_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Points that left the window so far: (M, 3) float32 world metres, (M,) uint8 grey (read-only)."""
+        return np.zeros((0, 3), np.float32), np.zeros((0,), np.uint8)
+
     # -- for subclasses -----------------------------------------------------------------------
     def _step(self, timestamp: float, image: np.ndarray, frontend_out: Any | None) -> tuple[np.ndarray, FrameStatus]:
         raise NotImplementedError
@@ -136,6 +140,33 @@ class F2FMode(OdometryBase):
         return list(range(len(self._odo.trajectory())))  # every processed frame is a reference
 
 
+class GrowingPoints:
+    """An append-only point store: each call copies only the new points (capacity doubles), so a viewer's
+    map costs O(new points) per keyframe rather than O(map). ``view()`` returns read-only views that stay
+    valid (a reallocation leaves earlier views on the old buffer)."""
+
+    def __init__(self) -> None:
+        self._xyz = np.zeros((1024, 3), np.float32)
+        self._grey = np.zeros((1024,), np.uint8)
+        self.count = 0
+
+    def append(self, xyz: np.ndarray, grey: np.ndarray) -> None:
+        """xyz (K, 3) float32, grey (K,) uint8."""
+        n = self.count + len(xyz)
+        if n > len(self._xyz):
+            cap = max(n, 2 * len(self._xyz))
+            xyz_new, grey_new = np.zeros((cap, 3), np.float32), np.zeros((cap,), np.uint8)
+            xyz_new[:self.count], grey_new[:self.count] = self._xyz[:self.count], self._grey[:self.count]
+            self._xyz, self._grey = xyz_new, grey_new
+        self._xyz[self.count:n], self._grey[self.count:n] = xyz, grey
+        self.count = n
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        xyz, grey = self._xyz[:self.count], self._grey[:self.count]
+        xyz.flags.writeable = grey.flags.writeable = False
+        return xyz, grey
+
+
 class BackendMode(OdometryBase):
     """The C++ DS-DSO backend through dso_bridge; ``use_network`` selects dsdso (True) or dso (False)."""
 
@@ -152,6 +183,7 @@ class BackendMode(OdometryBase):
                                                 ransac_iterations=config.pnp_iterations,
                                                 ransac_reprojection_px=config.pnp_reprojection_px)
         self._last_pose = np.eye(4)
+        self._marginalized = GrowingPoints()
 
     def _pnp_init_pose(self, fe) -> np.ndarray | None:
         """Initial pose for the tracker from keypoint matches + PnP on the previous frame's depth."""
@@ -206,6 +238,11 @@ class BackendMode(OdometryBase):
     def points(self):
         xyz, grey = self._backend.points(include_marginalized=True)
         return np.asarray(xyz, np.float32).reshape(-1, 3), np.asarray(grey, np.uint8).reshape(-1)
+
+    def marginalized_points(self):
+        xyz, grey = self._backend.marginalized_points(self._marginalized.count)  # only the new ones
+        self._marginalized.append(np.asarray(xyz, np.float32).reshape(-1, 3), np.asarray(grey, np.uint8).reshape(-1))
+        return self._marginalized.view()
 
     def window_points(self):
         xyz, grey = self._backend.points(include_marginalized=False)

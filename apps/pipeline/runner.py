@@ -243,8 +243,9 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
                     t0 = time.perf_counter()
                     if status in (FrameStatus.KEYFRAME, FrameStatus.RECOVERED):
                         observer.on_keyframe(item.index, pose)
-                        if observer.wants_points:  # the map is copied out of the backend only for a viewer
-                            observer.on_points(*odometry.window_points(), *odometry.points())
+                        if observer.wants_points:  # the map leaves the backend only for a viewer, and
+                            # only its new points (odometry.marginalized_points): O(new points) per keyframe
+                            observer.on_points(*odometry.window_points(), *odometry.marginalized_points())
                     kps = getattr(item.frontend, "keypoints", None)
                     observer.on_frame(item.index, item.image, pose, kps, status)  # last: it draws the frame
                     stage_ms["observer"] += (time.perf_counter() - t0) * 1e3

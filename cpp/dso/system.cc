@@ -483,6 +483,17 @@ void System::Points(std::vector<Eigen::Vector3f>* world_xyz, std::vector<uint8_t
   }
 }
 
+void System::MarginalizedPointsSince(size_t start, std::vector<Eigen::Vector3f>* world_xyz,
+                                     std::vector<uint8_t>* grey) const {
+  std::lock_guard<std::mutex> lock(map_mutex_);
+  if (start > marginalized_xyz_.size()) {
+    throw std::out_of_range("System::MarginalizedPointsSince: start " + std::to_string(start) + " is beyond the " +
+                            std::to_string(marginalized_xyz_.size()) + " marginalised points");
+  }
+  world_xyz->assign(marginalized_xyz_.begin() + static_cast<std::ptrdiff_t>(start), marginalized_xyz_.end());
+  grey->assign(marginalized_grey_.begin() + static_cast<std::ptrdiff_t>(start), marginalized_grey_.end());
+}
+
 int System::CountActivePoints() const {
   int n = 0;
   for (const auto& kf : window_) n += static_cast<int>(kf->points.size());

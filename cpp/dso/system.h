@@ -127,6 +127,9 @@ class System {
   // Active (window) and, optionally, marginalised points: world coordinates and grey value.
   void Points(std::vector<Eigen::Vector3f>* world_xyz, std::vector<uint8_t>* grey,
               bool include_marginalized = true) const;
+  // The marginalised points from the `start`-th on (they only ever grow, in marginalisation order), so a
+  // viewer copies each point once. Throws std::out_of_range when start exceeds their number.
+  void MarginalizedPointsSince(size_t start, std::vector<Eigen::Vector3f>* world_xyz, std::vector<uint8_t>* grey) const;
   std::vector<FrameStatus> FrameStatuses() const;
   const SystemOptions& options() const { return options_; }
   const PinholeCamera& camera() const { return camera_; }

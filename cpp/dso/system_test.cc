@@ -95,6 +95,28 @@ TEST(System, SyntheticSequenceWithDepthPrior) {
   EXPECT_LE(system.PriorFrames(), system.options().keyframes.max_keyframes);
 }
 
+TEST(System, MarginalizedPointsSinceGivesTheTailOfTheMap) {
+  System system(TestCamera(), SmallOptions());
+  RunSequence(24, true, false, &system);
+  std::vector<Eigen::Vector3f> all, window, tail;
+  std::vector<uint8_t> all_grey, window_grey, tail_grey;
+  system.Points(&all, &all_grey, true);
+  system.Points(&window, &window_grey, false);
+  const size_t m = all.size() - window.size();  // Points(): the marginalised points first
+  ASSERT_GT(m, 20u);
+  system.MarginalizedPointsSince(0, &tail, &tail_grey);
+  ASSERT_EQ(tail.size(), m);
+  system.MarginalizedPointsSince(m - 5, &tail, &tail_grey);
+  ASSERT_EQ(tail.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(tail[i], all[m - 5 + i]);
+    EXPECT_EQ(tail_grey[i], all_grey[m - 5 + i]);
+  }
+  system.MarginalizedPointsSince(m, &tail, &tail_grey);
+  EXPECT_TRUE(tail.empty());
+  EXPECT_THROW(system.MarginalizedPointsSince(m + 1, &tail, &tail_grey), std::out_of_range);
+}
+
 TEST(System, SyntheticSequenceWithoutPrior) {
   System system(TestCamera(), SmallOptions());
   const RunStats s = RunSequence(24, false, true, &system);

@@ -70,6 +70,15 @@ py::array_t<double> MatsToArray(const std::vector<dso::Mat4>& mats) {
   return out;
 }
 
+py::tuple PointsToTuple(const std::vector<Eigen::Vector3f>& xyz, const std::vector<uint8_t>& grey) {
+  py::array_t<float> a({static_cast<py::ssize_t>(xyz.size()), py::ssize_t{3}});
+  auto r = a.mutable_unchecked<2>();
+  for (size_t i = 0; i < xyz.size(); ++i) {
+    for (int j = 0; j < 3; ++j) r(i, j) = xyz[i](j);
+  }
+  return py::make_tuple(a, py::array_t<uint8_t>(grey.size(), grey.data()));
+}
+
 py::dict TimingsToDict(const dso::FrameTimings& timings) {
   py::dict t;
   t["total"] = timings.total;
@@ -202,14 +211,22 @@ void BindSystem(py::module& m) {
                py::gil_scoped_release release;
                s.Points(&xyz, &grey, include_marginalized);
              }
-             py::array_t<float> a({static_cast<py::ssize_t>(xyz.size()), py::ssize_t{3}});
-             auto r = a.mutable_unchecked<2>();
-             for (size_t i = 0; i < xyz.size(); ++i) {
-               for (int j = 0; j < 3; ++j) r(i, j) = xyz[i](j);
-             }
-             return py::make_tuple(a, py::array_t<uint8_t>(grey.size(), grey.data()));
+             return PointsToTuple(xyz, grey);
            },
            py::arg("include_marginalized") = true, "((M, 3) float32 world xyz, (M,) uint8 grey).")
+      .def("marginalized_points",
+           [](const dso::System& s, py::ssize_t start) {
+             if (start < 0) throw py::value_error("start must be >= 0, got " + std::to_string(start));
+             std::vector<Eigen::Vector3f> xyz;
+             std::vector<uint8_t> grey;
+             {
+               py::gil_scoped_release release;
+               s.MarginalizedPointsSince(static_cast<size_t>(start), &xyz, &grey);
+             }
+             return PointsToTuple(xyz, grey);
+           },
+           py::arg("start") = 0,
+           "Marginalised points from the start-th on: ((M - start, 3) float32 world xyz, (M - start,) uint8 grey).")
       .def("frame_statuses",
            [](const dso::System& s) {
              std::vector<std::string> out;
