@@ -117,6 +117,12 @@ def run(sequence: str, max_frames: int | None, width: int | None, height: int | 
         live.append(np.asarray(r.world_from_cam, dtype=np.float64))
         for k, v in r.timings_ms.items():
             stages[k] = stages.get(k, 0.0) + v
+    t0, c0 = time.perf_counter(), time.process_time()
+    backend.flush()  # the mapping thread's last frames (option mapping_thread; no-op without one)
+    wall += time.perf_counter() - t0
+    cpu += time.process_time() - c0
+    for k, v in backend.mapping_timings().items():  # zeros without a mapping thread
+        stages[f"mapping_thread_{k}"] = stages.get(f"mapping_thread_{k}", 0.0) + v
     n = len(seq)
     est = backend.trajectory()
     statuses = backend.frame_statuses()

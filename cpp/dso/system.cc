@@ -61,6 +61,13 @@ void System::RemoveObserver(Observer* observer) {
 
 SE3 System::KeyframeWorldFromCam(int keyframe_id) const { return keyframe_world_from_cam_.at(keyframe_id); }
 
+SE3 System::InCurrentUnit(const SE3& ref_from_cam, double ref_map_scale) const {
+  if (map_scale_ == ref_map_scale) return ref_from_cam;  // always without a mapping thread
+  SE3 out = ref_from_cam;
+  out.SetTranslation(ref_from_cam.Translation() * (map_scale_ / ref_map_scale));
+  return out;
+}
+
 int System::NumFrames() const {
   std::lock_guard<std::mutex> lock(pose_mutex_);
   return static_cast<int>(frames_.size());
@@ -144,7 +151,14 @@ FrameResult System::Track(const FrameInput& input) {
     AffineLight light;
     TrackingResult tr;
     t = std::chrono::steady_clock::now();
-    const bool ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr);
+    bool ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr);
+    if (mapping_thread_.joinable() && (!ok || NeedKeyframe(tr, light, frame_index)) &&
+        (WaitForPendingKeyframes() || NewerReferencePublished())) {
+      // The frame wants a keyframe (or is lost) while the mapping thread is making one, or has just made
+      // it: track it again against that keyframe rather than keyframing (or losing it) against a stale
+      // reference (at a stale reference's flow and exposure the tracker can settle in a wrong minimum).
+      ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr);
+    }
     tm.tracking = Ms(t);
     result.tracking_rmse = tr.rmse;
     const TrackingReference& ref = *tracking_ref_;
@@ -154,20 +168,13 @@ FrameResult System::Track(const FrameInput& input) {
       while (static_cast<int>(recent_rmse_.size()) > options_.tracking.retrack_rmse_history) recent_rmse_.pop_front();
       if (rmse_after_keyframe_ <= 0) rmse_after_keyframe_ = tr.rmse;
       last_light_ = light;
-      // With a mapping thread, no new keyframe while the last one is still being made: the tracking
-      // reference lags behind, and its growing flow would ask for a keyframe at every frame.
-      bool keyframe_pending = false;
-      if (mapping_thread_.joinable()) {
-        std::lock_guard<std::mutex> lock(queue_mutex_);
-        keyframe_pending = keyframe_jobs_pending_ > 0;
-      }
-      const bool make_keyframe = !keyframe_pending && NeedKeyframe(tr, light, frame_index);
+      const bool make_keyframe = NeedKeyframe(tr, light, frame_index);
       {
         std::lock_guard<std::mutex> lock(pose_mutex_);
         FrameRecord& rec = frames_[frame_index];
         rec.status = make_keyframe ? FrameStatus::kKeyframe : FrameStatus::kTracked;
         rec.ref_keyframe = ref.keyframe_id;  // a keyframe's own pose once the mapping side made it
-        rec.ref_from_cam = ref.cam_from_world * cam_from_world.Inverse();
+        rec.ref_from_cam = InCurrentUnit(ref.cam_from_world * cam_from_world.Inverse(), ref.map_scale);
       }
       if (make_keyframe) {
         last_keyframe_frame_ = frame_index;
@@ -179,6 +186,7 @@ FrameResult System::Track(const FrameInput& input) {
       job.pyramid = pyr;
       job.ref_keyframe = ref.keyframe_id;
       job.cam_from_ref = tr.cam_from_ref;
+      job.ref_map_scale = ref.map_scale;
       job.light = light;
       job.make_keyframe = make_keyframe;
       job.input = input;
@@ -191,7 +199,7 @@ FrameResult System::Track(const FrameInput& input) {
         FrameRecord& rec = frames_[frame_index];
         rec.status = FrameStatus::kLost;
         rec.ref_keyframe = ref.keyframe_id;
-        rec.ref_from_cam = ref.cam_from_world * cam_from_world.Inverse();
+        rec.ref_from_cam = InCurrentUnit(ref.cam_from_world * cam_from_world.Inverse(), ref.map_scale);
       }
       for (Observer* o : observers_) o->OnTrackingLost(frame_index);
       if (lost_count_ >= options_.tracking.lost_frames_before_reinit) {
@@ -237,10 +245,15 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
                         TrackingResult* tr) {
   AdoptTrackingReference();
   const TrackingReference& ref = *tracking_ref_;
-  const SE3 world_from_ref = ref.cam_from_world.Inverse();
-  SE3 last_cam_from_world, predicted;
+  // Poses in the map's current unit and state: the reference keyframe's current pose, the last two frames'.
+  // The reference's points are in its own unit (ref.map_scale): a mapping thread may have moved and
+  // rescaled the map since the reference was built, so the hypotheses are converted to it.
+  SE3 world_from_ref, last_cam_from_world, predicted;
+  double to_ref_unit = 1.0;
   {
     std::lock_guard<std::mutex> lock(pose_mutex_);
+    world_from_ref = KeyframeWorldFromCam(ref.keyframe_id);
+    to_ref_unit = ref.map_scale / map_scale_;
     const int n = static_cast<int>(frames_.size()) - 1;  // current frame index
     last_cam_from_world = WorldFromCam(n - 1).Inverse();
     predicted = last_cam_from_world;
@@ -249,8 +262,13 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
       predicted = velocity * last_cam_from_world;
     }
   }
+  auto in_ref_unit = [to_ref_unit](SE3 cam_from_ref) {
+    if (to_ref_unit != 1.0) cam_from_ref.SetTranslation(cam_from_ref.Translation() * to_ref_unit);
+    return cam_from_ref;
+  };
   std::vector<TrackingHypothesis> hyps =
-      CoarseTracker::MotionHypotheses(predicted * world_from_ref, last_cam_from_world * world_from_ref, last_light_);
+      CoarseTracker::MotionHypotheses(in_ref_unit(predicted * world_from_ref),
+                                      in_ref_unit(last_cam_from_world * world_from_ref), last_light_);
   TrackingHypothesis fine;  // the initial pose tracked from a finer level (used when coarsest_level >= 0)
   if (input.init_world_from_cam != nullptr) {
     // Its motion from the previous frame is in the depth prior's unit (PnP on network depth): rescaled
@@ -258,10 +276,12 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
     // (a map from the two-view start, no prior yet) only its rotation is used, with the predicted
     // translation.
     SE3 cam_from_last = SE3::FromMatrix(*input.init_world_from_cam).Inverse() * last_cam_from_world.Inverse();
-    cam_from_last.SetTranslation(ref.prior_unit_known ? Vec3(cam_from_last.Translation() / ref.prior_idepth_scale)
-                                                   : Vec3((predicted * last_cam_from_world.Inverse()).Translation()));
+    // (prior_idepth_scale relates the prior to the reference's unit, in_ref_unit the current unit to it)
+    cam_from_last.SetTranslation(
+        ref.prior_unit_known ? Vec3(cam_from_last.Translation() / ref.prior_idepth_scale / to_ref_unit)
+                             : Vec3((predicted * last_cam_from_world.Inverse()).Translation()));
     TrackingHypothesis h;
-    h.cam_from_ref = cam_from_last * last_cam_from_world * world_from_ref;
+    h.cam_from_ref = in_ref_unit(cam_from_last * last_cam_from_world * world_from_ref);
     h.affine = last_light_;
     hyps.insert(hyps.begin(), h);
     if (options_.tracking.init_pose_coarsest_level >= 0) {
@@ -277,7 +297,12 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
   *cam_from_world = tr->cam_from_ref * ref.cam_from_world;
   *light = tr->affine;
   const bool ok = tr->success && std::isfinite(tr->rmse) && tr->rmse <= options_.tracking.max_rmse;
-  if (!ok) *cam_from_world = predicted;
+  // Lost: the prediction. With a mapping thread expressed relative to the reference (recorded against it
+  // like a tracked frame; the same pose up to rounding, which the inline mode keeps as it was).
+  if (!ok) {
+    *cam_from_world =
+        mapping_thread_.joinable() ? in_ref_unit(predicted * world_from_ref) * ref.cam_from_world : predicted;
+  }
   return ok;
 }
 

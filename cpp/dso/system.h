@@ -156,6 +156,7 @@ class System {
     AffineLight light;
     double prior_idepth_scale = 1.0;  // prior_idepth_scale_ / prior_unit_known_ then
     bool prior_unit_known = false;
+    double map_scale = 1.0;  // map_scale_ then: a later HoldPriorScale rescales the map, not the reference
   };
   // One tracked frame for the mapping side. `input` borrows the caller's arrays inline and points into
   // `owned` with a mapping thread (keyframes only: the prior is read at keyframe creation).
@@ -164,7 +165,8 @@ class System {
     double timestamp = 0.0;
     std::shared_ptr<const ImagePyramid> pyramid;
     int ref_keyframe = -1;
-    SE3 cam_from_ref;
+    SE3 cam_from_ref;             // in the reference's unit (its map_scale)
+    double ref_map_scale = 1.0;
     AffineLight light;
     bool make_keyframe = false;
     FrameInput input;
@@ -173,6 +175,8 @@ class System {
 
   // Callers hold pose_mutex_ (or are the only thread, see below).
   SE3 WorldFromCam(int frame_index) const;
+  // ref_from_cam measured against `ref` in the map's current unit (pose_mutex_ held).
+  SE3 InCurrentUnit(const SE3& ref_from_cam, double ref_map_scale) const;
   SE3 KeyframeWorldFromCam(int keyframe_id) const;
   void AdoptTrackingReference();
   // Mapping side: trace immature points from the frame, then (make_keyframe) create the keyframe.
@@ -180,6 +184,10 @@ class System {
   void QueueMappingJob(MappingJob job, FrameTimings* t);  // runs it inline without a mapping thread
   void MappingLoop();
   void PublishMapCounts();
+  // Waits until the mapping thread has made every queued keyframe; false when none was queued.
+  bool WaitForPendingKeyframes();
+  // True when the mapping side has published a tracking reference Track() has not adopted yet.
+  bool NewerReferencePublished();
   void RethrowMappingError();
   // Initialisation paths.
   bool InitializeFromPrior(const std::shared_ptr<const ImagePyramid>& pyr, const DepthPrior& prior,
@@ -227,6 +235,7 @@ class System {
   std::vector<double> ground_heights_;  // camera heights above the road so far (window unit; HoldPriorScale)
   double ground_height_target_ = 0.0;   // the held camera height (window unit), 0 until known
   std::vector<FrameRecord> frames_;
+  double map_scale_ = 1.0;  // product of HoldPriorScale's factors so far (pose_mutex_)
   std::vector<Eigen::Vector3f> marginalized_xyz_;
   std::vector<uint8_t> marginalized_grey_;
 

@@ -287,6 +287,10 @@ void System::UpdateTrackerReference(Keyframe* ref) {
   next->light = newest->light;
   next->prior_idepth_scale = prior_idepth_scale_;
   next->prior_unit_known = prior_unit_known_;
+  {
+    std::lock_guard<std::mutex> lock(pose_mutex_);
+    next->map_scale = map_scale_;
+  }
   std::lock_guard<std::mutex> lock(reference_mutex_);
   pending_reference_ = std::move(next);
 }

@@ -84,18 +84,19 @@ void System::AdoptTrackingReference() {
 void System::RunMappingJob(const MappingJob& job, FrameTimings* t) {
   // The frame's pose from its tracking reference's current pose (the mapping side may have moved it
   // since the frame was tracked).
-  SE3 ref_cam_from_world;
+  SE3 ref_cam_from_world, cam_from_ref;
   const Keyframe* ref = nullptr;
   for (const auto& kf : window_) {
     if (kf->id == job.ref_keyframe) ref = kf.get();
   }
-  if (ref != nullptr) {
-    ref_cam_from_world = ref->cam_from_world;
-  } else {
+  {
     std::lock_guard<std::mutex> lock(pose_mutex_);
-    ref_cam_from_world = KeyframeWorldFromCam(job.ref_keyframe).Inverse();
+    ref_cam_from_world = ref != nullptr ? ref->cam_from_world : KeyframeWorldFromCam(job.ref_keyframe).Inverse();
+    cam_from_ref = map_scale_ == job.ref_map_scale
+                       ? job.cam_from_ref
+                       : InCurrentUnit(job.cam_from_ref.Inverse(), job.ref_map_scale).Inverse();
   }
-  const SE3 cam_from_world = job.cam_from_ref * ref_cam_from_world;
+  const SE3 cam_from_world = cam_from_ref * ref_cam_from_world;
   auto start = std::chrono::steady_clock::now();
   TraceImmaturePoints(*job.pyramid, cam_from_world, job.light);
   t->point_tracing += Ms(start);
@@ -174,6 +175,20 @@ void System::Flush() {
     queue_cv_.wait(lock, [&] { return (jobs_.empty() && !mapping_busy_) || mapping_error_ != nullptr; });
   }
   RethrowMappingError();
+}
+
+bool System::NewerReferencePublished() {
+  std::lock_guard<std::mutex> lock(reference_mutex_);
+  return pending_reference_ != nullptr;
+}
+
+bool System::WaitForPendingKeyframes() {
+  std::unique_lock<std::mutex> lock(queue_mutex_);
+  if (keyframe_jobs_pending_ == 0) return false;
+  queue_cv_.wait(lock, [&] { return keyframe_jobs_pending_ == 0 || mapping_error_ != nullptr; });
+  lock.unlock();
+  RethrowMappingError();
+  return true;
 }
 
 void System::RethrowMappingError() {

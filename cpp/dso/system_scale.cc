@@ -120,6 +120,7 @@ double System::HoldPriorScale() {
   // Keyframe ids and frame indices both grow with time: only the tail after the anchor is visited.
   const int anchor_frame = window_.front()->frame_index;
   std::lock_guard<std::mutex> lock(pose_mutex_);
+  map_scale_ *= s;  // frames tracked later against an older tracking reference are rescaled when recorded
   for (size_t id = keyframe_world_from_cam_.size(); id-- > 0 && keyframe_frame_index_[id] > anchor_frame;) {
     SE3& world_from_cam = keyframe_world_from_cam_[id];
     world_from_cam.SetTranslation(anchor + s * (world_from_cam.Translation() - anchor));
