@@ -115,7 +115,9 @@ class System {
   // marginalization, total); zero without a mapping thread (Track()'s results hold them then).
   FrameTimings MappingTimings() const;
 
-  void AddObserver(Observer* observer);  // non-owning; must outlive the System or be removed
+  // Non-owning; must outlive the System or be removed. Add/remove between Track() calls, after Flush()
+  // when there is a mapping thread (it calls observers too).
+  void AddObserver(Observer* observer);
   void RemoveObserver(Observer* observer);
 
   int NumFrames() const;
