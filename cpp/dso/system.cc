@@ -61,10 +61,10 @@ void System::RemoveObserver(Observer* observer) {
 
 SE3 System::KeyframeWorldFromCam(int keyframe_id) const { return keyframe_world_from_cam_.at(keyframe_id); }
 
-SE3 System::InCurrentUnit(const SE3& ref_from_cam, double ref_map_scale) const {
-  if (map_scale_ == ref_map_scale) return ref_from_cam;  // always without a mapping thread
-  SE3 out = ref_from_cam;
-  out.SetTranslation(ref_from_cam.Translation() * (map_scale_ / ref_map_scale));
+SE3 System::InCurrentUnit(const SE3& motion, double ref_map_scale) const {
+  if (map_scale_ == ref_map_scale) return motion;  // always without a mapping thread
+  SE3 out = motion;
+  out.SetTranslation(motion.Translation() * (map_scale_ / ref_map_scale));
   return out;
 }
 

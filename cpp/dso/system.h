@@ -177,8 +177,9 @@ class System {
 
   // Callers hold pose_mutex_ (or are the only thread, see below).
   SE3 WorldFromCam(int frame_index) const;
-  // ref_from_cam measured against `ref` in the map's current unit (pose_mutex_ held).
-  SE3 InCurrentUnit(const SE3& ref_from_cam, double ref_map_scale) const;
+  // A motion between a frame and its reference (either direction), measured in the reference's unit
+  // (map_scale then), with its translation in the map's current unit; unchanged when the unit is (pose_mutex_).
+  SE3 InCurrentUnit(const SE3& motion, double ref_map_scale) const;
   SE3 KeyframeWorldFromCam(int keyframe_id) const;
   void AdoptTrackingReference();
   // Mapping side: trace immature points from the frame, then (make_keyframe) create the keyframe.

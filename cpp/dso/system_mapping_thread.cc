@@ -92,9 +92,7 @@ void System::RunMappingJob(const MappingJob& job, FrameTimings* t) {
   {
     std::lock_guard<std::mutex> lock(pose_mutex_);
     ref_cam_from_world = ref != nullptr ? ref->cam_from_world : KeyframeWorldFromCam(job.ref_keyframe).Inverse();
-    cam_from_ref = map_scale_ == job.ref_map_scale
-                       ? job.cam_from_ref
-                       : InCurrentUnit(job.cam_from_ref.Inverse(), job.ref_map_scale).Inverse();
+    cam_from_ref = InCurrentUnit(job.cam_from_ref, job.ref_map_scale);
   }
   const SE3 cam_from_world = cam_from_ref * ref_cam_from_world;
   auto start = std::chrono::steady_clock::now();
