@@ -49,7 +49,7 @@ class _Item:
     decode_ms: float
     frontend_ms: float
     mean_grey: float = float("nan")
-    arrival_s: float = 0.0  # time.perf_counter() when the frame arrived (decoding started)
+    arrival_s: float = 0.0  # time.perf_counter() when the frame arrived: its camera time, or decoding start
 
 
 def _producer(sequence, frontend, n_frames: int, out: queue.Queue, stop: threading.Event,
@@ -61,20 +61,22 @@ def _producer(sequence, frontend, n_frames: int, out: queue.Queue, stop: threadi
         for i in range(n_frames):
             if stop.is_set():
                 break
+            due = None
             if realtime_speed > 0:
                 due = start_s + (float(sequence.timestamps[i]) - t_first) / realtime_speed
                 if stop.wait(max(0.0, due - time.perf_counter())):
                     break
             t0 = time.perf_counter()
+            arrival = t0 if due is None else due  # a camera frame waits from its own time on (full queue)
             try:
                 image = sequence.image(i)
             except (ValueError, OSError) as exc:
-                out.put(_Item(i, None, None, str(exc), 0.0, 0.0, arrival_s=t0))
+                out.put(_Item(i, None, None, str(exc), 0.0, 0.0, arrival_s=arrival))
                 continue
             t1 = time.perf_counter()
             fe = frontend(image) if frontend is not None else None
             t2 = time.perf_counter()
-            out.put(_Item(i, image, fe, None, (t1 - t0) * 1e3, (t2 - t1) * 1e3, float(image.mean()), t0))
+            out.put(_Item(i, image, fe, None, (t1 - t0) * 1e3, (t2 - t1) * 1e3, float(image.mean()), arrival))
     except BaseException as exc:  # surfaced in the main thread
         out.put(exc)
     finally:
