@@ -63,10 +63,18 @@ struct BundleAdjustmentOptions {
   // Hold the camera's height above the road (a camera on a vehicle): the median height, in the window's
   // unit, of the first this many HoldPriorScale updates that find a road plane is the target; later
   // updates rescale the window by exp(ground_height_gain * log(target / height)) instead of following
-  // the prior's unit. 0 = off (20, gain 0.1, 3 seeds: KITTI 00 t_rel 1.27 % but 02 4.03 %, 07 ATE 0.93 m;
-  // the window's road-plane height is not reliable on every road yet, bench/RESULTS.md).
-  int ground_height_samples = 0;
+  // the prior's unit (dso/ground_plane.h, GroundHeightHold). Default dsdso, 3 seeds (bench/RESULTS.md):
+  // KITTI 00 / 02 t_rel 3.40 / 1.57 -> 1.28 / 1.16 %, RPE-1 0.053 / 0.075 -> 0.038 / 0.075 m, but
+  // validation 07 ATE 0.35 -> 0.49 m (its slow start); 20 samples: 07 0.73 m. 0 = off (a handheld or
+  // flying camera).
+  int ground_height_samples = 5;
   double ground_height_gain = 0.1;
+  // A road-plane height further than this (|log(target / height)|) from the held one is not used (the
+  // update follows the prior instead): a kerb of 10-15 cm is 6-9 % of KITTI's 1.65 m (0.15 measured
+  // worse on an exact-depth render, 0.08 on KITTI 02). After ground_height_relock of them in a row the target
+  // is measured again (dso/ground_plane.h, GroundHeightHold).
+  double ground_height_max_error = 0.10;
+  int ground_height_relock = 10;
   double first_frame_prior = 1e10;      // gauge prior on the first keyframe (until a marg. prior exists)
   double stop_update_norm = 1e-4;       // stop when the update norm falls below this
   int num_threads = 2;                  // threads for linearisation/energy (deterministic split)

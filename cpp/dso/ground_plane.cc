@@ -1,5 +1,6 @@
 #include "dso/ground_plane.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <utility>
@@ -93,6 +94,36 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
   best.height = best_h;
   best.inliers = std::move(inliers);
   return best;
+}
+
+bool GroundHeightHold::Update(double height, double* log_scale) {
+  if (options_.samples <= 0 || !(height > 0.0)) return false;
+  if (target_ <= 0.0) {
+    heights_.push_back(height);
+    if (static_cast<int>(heights_.size()) >= options_.samples) {
+      std::vector<double> h = heights_;
+      std::nth_element(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(h.size() / 2), h.end());
+      target_ = h[h.size() / 2];
+      heights_.clear();
+      rejected_in_a_row_ = 0;
+    }
+    return false;
+  }
+  const double e = std::log(target_ / height);
+  if (std::abs(e) > options_.max_error) {
+    if (++rejected_in_a_row_ >= options_.relock_after) {
+      target_ = 0.0;
+      rejected_in_a_row_ = 0;
+    }
+    return false;
+  }
+  rejected_in_a_row_ = 0;
+  *log_scale = options_.gain * e;
+  return true;
+}
+
+void GroundHeightHold::Rescale(double s) {
+  for (double& h : heights_) h *= s;
 }
 
 }  // namespace dso

@@ -33,6 +33,37 @@ struct GroundPlane {
 GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlaneOptions& options,
                            uint32_t seed = 1);
 
+// The camera's height above the road held in the window's unit (a camera on a vehicle; System's
+// HoldPriorScale with ba.ground_height_samples). The median of the first `samples` road-plane heights
+// is the target; later heights within max_error (|log(target / height)|) of it give the log-scale
+// correction gain * log(target / height). A height outside the band is not used (a plane fitted to
+// the wrong structure: 1.2-1.9x the held height at the start of KITTI 07); after `relock_after` of them
+// in a row the target is measured again (it was itself from the wrong structure).
+class GroundHeightHold {
+ public:
+  struct Options {
+    int samples = 0;            // heights for the target; 0 = off
+    double gain = 0.1;          // fraction of the log error corrected per update
+    double max_error = 0.10;    // |log(target / height)| beyond this: the height is not used
+    int relock_after = 10;      // that many unused heights in a row: measure the target again
+  };
+  explicit GroundHeightHold(const Options& options) : options_(options) {}
+
+  // Log scale correction for a measured height (window unit, > 0): false while the target is being
+  // measured or when the height is outside the band (the caller then follows the depth prior).
+  bool Update(double height, double* log_scale);
+  // The window was rescaled by s: the heights still being collected follow; the target does not (it
+  // defines the held unit: a rescale by the depth prior is undone by later corrections).
+  void Rescale(double s);
+  double target() const { return target_; }  // 0 until measured
+
+ private:
+  Options options_;
+  std::vector<double> heights_;  // heights measured while the target is unknown
+  double target_ = 0.0;
+  int rejected_in_a_row_ = 0;
+};
+
 }  // namespace dso
 
 #endif  // DSO_GROUND_PLANE_H_

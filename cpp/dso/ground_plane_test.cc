@@ -75,5 +75,50 @@ TEST(GroundPlane, OptionsChecked) {
   EXPECT_THROW(o.Check(), std::invalid_argument);
 }
 
+// GroundHeightHold: the median of the first heights is the target; heights near it correct the scale,
+// heights far from it (a plane on the wrong structure) are not used, and a run of them re-measures it.
+TEST(GroundHeightHold, MedianTargetGatedCorrectionAndRelock) {
+  GroundHeightHold::Options o;
+  o.samples = 5;
+  o.gain = 0.1;
+  o.max_error = 0.15;
+  o.relock_after = 3;
+  GroundHeightHold hold(o);
+  double log_s = 123.0;
+  // Collecting: no correction; an outlier (3.0) among the five does not move the median.
+  for (double h : {1.6, 1.7, 3.0, 1.65, 1.62}) EXPECT_FALSE(hold.Update(h, &log_s));
+  EXPECT_EQ(log_s, 123.0);
+  EXPECT_DOUBLE_EQ(hold.target(), 1.65);
+  // In the band: gain * log(target / height) (a road plane nearer than the target: the map is too small).
+  ASSERT_TRUE(hold.Update(1.5, &log_s));
+  EXPECT_NEAR(log_s, 0.1 * std::log(1.65 / 1.5), 1e-12);
+  EXPECT_GT(log_s, 0.0);
+  ASSERT_TRUE(hold.Update(1.8, &log_s));
+  EXPECT_LT(log_s, 0.0);
+  // The window is rescaled (by the prior or by these corrections): the target stays, it is the unit.
+  hold.Rescale(1.1);
+  EXPECT_DOUBLE_EQ(hold.target(), 1.65);
+  ASSERT_TRUE(hold.Update(1.65, &log_s));
+  EXPECT_NEAR(log_s, 0.0, 1e-12);
+  // Outside the band: not used; two in a row, then one inside: the target is kept.
+  EXPECT_FALSE(hold.Update(3.3, &log_s));
+  EXPECT_FALSE(hold.Update(1.0, &log_s));
+  EXPECT_TRUE(hold.Update(1.7, &log_s));
+  EXPECT_DOUBLE_EQ(hold.target(), 1.65);
+  // Three in a row: the target is measured again from the next five heights, which follow a rescale
+  // while they are collected.
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(hold.Update(5.0, &log_s));
+  EXPECT_EQ(hold.target(), 0.0);
+  for (double h : {5.0, 5.1, 4.9, 5.2}) EXPECT_FALSE(hold.Update(h, &log_s));
+  hold.Rescale(2.0);
+  EXPECT_FALSE(hold.Update(10.0, &log_s));
+  EXPECT_DOUBLE_EQ(hold.target(), 10.0);
+  EXPECT_TRUE(hold.Update(10.0, &log_s));
+  // Off: never a correction.
+  GroundHeightHold off(GroundHeightHold::Options{});
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(off.Update(1.65, &log_s));
+  EXPECT_EQ(off.target(), 0.0);
+}
+
 }  // namespace
 }  // namespace dso

@@ -35,7 +35,9 @@ System::System(const PinholeCamera& camera, const SystemOptions& options)
     : camera_((camera.Check(), camera)),
       options_((options.Check(), options)),
       ba_(camera, options.ba),
-      two_view_(camera, options.init, 0) {
+      two_view_(camera, options.init, 0),
+      ground_height_({options.ba.ground_height_samples, options.ba.ground_height_gain,
+                      options.ba.ground_height_max_error, options.ba.ground_height_relock}) {
   if (options_.mapping_thread) mapping_thread_ = std::thread(&System::MappingLoop, this);
 }
 

@@ -30,6 +30,7 @@
 #include "dso/backend_options.h"
 #include "dso/camera.h"
 #include "dso/coarse_tracker.h"
+#include "dso/ground_plane.h"
 #include "dso/two_view_init.h"
 #include "dso/window_ba.h"
 #include "dso/window_map.h"
@@ -235,8 +236,7 @@ class System {
   double prior_idepth_scale_ = 1.0;    // window idepth per prior idepth (HoldPriorScale; never reset)
   int prior_scale_updates_ = 0;         // HoldPriorScale updates so far (its gain schedule)
   bool prior_unit_known_ = false;       // prior_idepth_scale_ holds for the current map
-  std::vector<double> ground_heights_;  // camera heights above the road so far (window unit; HoldPriorScale)
-  double ground_height_target_ = 0.0;   // the held camera height (window unit), 0 until known
+  GroundHeightHold ground_height_;      // the camera's height above the road (HoldPriorScale)
   std::vector<FrameRecord> frames_;
   double map_scale_ = 1.0;  // product of HoldPriorScale's factors so far (pose_mutex_)
   std::vector<Eigen::Vector3f> marginalized_xyz_;

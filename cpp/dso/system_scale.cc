@@ -64,23 +64,12 @@ double System::HoldPriorScale() {
   const double gain = std::max(o.prior_scale_gain, 1.0 / (2.0 + prior_scale_updates_));
   ++prior_scale_updates_;
   double log_s = gain * r;
-  // ba.ground_height_samples: the camera's height above the road, in the window's unit, of the first
-  // that many updates with a road plane (their median) is held from then on: the prior then only fixes
-  // the start's unit and the points' shape, the road the scale (a camera on a vehicle).
-  if (o.ground_height_samples > 0 && ground.found) {
-    if (ground_height_target_ > 0.0) {
-      log_s = o.ground_height_gain * std::log(ground_height_target_ / ground.height);
-    } else {
-      ground_heights_.push_back(ground.height);
-      if (static_cast<int>(ground_heights_.size()) >= o.ground_height_samples) {
-        std::vector<double> h = ground_heights_;
-        std::nth_element(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(h.size() / 2), h.end());
-        ground_height_target_ = h[h.size() / 2];
-      }
-    }
-  }
+  // ba.ground_height_samples: the camera's height above the road, in the window's unit, is held once
+  // measured (GroundHeightHold): the prior then only fixes the start's unit and the points' shape, the
+  // road the scale (a camera on a vehicle). Heights off the held one follow the prior as above.
+  if (ground.found) ground_height_.Update(ground.height, &log_s);
   const double s = std::exp(log_s);
-  for (double& h : ground_heights_) h *= s;  // heights measured so far, in the rescaled unit
+  ground_height_.Rescale(s);
   // (kept over a map reset: the new map starts in the prior's unit times prior_idepth_scale_, as before)
   prior_idepth_scale_ = std::exp(r) / s;
   const double k = prior_idepth_scale_;

@@ -63,6 +63,7 @@ PriorFn PerPixel(const std::function<float(int, float)>& f) {
 double TailScale(double gain, int n, int switch_frame, double prior_scale, int tail, int* lost) {
   SystemOptions o = SmallMapOptions();
   o.ba.prior_scale_gain = gain;
+  o.ba.ground_height_samples = 0;  // the prior's unit alone (no held camera height)
   const auto prior_depth = [&](int i, float d) { return i >= switch_frame ? d * static_cast<float>(prior_scale) : d; };
   return TailScale(o, n, tail, PerPixel(prior_depth), lost);
 }
@@ -149,6 +150,7 @@ TEST(SystemScale, GroundPlaneCarriesTheUnitWhenThePriorIsOffElsewhere) {
 TEST(SystemScale, HeldGroundHeightKeepsTheScaleWhenThePriorsUnitChanges) {
   SystemOptions o = SmallMapOptions();
   o.ba.prior_scale_gain = 0.5;
+  o.ba.ground_height_samples = 0;
   const auto prior_depth = [](int i, float d) { return i >= 12 ? 1.25f * d : d; };
   int lost = 0;
   const double follow = TailScale(o, 40, 12, PerPixel(prior_depth), &lost);
