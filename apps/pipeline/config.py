@@ -25,8 +25,10 @@ class RunConfig:
     top_k: int = 1000                   # keypoints per frame from the network
     # The three DS-DSO inputs. The depth prior gives metric scale and shapes new points; its scale is
     # followed slowly on the window's road points, or the nearest prior points without a road plane
-    # (backend ba.prior_scale_gain / prior_scale_ground / prior_scale_near_fraction; bench/RESULTS.md:
-    # validation 07 ATE 1.10 m pure dso -> 0.35 m, KITTI 02 t_rel 1.55 %). It needs a DepthNet run at its
+    # (backend ba.prior_scale_gain / prior_scale_ground / prior_scale_near_fraction), until the camera's
+    # height above the road is known in the map's unit; from then on that height holds the scale
+    # (ba.ground_height_*; bench/RESULTS.md: KITTI 00 / 02 t_rel 1.28 / 1.16 %, validation 07 ATE
+    # 0.49 m against pure dso's 1.10 m). It needs a DepthNet run at its
     # training size with depth calibrated to metres (frontend/models/MODEL_CARD.md). The shipped
     # KeypointNet's points as backend candidates cost accuracy (KITTI 02 r_rel 0.45 -> 1.11 deg/100m,
     # 3 seeds; 07 unchanged), so they are off by default; the keypoints still give the PnP initial pose.
