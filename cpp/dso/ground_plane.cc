@@ -97,10 +97,10 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
 }
 
 bool GroundHeightHold::Update(double height, double* log_scale) {
-  if (options_.samples <= 0 || !(height > 0.0)) return false;
+  if (options_.ground_height_samples <= 0 || !(height > 0.0)) return false;
   if (target_ <= 0.0) {
     heights_.push_back(height);
-    if (static_cast<int>(heights_.size()) >= options_.samples) {
+    if (static_cast<int>(heights_.size()) >= options_.ground_height_samples) {
       std::vector<double> h = heights_;
       std::nth_element(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(h.size() / 2), h.end());
       target_ = h[h.size() / 2];
@@ -110,15 +110,15 @@ bool GroundHeightHold::Update(double height, double* log_scale) {
     return false;
   }
   const double e = std::log(target_ / height);
-  if (std::abs(e) > options_.max_error) {
-    if (++rejected_in_a_row_ >= options_.relock_after) {
+  if (std::abs(e) > options_.ground_height_max_error) {
+    if (++rejected_in_a_row_ >= options_.ground_height_relock) {
       target_ = 0.0;
       rejected_in_a_row_ = 0;
     }
     return false;
   }
   rejected_in_a_row_ = 0;
-  *log_scale = options_.gain * e;
+  *log_scale = options_.ground_height_gain * e;
   return true;
 }
 

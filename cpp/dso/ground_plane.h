@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "dso/backend_options.h"
 #include "dso/se3.h"
 
 namespace dso {
@@ -34,20 +35,15 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
                            uint32_t seed = 1);
 
 // The camera's height above the road held in the window's unit (a camera on a vehicle; System's
-// HoldPriorScale with ba.ground_height_samples). The median of the first `samples` road-plane heights
-// is the target; later heights within max_error (|log(target / height)|) of it give the log-scale
-// correction gain * log(target / height). A height outside the band is not used (a plane fitted to
-// the wrong structure: 1.2-1.9x the held height at the start of KITTI 07); after `relock_after` of them
-// in a row the target is measured again (it was itself from the wrong structure).
+// HoldPriorScale, options ba.ground_height_*). The median of the first ground_height_samples road-plane
+// heights is the target; later heights within ground_height_max_error (|log(target / height)|) of it
+// give the log-scale correction ground_height_gain * log(target / height). A height outside the band is
+// not used (a plane fitted to the wrong structure: 1.2-1.9x the held height at the start of KITTI 07);
+// after ground_height_relock of them in a row the target is measured again (it was itself from the
+// wrong structure).
 class GroundHeightHold {
  public:
-  struct Options {
-    int samples = 0;            // heights for the target; 0 = off
-    double gain = 0.1;          // fraction of the log error corrected per update
-    double max_error = 0.10;    // |log(target / height)| beyond this: the height is not used
-    int relock_after = 10;      // that many unused heights in a row: measure the target again
-  };
-  explicit GroundHeightHold(const Options& options) : options_(options) {}
+  explicit GroundHeightHold(const BundleAdjustmentOptions& options) : options_(options) {}
 
   // Log scale correction for a measured height (window unit, > 0): false while the target is being
   // measured or when the height is outside the band (the caller then follows the depth prior).
@@ -58,7 +54,7 @@ class GroundHeightHold {
   double target() const { return target_; }  // 0 until measured
 
  private:
-  Options options_;
+  BundleAdjustmentOptions options_;
   std::vector<double> heights_;  // heights measured while the target is unknown
   double target_ = 0.0;
   int rejected_in_a_row_ = 0;

@@ -78,11 +78,11 @@ TEST(GroundPlane, OptionsChecked) {
 // GroundHeightHold: the median of the first heights is the target; heights near it correct the scale,
 // heights far from it (a plane on the wrong structure) are not used, and a run of them re-measures it.
 TEST(GroundHeightHold, MedianTargetGatedCorrectionAndRelock) {
-  GroundHeightHold::Options o;
-  o.samples = 5;
-  o.gain = 0.1;
-  o.max_error = 0.15;
-  o.relock_after = 3;
+  BundleAdjustmentOptions o;
+  o.ground_height_samples = 5;
+  o.ground_height_gain = 0.1;
+  o.ground_height_max_error = 0.15;
+  o.ground_height_relock = 3;
   GroundHeightHold hold(o);
   double log_s = 123.0;
   // Collecting: no correction; an outlier (3.0) among the five does not move the median.
@@ -115,7 +115,8 @@ TEST(GroundHeightHold, MedianTargetGatedCorrectionAndRelock) {
   EXPECT_DOUBLE_EQ(hold.target(), 10.0);
   EXPECT_TRUE(hold.Update(10.0, &log_s));
   // Off: never a correction.
-  GroundHeightHold off(GroundHeightHold::Options{});
+  o.ground_height_samples = 0;
+  GroundHeightHold off(o);
   for (int i = 0; i < 20; ++i) EXPECT_FALSE(off.Update(1.65, &log_s));
   EXPECT_EQ(off.target(), 0.0);
 }

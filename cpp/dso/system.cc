@@ -36,8 +36,7 @@ System::System(const PinholeCamera& camera, const SystemOptions& options)
       options_((options.Check(), options)),
       ba_(camera, options.ba),
       two_view_(camera, options.init, 0),
-      ground_height_({options.ba.ground_height_samples, options.ba.ground_height_gain,
-                      options.ba.ground_height_max_error, options.ba.ground_height_relock}) {
+      ground_height_(options.ba) {
   if (options_.mapping_thread) mapping_thread_ = std::thread(&System::MappingLoop, this);
 }
 
