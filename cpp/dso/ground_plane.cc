@@ -11,6 +11,8 @@
 
 namespace dso {
 
+constexpr double kPi = 3.14159265358979323846;
+
 void GroundPlaneOptions::Check() const {
   constexpr const char* kOwner = "GroundPlaneOptions";
   CHECK_OPTION_GE(kOwner, ransac_iterations, 1);
@@ -29,7 +31,6 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
     if (p.allFinite() && p.y() > 0.0 && p.z() > 0.0) below.push_back(i);
   }
   if (static_cast<int>(below.size()) < options.min_inliers) return best;
-  constexpr double kPi = 3.14159265358979323846;
   const double min_cos = std::cos(options.max_normal_angle_deg * kPi / 180.0);
   std::mt19937 rng(seed);
   std::uniform_int_distribution<size_t> pick(0, below.size() - 1);
@@ -96,21 +97,47 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
   return best;
 }
 
-bool GroundHeightHold::Update(double height, double* log_scale) {
-  if (options_.ground_height_samples <= 0 || !(height > 0.0)) return false;
+namespace {
+double Median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+}  // namespace
+
+bool GroundHeightHold::NormalFar(const Vec3& normal) const {
+  if (options_.ground_height_max_normal_deg <= 0.0) return false;
+  const double cos_angle = std::clamp(normal.normalized().dot(normal_), -1.0, 1.0);
+  return std::acos(cos_angle) > options_.ground_height_max_normal_deg * kPi / 180.0;
+}
+
+bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_scale) {
+  if (options_.ground_height_samples <= 0 || !(height > 0.0) || !normal.allFinite() || normal.norm() == 0.0) {
+    return false;
+  }
   if (target_ <= 0.0) {
     heights_.push_back(height);
+    normals_.push_back(normal.normalized());
     if (static_cast<int>(heights_.size()) >= options_.ground_height_samples) {
-      std::vector<double> h = heights_;
-      std::nth_element(h.begin(), h.begin() + static_cast<std::ptrdiff_t>(h.size() / 2), h.end());
-      target_ = h[h.size() / 2];
+      Vec3 n;
+      for (int k = 0; k < 3; ++k) {
+        std::vector<double> c;
+        for (const Vec3& v : normals_) c.push_back(v[k]);
+        n[k] = Median(c);
+      }
+      normal_ = n.norm() > 0.0 ? Vec3(n.normalized()) : Vec3(0, 1, 0);
+      std::vector<double> near;  // heights of the planes near the held normal (all when the gate is off)
+      for (size_t i = 0; i < heights_.size(); ++i) {
+        if (!NormalFar(normals_[i])) near.push_back(heights_[i]);
+      }
+      target_ = Median(near.empty() ? heights_ : near);
       heights_.clear();
+      normals_.clear();
       rejected_in_a_row_ = 0;
     }
     return false;
   }
   const double e = std::log(target_ / height);
-  if (std::abs(e) > options_.ground_height_max_error) {
+  if (NormalFar(normal) || std::abs(e) > options_.ground_height_max_error) {
     if (++rejected_in_a_row_ >= options_.ground_height_relock) {
       target_ = 0.0;
       rejected_in_a_row_ = 0;

@@ -40,23 +40,29 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
 // give the log-scale correction ground_height_gain * log(target / height). A height outside the band is
 // not used (a plane fitted to the wrong structure: 1.2-1.9x the held height at the start of KITTI 07);
 // after ground_height_relock of them in a row the target is measured again (it was itself from the
-// wrong structure).
+// wrong structure). With ground_height_max_normal_deg, a plane tilted further than that from the held
+// normal (a pavement's side, an embankment, a ramp ahead) is not used and counts toward nothing.
 class GroundHeightHold {
  public:
   explicit GroundHeightHold(const BundleAdjustmentOptions& options) : options_(options) {}
 
-  // Log scale correction for a measured height (window unit, > 0): false while the target is being
-  // measured or when the height is outside the band (the caller then follows the depth prior).
-  bool Update(double height, double* log_scale);
+  // Log scale correction for a measured plane (height in the window unit, > 0; unit normal in the
+  // camera frame, pointing down): false while the target is being measured or when the plane is
+  // outside the band (the caller then follows the depth prior).
+  bool Update(double height, const Vec3& normal, double* log_scale);
   // The window was rescaled by s: the heights still being collected follow; the target does not (it
   // defines the held unit: a rescale by the depth prior is undone by later corrections).
   void Rescale(double s);
   double target() const { return target_; }  // 0 until measured
+  const Vec3& normal() const { return normal_; }  // the held normal (valid once target() > 0)
 
  private:
   BundleAdjustmentOptions options_;
-  std::vector<double> heights_;  // heights measured while the target is unknown
+  bool NormalFar(const Vec3& normal) const;
+  std::vector<double> heights_;  // heights measured while the target is unknown ...
+  std::vector<Vec3> normals_;    // ... and their planes' normals
   double target_ = 0.0;
+  Vec3 normal_ = Vec3(0, 1, 0);
   int rejected_in_a_row_ = 0;
 };
 

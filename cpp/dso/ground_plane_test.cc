@@ -77,6 +77,8 @@ TEST(GroundPlane, OptionsChecked) {
 
 // GroundHeightHold: the median of the first heights is the target; heights near it correct the scale,
 // heights far from it (a plane on the wrong structure) are not used, and a run of them re-measures it.
+const Vec3 kDown(0, 1, 0);
+
 TEST(GroundHeightHold, MedianTargetGatedCorrectionAndRelock) {
   BundleAdjustmentOptions o;
   o.ground_height_samples = 5;
@@ -86,39 +88,89 @@ TEST(GroundHeightHold, MedianTargetGatedCorrectionAndRelock) {
   GroundHeightHold hold(o);
   double log_s = 123.0;
   // Collecting: no correction; an outlier (3.0) among the five does not move the median.
-  for (double h : {1.6, 1.7, 3.0, 1.65, 1.62}) EXPECT_FALSE(hold.Update(h, &log_s));
+  for (double h : {1.6, 1.7, 3.0, 1.65, 1.62}) EXPECT_FALSE(hold.Update(h, kDown, &log_s));
   EXPECT_EQ(log_s, 123.0);
   EXPECT_DOUBLE_EQ(hold.target(), 1.65);
   // In the band: gain * log(target / height) (a road plane nearer than the target: the map is too small).
-  ASSERT_TRUE(hold.Update(1.5, &log_s));
+  ASSERT_TRUE(hold.Update(1.5, kDown, &log_s));
   EXPECT_NEAR(log_s, 0.1 * std::log(1.65 / 1.5), 1e-12);
   EXPECT_GT(log_s, 0.0);
-  ASSERT_TRUE(hold.Update(1.8, &log_s));
+  ASSERT_TRUE(hold.Update(1.8, kDown, &log_s));
   EXPECT_LT(log_s, 0.0);
   // The window is rescaled (by the prior or by these corrections): the target stays, it is the unit.
   hold.Rescale(1.1);
   EXPECT_DOUBLE_EQ(hold.target(), 1.65);
-  ASSERT_TRUE(hold.Update(1.65, &log_s));
+  ASSERT_TRUE(hold.Update(1.65, kDown, &log_s));
   EXPECT_NEAR(log_s, 0.0, 1e-12);
   // Outside the band: not used; two in a row, then one inside: the target is kept.
-  EXPECT_FALSE(hold.Update(3.3, &log_s));
-  EXPECT_FALSE(hold.Update(1.0, &log_s));
-  EXPECT_TRUE(hold.Update(1.7, &log_s));
+  EXPECT_FALSE(hold.Update(3.3, kDown, &log_s));
+  EXPECT_FALSE(hold.Update(1.0, kDown, &log_s));
+  EXPECT_TRUE(hold.Update(1.7, kDown, &log_s));
   EXPECT_DOUBLE_EQ(hold.target(), 1.65);
   // Three in a row: the target is measured again from the next five heights, which follow a rescale
   // while they are collected.
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(hold.Update(5.0, &log_s));
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(hold.Update(5.0, kDown, &log_s));
   EXPECT_EQ(hold.target(), 0.0);
-  for (double h : {5.0, 5.1, 4.9, 5.2}) EXPECT_FALSE(hold.Update(h, &log_s));
+  for (double h : {5.0, 5.1, 4.9, 5.2}) EXPECT_FALSE(hold.Update(h, kDown, &log_s));
   hold.Rescale(2.0);
-  EXPECT_FALSE(hold.Update(10.0, &log_s));
+  EXPECT_FALSE(hold.Update(10.0, kDown, &log_s));
   EXPECT_DOUBLE_EQ(hold.target(), 10.0);
-  EXPECT_TRUE(hold.Update(10.0, &log_s));
+  EXPECT_TRUE(hold.Update(10.0, kDown, &log_s));
   // Off: never a correction.
   o.ground_height_samples = 0;
   GroundHeightHold off(o);
-  for (int i = 0; i < 20; ++i) EXPECT_FALSE(off.Update(1.65, &log_s));
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(off.Update(1.65, kDown, &log_s));
   EXPECT_EQ(off.target(), 0.0);
+}
+
+// With ground_height_max_normal_deg the held normal (median of the target's samples) gates the planes: a
+// tilted one (a pavement's side, a ramp) neither corrects nor sets the target; a run of them re-measures
+// the target like a run of heights outside the band (the held normal was itself from the wrong structure).
+TEST(GroundHeightHold, NormalGate) {
+  BundleAdjustmentOptions o;
+  o.ground_height_samples = 5;
+  o.ground_height_gain = 0.1;
+  o.ground_height_max_error = 0.2;
+  o.ground_height_relock = 3;
+  o.ground_height_max_normal_deg = 3.0;
+  const Vec3 road = Vec3(0.02, 1.0, 0.01).normalized();
+  const double tilt = 10.0 * 3.14159265358979323846 / 180.0;
+  const Vec3 pavement(std::sin(tilt), std::cos(tilt), 0.0);  // 10 deg sideways
+  const Vec3 ramp(0.0, std::cos(tilt), -std::sin(tilt));     // 10 deg towards the camera
+  GroundHeightHold hold(o);
+  double log_s = 123.0;
+  EXPECT_FALSE(hold.Update(1.6, road, &log_s));
+  EXPECT_FALSE(hold.Update(3.0, ramp, &log_s));  // far off: not part of the target
+  EXPECT_FALSE(hold.Update(1.7, road, &log_s));
+  EXPECT_FALSE(hold.Update(1.62, road, &log_s));
+  EXPECT_FALSE(hold.Update(1.65, road, &log_s));
+  EXPECT_EQ(log_s, 123.0);
+  EXPECT_DOUBLE_EQ(hold.target(), 1.65);  // median of the four road planes ...
+  EXPECT_LT(std::acos(hold.normal().dot(road)), 0.5 * 3.14159265358979323846 / 180.0);  // ... and the road's normal
+  // Tilted planes at the held height are not used; two in a row and then a road plane: the target stays.
+  EXPECT_FALSE(hold.Update(1.65, pavement, &log_s));
+  EXPECT_FALSE(hold.Update(1.65, ramp, &log_s));
+  EXPECT_EQ(log_s, 123.0);
+  ASSERT_TRUE(hold.Update(1.65, road, &log_s));
+  EXPECT_NEAR(log_s, 0.0, 1e-12);
+  EXPECT_DOUBLE_EQ(hold.target(), 1.65);
+  // A road plane 14 % high (the map grew): corrected within the band.
+  ASSERT_TRUE(hold.Update(1.9, road, &log_s));
+  EXPECT_NEAR(log_s, 0.1 * std::log(1.65 / 1.9), 1e-12);
+  // Three tilted planes in a row: the target and the normal are measured again.
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(hold.Update(1.65, pavement, &log_s));
+  EXPECT_EQ(hold.target(), 0.0);
+  // The target is the median of the planes near the held normal: with a pavement among the samples.
+  GroundHeightHold second(o);
+  for (double h : {1.5, 1.52, 1.55}) EXPECT_FALSE(second.Update(h, pavement, &log_s));
+  for (double h : {1.7, 1.72}) EXPECT_FALSE(second.Update(h, road, &log_s));
+  EXPECT_LT((second.normal() - pavement).norm(), 1e-9);  // the majority is held: a median, not a vote
+  EXPECT_DOUBLE_EQ(second.target(), 1.52);
+  // Gate off: a tilted plane corrects like any other.
+  o.ground_height_max_normal_deg = 0.0;
+  GroundHeightHold off(o);
+  for (double h : {1.6, 1.7, 1.62, 1.65, 1.66}) EXPECT_FALSE(off.Update(h, road, &log_s));
+  EXPECT_TRUE(off.Update(1.65, pavement, &log_s));
 }
 
 }  // namespace

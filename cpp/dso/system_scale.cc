@@ -66,8 +66,9 @@ double System::HoldPriorScale() {
   double log_s = gain * r;
   // ba.ground_height_samples: the camera's height above the road, in the window's unit, is held once
   // measured (GroundHeightHold): the prior then only fixes the start's unit and the points' shape, the
-  // road the scale (a camera on a vehicle). Heights off the held one follow the prior as above.
-  if (ground.found) ground_height_.Update(ground.height, &log_s);
+  // road the scale (a camera on a vehicle). Planes off the held height or tilted from the held normal
+  // follow the prior as above.
+  if (ground.found) ground_height_.Update(ground.height, ground.normal, &log_s);
   const double s = std::exp(log_s);
   ground_height_.Rescale(s);
   // (kept over a map reset: the new map starts in the prior's unit times prior_idepth_scale_, as before)
