@@ -137,15 +137,16 @@ def small_render(tmp_path_factory):
 
 @pytest.mark.skipif(not (SHIPPED / "frontend.json").is_file(), reason="shipped networks not in the checkout")
 def test_adapt_end_to_end_improves_depth_on_a_render(small_render, tmp_path):
-    """The user's situation on a render with exact depth: adapt to the sequence, then depth on its frames
-    is clearly better than the shipped net's, and `kp3d-vo run --model-dir` uses the result."""
+    """The user's situation on a render with exact depth: adapt to the sequence (DepthNet and KeypointNet),
+    then depth on its frames is clearly better than the shipped net's, and `kp3d-vo run --model-dir` uses
+    the result."""
     from apps.cli import main
     from apps.io.sequence import open_sequence
     from frontend.training.evaluate import evaluate_depth_checkpoint
 
     torch.set_num_threads(2)
     out = tmp_path / "adapted"
-    rc = main(["adapt", str(small_render), "--out", str(out), "--steps", "120", "--seed", "0"])
+    rc = main(["adapt", str(small_render), "--out", str(out), "--steps", "120", "--seed", "0", "--keypoint-steps", "10"])
     assert rc == 0
     meta = json.loads((out / "frontend.json").read_text())
     shipped = json.loads((SHIPPED / "frontend.json").read_text())
@@ -156,6 +157,11 @@ def test_adapt_end_to_end_improves_depth_on_a_render(small_render, tmp_path):
     it = report["iterations"][0]
     assert it["samples"] >= 50 and it["sparse_points"] > 10000
     assert it["losses_after"]["sparse_si"] < it["losses_before"]["sparse_si"]
+    # The KeypointNet was fine-tuned too (tests/test_adapt_keypoints.py checks what it learns) and is the
+    # exported one.
+    assert it["keypoint"]["steps"] == 10 and it["keypoint"]["losses_after"]["mv_match_ratio"] > 0.5
+    assert meta["keypoint"]["source"]["adapted"] is True
+    assert meta["keypoint"]["source"]["checkpoint"].endswith("checkpoints/keypoint_net.pt")
     frames = open_sequence(small_render, resize=(320, 96), gt=False)
     base = evaluate_depth_checkpoint(report["base_checkpoints"]["depth"], frames)
     adapted = evaluate_depth_checkpoint(out / "checkpoints" / "depth_net.pt", frames)

@@ -5,7 +5,8 @@
     kp3d-vo run drive.mp4 --calib calib.yaml --model-dir models/my_car --output runs/drive
 
 Runs the backend over the sequence (DS-DSO with the frontend of ``--model-dir``, default the shipped
-one), fine-tunes the DepthNet on its optimised poses and points, and writes an exported frontend
+one), fine-tunes the DepthNet on its optimised poses and points (and, with ``--keypoint-steps``, the
+KeypointNet on correspondences from those poses and the adapted depth), and writes an exported frontend
 (``frontend.json`` + TorchScript files, as ``kp3d-vo export``) plus ``adapt.json`` and the networks in
 checkpoint format. See ``frontend.training.adapt``.
 """
@@ -24,6 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iterations", type=int, default=1, metavar="K",
                    help="backend run + fine-tuning rounds (default 1)")
     p.add_argument("--steps", type=int, default=300, metavar="N", help="fine-tuning steps per round (default 300)")
+    p.add_argument("--keypoint-steps", type=int, default=0, metavar="N",
+                   help="KeypointNet fine-tuning steps per round (default 0: the KeypointNet is copied unchanged)")
     p.add_argument("--first-mode", choices=("dsdso", "dso"), default="dsdso",
                    help="backend of the first round: dsdso with the starting networks (default) or pure dso")
     p.add_argument("--max-frames", type=int, help="use only the first N frames")
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from apps.io.sequence import open_sequence
     from apps.pipeline.config import load_config
     from frontend.training.adapt import AdaptOptions, adapt_frontend
+    from frontend.training.adapt_keypoints import KeypointAdaptOptions
 
     config = load_config(args.config, model_dir=args.model_dir)
     if args.max_frames is not None and args.max_frames < 3:
@@ -47,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     seq = open_sequence(args.sequence, calib=args.calib, camera=args.camera, gt=False,
                         resize=(config.width, config.height), crop=config.crop, max_frames=args.max_frames)
     options = AdaptOptions(iterations=args.iterations, steps=args.steps, first_mode=args.first_mode, seed=args.seed,
-                           num_threads=args.threads)
+                           num_threads=args.threads, keypoint=KeypointAdaptOptions(steps=args.keypoint_steps))
     report = adapt_frontend(seq, args.out, config.resolved_model_dir, backend_runner(seq, config), options,
                             keypoint_checkpoint=args.keypoint_checkpoint, depth_checkpoint=args.depth_checkpoint,
                             sequence_label=str(args.sequence))
@@ -57,5 +61,9 @@ def run(args: argparse.Namespace) -> int:
               f"{it['samples']} frames, {it['sparse_points']} backend depths; photometric {b['photometric']:.4f} -> "
               f"{a['photometric']:.4f}, scale-invariant {b['sparse_si']:.4f} -> {a['sparse_si']:.4f} "
               f"({it['cpu_s']:.0f} CPU s)")
+        if "keypoint" in it:
+            kb, ka = it["keypoint"]["losses_before"], it["keypoint"]["losses_after"]
+            print(f"  KeypointNet: multi-view loss {kb['multiview']:.4f} -> {ka['multiview']:.4f}, "
+                  f"match ratio {kb['mv_match_ratio']:.3f} -> {ka['mv_match_ratio']:.3f}")
     print(f"adapted frontend in {args.out} (kp3d-vo run ... --model-dir {args.out})")
     return 0

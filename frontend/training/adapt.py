@@ -9,10 +9,12 @@ One iteration:
 3. fine-tune the DepthNet (a few hundred steps, CPU) on the sequence's frames with the monodepth2
    photometric loss on the backend's poses (no PoseNet: the poses are the backend's, optimised over
    many frames) plus a scale-invariant log loss on the backend's sparse depths;
-4. export the networks (same format and sizes as the base frontend) to the output folder; the next
+4. with ``keypoint.steps`` > 0, fine-tune the KeypointNet with the KP2D losses on the same frames, each
+   target keypoint warped into its neighbours by the backend's pose and the adapted depth
+   (``frontend.training.adapt_keypoints``); otherwise it is copied unchanged;
+5. export the networks (same format and sizes as the base frontend) to the output folder; the next
    iteration's backend run uses them.
-
-The KeypointNet is copied unchanged. The output folder also holds the networks in checkpoint format
+ The output folder also holds the networks in checkpoint format
 (``checkpoints/``, so it can be adapted again) and ``adapt.json`` (what each iteration measured).
 """
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from torch import nn
 from frontend.common.paths import portable_label
 from frontend.losses.depth import DepthLossOptions, multiscale_photometric_loss, sparse_scale_invariant_loss
 from frontend.training.adapt_data import BackendRun, FrameSequence, Sample, build_samples, sparse_depths
+from frontend.training.adapt_keypoints import (KeypointAdaptOptions, evaluate_keypoint_samples, finetune_keypoints,
+                                               keypoint_samples, train_mode, warmup_cosine_lr)
 from frontend.training.augment import PhotometricOptions, photometric_augment
 
 logger = logging.getLogger(__name__)
@@ -71,6 +74,7 @@ class AdaptOptions:
                                                                        # are replaced by the network's
     seed: int = 0                        # sample order, flips, augmentation
     num_threads: int = 0                 # torch.set_num_threads (0 = leave torch's default)
+    keypoint: KeypointAdaptOptions = field(default_factory=KeypointAdaptOptions)  # steps 0: KeypointNet copied
 
     def check(self) -> "AdaptOptions":
         if self.iterations < 1 or self.steps < 0 or self.batch_size < 1 or self.lr <= 0:
@@ -83,6 +87,7 @@ class AdaptOptions:
             raise ValueError("AdaptOptions: offsets non-empty without 0, settle_keyframes >= 0, num_threads >= 0")
         if not 0 <= self.flip_probability <= 1 or self.min_baseline_ratio < 0 or self.grad_clip < 0:
             raise ValueError("AdaptOptions: flip_probability in [0, 1], min_baseline_ratio >= 0, grad_clip >= 0")
+        self.keypoint.check()
         return self
 
 
@@ -235,14 +240,6 @@ def evaluate_samples(depth_net: nn.Module, samples: list[Sample], K: np.ndarray,
     return {k: v / len(samples) for k, v in sums.items()}
 
 
-def _train_mode(net: nn.Module, freeze_batchnorm: bool) -> None:
-    net.train()
-    if freeze_batchnorm:
-        for m in net.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.eval()
-
-
 def finetune_depth(depth_net: nn.Module, samples: list[Sample], K: np.ndarray, options: AdaptOptions, seed: int,
                    on_step: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
     """``options.steps`` AdamW steps of ``adapt_losses`` on random batches of ``samples``; in place.
@@ -255,14 +252,10 @@ def finetune_depth(depth_net: nn.Module, samples: list[Sample], K: np.ndarray, o
     opt = torch.optim.AdamW(params, lr=options.lr, weight_decay=options.weight_decay)
     history: list[dict[str, float]] = []
     for step in range(options.steps):
-        if step < options.warmup_steps:
-            lr = options.lr * (step + 1) / options.warmup_steps
-        else:
-            progress = (step - options.warmup_steps) / max(options.steps - options.warmup_steps, 1)
-            lr = options.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        lr = warmup_cosine_lr(step, options.steps, options.warmup_steps, options.lr)
         for g in opt.param_groups:
             g["lr"] = lr
-        _train_mode(depth_net, options.freeze_batchnorm)
+        train_mode(depth_net, options.freeze_batchnorm)
         idx = rng.choice(len(samples), size=options.batch_size, replace=len(samples) < options.batch_size)
         out = adapt_losses(depth_net, _batch(samples, idx, K, rng, options), options)
         if not torch.isfinite(out["loss"]):
@@ -278,6 +271,22 @@ def finetune_depth(depth_net: nn.Module, samples: list[Sample], K: np.ndarray, o
     depth_net.eval()
     tail = history[-20:]
     return {k: float(np.mean([h[k] for h in tail])) for k in tail[0]} if tail else {}
+
+
+def _adapt_keypoints(keypoint_net: nn.Module, depth_net: nn.Module, sequence: FrameSequence, samples: list[Sample],
+                     options: AdaptOptions, size: tuple[int, int], seed: int) -> dict[str, Any]:
+    """Fine-tune the KeypointNet on the depth samples' frames at its input ``size`` (width, height),
+    warped with the adapted DepthNet; returns what it measured."""
+    target_depth = network_depth(depth_net, np.stack([s.images[0] for s in samples]))
+    width, height = size
+    kp_samples = keypoint_samples(sequence, samples, options.offsets, target_depth, width, height)
+    K = sequence.intrinsics.scaled(width, height).K
+    before = evaluate_keypoint_samples(keypoint_net, kp_samples, K, options.keypoint)
+    last = finetune_keypoints(keypoint_net, kp_samples, K, options.keypoint, seed=seed)
+    after = evaluate_keypoint_samples(keypoint_net, kp_samples, K, options.keypoint)
+    logger.info("adapt KeypointNet: multi-view loss %.4f -> %.4f, match ratio %.3f -> %.3f",
+                before["multiview"], after["multiview"], before["mv_match_ratio"], after["mv_match_ratio"])
+    return {"steps": options.keypoint.steps, "losses_before": before, "losses_after": after, "last_steps": last}
 
 
 # ----------------------------------------------------------------------------- driver
@@ -326,8 +335,11 @@ def adapt_frontend(sequence: FrameSequence, out_dir: str | os.PathLike, base_mod
         last = finetune_depth(depth_net, samples, K, options, seed=options.seed + it)
         after = evaluate_samples(depth_net, samples, K, options)
         entry = {"iteration": it, "backend": run.summary, "samples": len(samples), **scale,
-                 "losses_before": before, "losses_after": after, "last_steps": last, "steps": options.steps,
-                 "wall_s": round(time.perf_counter() - t0, 1), "cpu_s": round(time.process_time() - c0, 1)}
+                 "losses_before": before, "losses_after": after, "last_steps": last, "steps": options.steps}
+        if options.keypoint.steps > 0:
+            entry["keypoint"] = _adapt_keypoints(keypoint_net, depth_net, sequence, samples, options,
+                                              (export_options.width, export_options.height), seed=options.seed + it)
+        entry.update(wall_s=round(time.perf_counter() - t0, 1), cpu_s=round(time.process_time() - c0, 1))
         logger.info("adapt iteration %d: %d samples, photometric %.4f -> %.4f, sparse SI %.4f -> %.4f (%.0f s)",
                     it, len(samples), before["photometric"], after["photometric"], before["sparse_si"],
                     after["sparse_si"], entry["wall_s"])
@@ -336,11 +348,18 @@ def adapt_frontend(sequence: FrameSequence, out_dir: str | os.PathLike, base_mod
                         "steps_per_iteration": options.steps, "frames": len(sequence)}
         save_checkpoint(out / CHECKPOINT_DIR / "depth_net.pt", depth_net, step=(it + 1) * options.steps,
                         train_task="adapt", adapt=adapt_source)
-        save_checkpoint(out / CHECKPOINT_DIR / "keypoint_net.pt", keypoint_net, step=0, train_task="copied",
-                        source=portable_label(kp_path))
+        kp_adapted = options.keypoint.steps > 0
+        if kp_adapted:
+            save_checkpoint(out / CHECKPOINT_DIR / "keypoint_net.pt", keypoint_net, step=(it + 1) * options.keypoint.steps,
+                            train_task="adapt", adapt={**adapt_source, "adapted_from": portable_label(kp_path),
+                                                       "steps_per_iteration": options.keypoint.steps})
+        else:
+            save_checkpoint(out / CHECKPOINT_DIR / "keypoint_net.pt", keypoint_net, step=0, train_task="copied",
+                            source=portable_label(kp_path))
         # Recorded portably (relative to the working directory, else the last path components): an
         # adapted folder may be committed or shared; its own checkpoints/ are found next to it.
-        sources = {"keypoint": {"checkpoint": portable_label(kp_path), "adapted": False},
+        kp_source = (portable_label(out / CHECKPOINT_DIR / "keypoint_net.pt") if kp_adapted else portable_label(kp_path))
+        sources = {"keypoint": {"checkpoint": kp_source, "adapted": kp_adapted},
                    "depth": {"checkpoint": portable_label(out / CHECKPOINT_DIR / "depth_net.pt"), **adapt_source},
                    "depth_scale": {k: v for k, v in (meta["depth"].get("scale") or {}).items() if k != "factor"}}
         export_frontend(keypoint_net, depth_net, out, export_options, sources)
