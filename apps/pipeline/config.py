@@ -28,7 +28,7 @@ class RunConfig:
     # (backend ba.prior_scale_gain / prior_scale_ground / prior_scale_near_fraction), until the camera's
     # height above the road is known in the map's unit; from then on that height holds the scale
     # (ba.ground_height_*; bench/RESULTS.md: KITTI 00 / 02 t_rel 1.28 / 1.16 %, validation 07 ATE
-    # 0.49 m against pure dso's 1.10 m). It needs a DepthNet run at its
+    # 0.43 m against pure dso's 1.10 m). It needs a DepthNet run at its
     # training size with depth calibrated to metres (frontend/models/MODEL_CARD.md). The shipped
     # KeypointNet's points as backend candidates cost accuracy (KITTI 02 r_rel 0.45 -> 1.11 deg/100m,
     # 3 seeds; 07 unchanged), so they are off by default; the keypoints still give the PnP initial pose.
