@@ -3,9 +3,9 @@
     .venv/bin/python bench/f2f_error_split.py [--root ../shared/data/kitti/sequences] [--seqs 00 02]
         [--max-frames 300] [--model-dir frontend/models/shipped] [--json OUT]
 
-Runs the f2f mode's own steps (``apps.pipeline.f2f``: the frontend's keypoints and depth, mutual-NN
-matches, PnP-RANSAC on the previous frame's depth-lifted keypoints, constant velocity when PnP fails)
-once per sequence and keeps every relative pose ``cam_cur_from_cam_prev``. The chained trajectory is then
+Runs the f2f mode's odometry (``apps.pipeline.f2f.FrameToFrameOdometry``: the frontend's keypoints and
+depth, mutual-NN matches, PnP-RANSAC on the previous frame's depth-lifted keypoints, constant velocity
+when PnP fails) once per sequence and takes every relative pose ``cam_cur_from_cam_prev`` from it. The chained trajectory is then
 scored (KITTI t_rel / r_rel after scale-only alignment, ``apps.evaluation``) as estimated, and with one
 part of each relative pose replaced by the ground truth's:
 
@@ -32,20 +32,16 @@ sys.path.insert(0, str(REPO))
 
 
 def relative_poses(sequence, frontend, options) -> list[np.ndarray]:
-    """cam_cur_from_cam_prev (4, 4) float64 for frames 1..N-1 of ``sequence``, as the f2f mode chains them."""
-    from apps.pipeline.f2f import mutual_nn_matches, relative_pose_pnp
+    """cam_cur_from_cam_prev (4, 4) float64 for frames 1..N-1 of ``sequence``, from the f2f mode's own
+    odometry (``apps.pipeline.f2f.FrameToFrameOdometry``) run over it."""
+    from apps.pipeline.f2f import FrameToFrameOdometry
 
-    rels, prev, velocity = [], None, np.eye(4)
+    odometry = FrameToFrameOdometry(sequence.intrinsics, options)
     for i in range(len(sequence)):
         out = frontend(sequence.image(i))
-        if prev is not None:
-            matches = mutual_nn_matches(prev.descriptors, out.descriptors, options.max_descriptor_distance)
-            rel, _ = relative_pose_pnp(prev.keypoints, prev.depth, out.keypoints, matches, sequence.intrinsics,
-                                       options)
-            velocity = velocity if rel is None else rel
-            rels.append(velocity)
-        prev = out
-    return rels
+        odometry.step(out.keypoints, out.descriptors, out.depth)
+    poses = odometry.trajectory()
+    return [np.linalg.inv(poses[i]) @ poses[i - 1] for i in range(1, len(poses))]
 
 
 def chain(rels: list[np.ndarray]) -> np.ndarray:

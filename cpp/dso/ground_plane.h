@@ -41,7 +41,9 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
 // not used (a plane fitted to the wrong structure: 1.2-1.9x the held height at the start of KITTI 07);
 // after ground_height_relock of them in a row the target is measured again (it was itself from the
 // wrong structure). With ground_height_max_normal_deg, a plane tilted further than that from the held
-// normal (a pavement's side, an embankment, a ramp ahead) is not used and counts toward nothing.
+// normal (a pavement's side, an embankment, a ramp ahead) is not used either and counts toward a relock;
+// the held normal is the component-wise median of the target's samples, the target the median height
+// of the samples near it.
 class GroundHeightHold {
  public:
   explicit GroundHeightHold(const BundleAdjustmentOptions& options) : options_(options) {}

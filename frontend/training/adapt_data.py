@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -116,6 +116,18 @@ def resize_grey(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return small.astype(np.float32) / 255.0
 
 
+def grey_reader(sequence: FrameSequence, width: int, height: int) -> Callable[[int], np.ndarray]:
+    """``frame index -> (height, width) float32`` image of ``sequence`` (``resize_grey``), each read once."""
+    cache: dict[int, np.ndarray] = {}
+
+    def grey(p: int) -> np.ndarray:
+        if p not in cache:
+            cache[p] = resize_grey(sequence.image(p), width, height)
+        return cache[p]
+
+    return grey
+
+
 def build_samples(sequence: FrameSequence, run: BackendRun, depths: list[np.ndarray], width: int, height: int,
                   offsets: tuple[int, ...] = (-1, 1), min_baseline_ratio: float = 0.2) -> list[Sample]:
     """Training samples from a backend run: every input frame whose neighbours at ``offsets`` exist and
@@ -135,13 +147,7 @@ def build_samples(sequence: FrameSequence, run: BackendRun, depths: list[np.ndar
         raise ValueError("adapt: the backend run has no tracked frames with tracked neighbours "
                          f"({n} frames, statuses {sorted(set(run.statuses))})")
     median = float(np.median([c[3] for c in candidates]))
-    cache: dict[int, np.ndarray] = {}
-
-    def grey(p: int) -> np.ndarray:
-        if p not in cache:
-            cache[p] = resize_grey(sequence.image(p), width, height)
-        return cache[p]
-
+    grey = grey_reader(sequence, width, height)
     samples = []
     for p, idx, rel, baseline in candidates:
         if baseline < min_baseline_ratio * median:

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from frontend.losses.keypoint import KeypointLossOptions
-from frontend.training.adapt_data import FrameSequence, Sample, resize_grey
+from frontend.training.adapt_data import FrameSequence, Sample, grey_reader
 from frontend.training.augment import PhotometricOptions, photometric_augment
 from frontend.training.homography import HomographyOptions
 
@@ -84,13 +84,7 @@ def keypoint_samples(sequence: FrameSequence, samples: list[Sample], offsets: tu
     adapted DepthNet's depth of each sample's target at the DepthNet's size (resized here)."""
     if len(target_depth) != len(samples):
         raise ValueError(f"keypoint_samples: {len(target_depth)} depth maps for {len(samples)} samples")
-    cache: dict[int, np.ndarray] = {}
-
-    def grey(p: int) -> np.ndarray:
-        if p not in cache:
-            cache[p] = resize_grey(sequence.image(p), width, height)
-        return cache[p]
-
+    grey = grey_reader(sequence, width, height)
     out = []
     for s, d in zip(samples, target_depth):
         images = np.stack([grey(s.frame)] + [grey(s.frame + o) for o in offsets])
