@@ -14,8 +14,8 @@ One iteration:
    (``frontend.training.adapt_keypoints``); otherwise it is copied unchanged;
 5. export the networks (same format and sizes as the base frontend) to the output folder; the next
    iteration's backend run uses them.
- The output folder also holds the networks in checkpoint format
-(``checkpoints/``, so it can be adapted again) and ``adapt.json`` (what each iteration measured).
+The output folder also holds the networks in checkpoint format (``checkpoints/``, so it can be adapted
+again) and ``adapt.json`` (what each iteration measured).
 """
 from __future__ import annotations
 
@@ -350,15 +350,16 @@ def adapt_frontend(sequence: FrameSequence, out_dir: str | os.PathLike, base_mod
                         train_task="adapt", adapt=adapt_source)
         kp_adapted = options.keypoint.steps > 0
         if kp_adapted:
-            save_checkpoint(out / CHECKPOINT_DIR / "keypoint_net.pt", keypoint_net, step=(it + 1) * options.keypoint.steps,
-                            train_task="adapt", adapt={**adapt_source, "adapted_from": portable_label(kp_path),
-                                                       "steps_per_iteration": options.keypoint.steps})
+            save_checkpoint(out / CHECKPOINT_DIR / "keypoint_net.pt", keypoint_net,
+                            step=(it + 1) * options.keypoint.steps, train_task="adapt",
+                            adapt={**adapt_source, "adapted_from": portable_label(kp_path),
+                                   "steps_per_iteration": options.keypoint.steps})
         else:
             save_checkpoint(out / CHECKPOINT_DIR / "keypoint_net.pt", keypoint_net, step=0, train_task="copied",
                             source=portable_label(kp_path))
         # Recorded portably (relative to the working directory, else the last path components): an
         # adapted folder may be committed or shared; its own checkpoints/ are found next to it.
-        kp_source = (portable_label(out / CHECKPOINT_DIR / "keypoint_net.pt") if kp_adapted else portable_label(kp_path))
+        kp_source = portable_label(out / CHECKPOINT_DIR / "keypoint_net.pt" if kp_adapted else kp_path)
         sources = {"keypoint": {"checkpoint": kp_source, "adapted": kp_adapted},
                    "depth": {"checkpoint": portable_label(out / CHECKPOINT_DIR / "depth_net.pt"), **adapt_source},
                    "depth_scale": {k: v for k, v in (meta["depth"].get("scale") or {}).items() if k != "factor"}}
