@@ -1,19 +1,14 @@
 """Per-frame accuracy helpers of bench/backend.py (second differences, sliding-window scale drift)."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from bench_helpers import load_bench
+
 
 def _load():
-    path = Path(__file__).resolve().parents[1] / "bench" / "backend.py"
-    spec = importlib.util.spec_from_file_location("bench_backend", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("backend")
 
 
 def _straight(n: int, step: float) -> np.ndarray:

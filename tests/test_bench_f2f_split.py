@@ -1,19 +1,14 @@
 """bench/f2f_error_split.py: replacing parts of the relative poses by the ground truth's, per-frame errors."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import cv2
 import numpy as np
 
+from bench_helpers import load_bench
+
 
 def _load():
-    path = Path(__file__).resolve().parents[1] / "bench" / "f2f_error_split.py"
-    spec = importlib.util.spec_from_file_location("bench_f2f_error_split", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("f2f_error_split")
 
 
 def _rel(rotvec, t) -> np.ndarray:

@@ -1,13 +1,14 @@
 """bench/gpu_session.sh helpers: scaled KITTI calibration, the training configs it writes, step planning."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from bench_helpers import load_bench
 
 REPO = Path(__file__).resolve().parents[1]
 CALIB = ("P0: 7.188560000000e+02 0.000000000000e+00 6.071928000000e+02 0.000000000000e+00 0.000000000000e+00 "
@@ -19,10 +20,7 @@ CALIB = ("P0: 7.188560000000e+02 0.000000000000e+00 6.071928000000e+02 0.0000000
 
 
 def _tools():
-    spec = importlib.util.spec_from_file_location("gpu_session_tools", REPO / "bench" / "gpu_session_tools.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("gpu_session_tools")
 
 
 def test_scaled_calibration_matches_intrinsics_scaled():
