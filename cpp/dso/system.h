@@ -216,7 +216,8 @@ class System {
   void FreezeKeyframe(const Keyframe& kf);
   // Keyframes already marginalised but newer than the oldest window keyframe (DSO marginalises by point
   // loss, not age) keep their pose relative to the nearest window keyframe (by frame index) through a
-  // window update: `window_before` holds the window's cam_from_world before it (window order).
+  // window update: `window_before` holds the window's cam_from_world before it (window order). The
+  // last keyframes.marginalized_follow_keyframes keyframes before the window follow its oldest one in part.
   void FollowWindowInTail(const std::vector<SE3>& window_before);
   void EmitPoints(const Keyframe& kf, const std::vector<const ActivePoint*>& points);
   void ResetMap();  // moves everything out of the window (recovery)

@@ -309,6 +309,20 @@ void System::FollowWindowInTail(const std::vector<SE3>& window_before) {
     const SE3 ref_from_kf = window_before[nearest] * keyframe_world_from_cam_[id];
     keyframe_world_from_cam_[id] = window_[nearest]->cam_from_world.Inverse() * ref_from_kf;
   }
+  // keyframes.marginalized_follow_keyframes: the marginalised keyframes just before the window follow
+  // its oldest keyframe's motion, weights falling linearly to 0 (rotation about that keyframe's centre).
+  const int blend = options_.keyframes.marginalized_follow_keyframes;
+  if (blend <= 0) return;
+  const SE3 world_from_front_before = window_before.front().Inverse();
+  const Vec6 motion = (window_before.front() * window_.front()->cam_from_world.Inverse()).Log();
+  int k = 0;
+  for (size_t id = keyframe_world_from_cam_.size(); id-- > 0;) {
+    if (keyframe_frame_index_[id] >= anchor_frame) continue;
+    if (++k > blend) break;
+    const double w = 1.0 - static_cast<double>(k) / (blend + 1);
+    const SE3 m = world_from_front_before * SE3::Exp(w * motion) * world_from_front_before.Inverse();
+    keyframe_world_from_cam_[id] = m * keyframe_world_from_cam_[id];
+  }
 }
 
 void System::FreezeKeyframe(const Keyframe& kf) {

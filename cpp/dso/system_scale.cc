@@ -104,7 +104,7 @@ double System::HoldPriorScale() {
     if (kf->in_prior) rescale(&kf->fej_cam_from_world);
   }
   if (s == 1.0) return s;
-  ba_.RescalePrior(s);
+  ba_.RescalePrior(s, anchor);
   // The trajectory after the anchor scales with the window: keyframes already marginalised (DSO
   // marginalises by point loss, not age) and every frame's translation relative to its reference.
   // Keyframe ids and frame indices both grow with time: only the tail after the anchor is visited.

@@ -61,8 +61,9 @@ std::vector<Eigen::VectorXd> WindowOptimizer::ScaleGauge(const std::vector<Keyfr
   return {n};
 }
 
-void WindowOptimizer::RescalePrior(double s) {
+void WindowOptimizer::RescalePrior(double s, const Vec3& centre_world) {
   if (!(s > 0.0) || !std::isfinite(s)) throw std::invalid_argument("WindowOptimizer::RescalePrior: s must be > 0");
+  scale_anchor_world_ = centre_world + s * (scale_anchor_world_ - centre_world);
   Eigen::VectorXd d = Eigen::VectorXd::Ones(prior_b_.size());
   for (int i = 0; i + kFrameDim <= d.size(); i += kFrameDim) d.segment<3>(i).setConstant(1.0 / s);
   prior_h_ = d.asDiagonal() * prior_h_ * d.asDiagonal();

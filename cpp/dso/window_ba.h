@@ -70,11 +70,14 @@ class WindowOptimizer {
 
   // Number of keyframes the prior spans (memory stays flat: <= window size).
   int PriorFrames() const { return static_cast<int>(prior_ids_.size()); }
-  // The world (every window state and linearisation point) was scaled by `s`: translation
-  // increments are s times larger, so the prior's translation rows/columns scale by 1/s (its energy
-  // as a function of the state is unchanged to first order).
-  void RescalePrior(double s);
+  // The world (every window state and linearisation point) was scaled by `s` about `centre_world`:
+  // translation increments are s times larger, so the prior's translation rows/columns scale by 1/s
+  // (its energy as a function of the state is unchanged to first order), and the centre of the
+  // scale gauge moves with the world.
+  void RescalePrior(double s, const Vec3& centre_world);
   const Eigen::MatrixXd& prior_h() const { return prior_h_; }
+  // Centre of the scale gauge: scaling the world about it is the prior's null direction.
+  const Vec3& scale_gauge_centre_world() const { return scale_anchor_world_; }
 
   // Photometric energy of one residual at the current state (0.5 * sum of robust pattern
   // energies); returns false when the projection leaves the image.
