@@ -134,15 +134,22 @@ TEST(WindowOptimizer, RecoversPerturbedPosesAndDepths) {
   EXPECT_LT(MedianIdepthRelError(s), 0.02);
 }
 
+// The scene's keyframes as a window, optimised once with the gauge prior on the first, which is then
+// marginalised (the prior spans the others). Returns the whole window, the first included.
+std::vector<Keyframe*> OptimizeAndMarginalizeFirst(Scene* s, WindowOptimizer* ba) {
+  std::vector<Keyframe*> window;
+  for (auto& kf : s->keyframes) window.push_back(kf.get());
+  ba->ResetPrior(window[0]);
+  ba->Optimize(window);
+  ba->MarginalizeKeyframe(window, window[0]);
+  return window;
+}
+
 TEST(WindowOptimizer, RescalePriorScalesTranslationRowsAndColumns) {
   const PinholeCamera cam = TestCamera();
   Scene s = MakeScene(cam, {0, 2, 4, 6}, 0.1);
   WindowOptimizer ba(cam, BundleAdjustmentOptions());
-  std::vector<Keyframe*> window;
-  for (auto& kf : s.keyframes) window.push_back(kf.get());
-  ba.ResetPrior(window[0]);
-  ba.Optimize(window);
-  ba.MarginalizeKeyframe(window, window[0]);
+  const std::vector<Keyframe*> window = OptimizeAndMarginalizeFirst(&s, &ba);
   const Eigen::MatrixXd h = ba.prior_h();
   ASSERT_EQ(h.rows(), 3 * kFrameDim);
   ba.RescalePrior(2.0, Vec3::Zero());
@@ -164,11 +171,7 @@ TEST(WindowOptimizer, ScaleGaugeCentreFollowsRescaledWorld) {
   const PinholeCamera cam = TestCamera();
   Scene s = MakeScene(cam, {0, 2, 4, 6}, 0.0);
   WindowOptimizer ba(cam, BundleAdjustmentOptions());
-  std::vector<Keyframe*> window;
-  for (auto& kf : s.keyframes) window.push_back(kf.get());
-  ba.ResetPrior(window[0]);
-  ba.Optimize(window);
-  ba.MarginalizeKeyframe(window, window[0]);
+  const std::vector<Keyframe*> window = OptimizeAndMarginalizeFirst(&s, &ba);
   const std::vector<Keyframe*> rest(window.begin() + 1, window.end());
   ASSERT_EQ(ba.prior_h().rows(), 3 * kFrameDim);
   // |H n| / (|H| |n|) of the scale direction about `centre` at the prior's linearisation points.
