@@ -37,6 +37,9 @@ TEST(SystemOptions, RejectsBadValuesNamingTheField) {
   ExpectRejected([](SystemOptions* o) { o->tracker.huber_threshold = -1.f; }, "SystemOptions.tracker");
   ExpectRejected([](SystemOptions* o) { o->selector.block_size = 1; }, "SystemOptions.selector");
   ExpectRejected([](SystemOptions* o) { o->mapping_max_backlog = 0; }, "mapping_max_backlog");
+  ExpectRejected([](SystemOptions* o) { o->ba.ground_height_parallel_deg = 95; }, "ba.ground_height_parallel_deg");
+  ExpectRejected([](SystemOptions* o) { o->ba.ground_height_parallel_max_error = 0; },
+                 "ba.ground_height_parallel_max_error");
 }
 
 TEST(SystemOptions, OneHuberThresholdForTrackerAndBa) {

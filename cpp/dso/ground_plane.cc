@@ -104,10 +104,13 @@ double Median(std::vector<double> v) {
 }
 }  // namespace
 
-bool GroundHeightHold::NormalFar(const Vec3& normal) const {
-  if (options_.ground_height_max_normal_deg <= 0.0) return false;
+double GroundHeightHold::AngleToHeldDeg(const Vec3& normal) const {
   const double cos_angle = std::clamp(normal.normalized().dot(normal_), -1.0, 1.0);
-  return std::acos(cos_angle) > options_.ground_height_max_normal_deg * kPi / 180.0;
+  return std::acos(cos_angle) * 180.0 / kPi;
+}
+
+bool GroundHeightHold::NormalFar(const Vec3& normal) const {
+  return options_.ground_height_max_normal_deg > 0.0 && AngleToHeldDeg(normal) > options_.ground_height_max_normal_deg;
 }
 
 bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_scale) {
@@ -137,7 +140,12 @@ bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_sca
     return false;
   }
   const double e = std::log(target_ / height);
-  if (NormalFar(normal) || std::abs(e) > options_.ground_height_max_error) {
+  // A plane parallel to the held road is the road: the wider band (ba.ground_height_parallel_*).
+  const bool parallel = options_.ground_height_parallel_deg > 0.0 &&
+                        AngleToHeldDeg(normal) <= options_.ground_height_parallel_deg;
+  const double band = parallel ? std::max(options_.ground_height_max_error, options_.ground_height_parallel_max_error)
+                               : options_.ground_height_max_error;
+  if (NormalFar(normal) || std::abs(e) > band) {
     if (++rejected_in_a_row_ >= options_.ground_height_relock) {
       target_ = 0.0;
       rejected_in_a_row_ = 0;

@@ -43,7 +43,8 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
 // wrong structure). With ground_height_max_normal_deg, a plane tilted further than that from the held
 // normal (a pavement's side, an embankment, a ramp ahead) is not used either and counts toward a relock;
 // the held normal is the component-wise median of the target's samples, the target the median height
-// of the samples near it.
+// of the samples near it. A plane within ground_height_parallel_deg of the held normal (the road itself,
+// seen from a map whose scale has moved) is used up to the wider ground_height_parallel_max_error.
 class GroundHeightHold {
  public:
   explicit GroundHeightHold(const BundleAdjustmentOptions& options) : options_(options) {}
@@ -60,6 +61,7 @@ class GroundHeightHold {
 
  private:
   BundleAdjustmentOptions options_;
+  double AngleToHeldDeg(const Vec3& normal) const;  // degrees between a plane's normal and the held one
   bool NormalFar(const Vec3& normal) const;
   std::vector<double> heights_;  // heights measured while the target is unknown ...
   std::vector<Vec3> normals_;    // ... and their planes' normals

@@ -173,5 +173,40 @@ TEST(GroundHeightHold, NormalGate) {
   EXPECT_TRUE(off.Update(1.65, pavement, &log_s));
 }
 
+// ba.ground_height_parallel_*: a plane parallel to the held road (the road seen from a map whose scale
+// moved in a turn) corrects up to the wider band; a plane as far off the target but tilted a few degrees
+// (a pavement's side, an embankment) still needs the narrow one.
+TEST(GroundHeightHold, ParallelPlanesGetTheWiderBand) {
+  BundleAdjustmentOptions o;
+  o.ground_height_samples = 3;
+  o.ground_height_gain = 0.1;
+  o.ground_height_max_error = 0.10;
+  o.ground_height_relock = 10;
+  o.ground_height_max_normal_deg = 7.0;
+  o.ground_height_parallel_deg = 2.0;
+  o.ground_height_parallel_max_error = 0.20;
+  const double deg = 3.14159265358979323846 / 180.0;
+  const Vec3 road(0.0, 1.0, 0.0);
+  const Vec3 road_1deg(std::sin(1.0 * deg), std::cos(1.0 * deg), 0.0);
+  const Vec3 tilted_4deg(std::sin(4.0 * deg), std::cos(4.0 * deg), 0.0);
+  GroundHeightHold hold(o);
+  double log_s = 123.0;
+  for (double h : {1.64, 1.65, 1.66}) EXPECT_FALSE(hold.Update(h, road, &log_s));
+  ASSERT_DOUBLE_EQ(hold.target(), 1.65);
+  // 1.2x the held height (log error -0.18): outside the narrow band, inside the parallel one.
+  ASSERT_TRUE(hold.Update(1.98, road_1deg, &log_s));
+  EXPECT_NEAR(log_s, 0.1 * std::log(1.65 / 1.98), 1e-12);
+  log_s = 123.0;
+  EXPECT_FALSE(hold.Update(1.98, tilted_4deg, &log_s));  // tilted: the narrow band
+  EXPECT_EQ(log_s, 123.0);
+  EXPECT_TRUE(hold.Update(1.80, tilted_4deg, &log_s));   // 9 % off: inside the narrow band
+  EXPECT_FALSE(hold.Update(2.20, road, &log_s));         // 1.33x (log error -0.29): outside both
+  // Off (0 degrees): one band for every plane.
+  o.ground_height_parallel_deg = 0.0;
+  GroundHeightHold one_band(o);
+  for (double h : {1.64, 1.65, 1.66}) EXPECT_FALSE(one_band.Update(h, road, &log_s));
+  EXPECT_FALSE(one_band.Update(1.98, road_1deg, &log_s));
+}
+
 }  // namespace
 }  // namespace dso

@@ -125,6 +125,8 @@ void BindOptions(py::module& m) {
       KP3D_RW(BundleAdjustmentOptions, prior_scale_ground)
       KP3D_RW(BundleAdjustmentOptions, ground_height_samples) KP3D_RW(BundleAdjustmentOptions, ground_height_gain) KP3D_RW(BundleAdjustmentOptions, ground_height_max_error) KP3D_RW(BundleAdjustmentOptions, ground_height_relock)
       KP3D_RW(BundleAdjustmentOptions, ground_height_max_normal_deg)
+      KP3D_RW(BundleAdjustmentOptions, ground_height_parallel_deg)
+      KP3D_RW(BundleAdjustmentOptions, ground_height_parallel_max_error)
       KP3D_RW(BundleAdjustmentOptions, first_frame_prior) KP3D_RW(BundleAdjustmentOptions, stop_update_norm)
       KP3D_RW(BundleAdjustmentOptions, num_threads)
       KP3D_RW(BundleAdjustmentOptions, marginalize_points_min_residuals);
