@@ -20,6 +20,7 @@ _EXPORTS = {
     "SynthOptions": "sequence", "render_sequence": "sequence", "FrameRenderer": "sequence",
     "kitti_intrinsics": "sequence", "SYNTH_VERSION": "sequence",
     "make_trajectory": "trajectory", "load_kitti_trajectory": "trajectory", "TRAJECTORY_KINDS": "trajectory",
+    "smooth_road_profile": "trajectory",
     "Renderer": "render", "RenderOptions": "render", "Scene": "scene", "build_scene": "scene",
     "reproject": "consistency",
 }
