@@ -170,12 +170,13 @@ def smooth_road_profile(world_from_cam: np.ndarray, sigma_m: float = 20.0) -> np
 
     The renderer lays the road ``camera_height`` under the camera path (along the mean camera y
     axis, "down"). A recorded ground truth such as KITTI's (GPS/INS) wiggles vertically by 1-6 cm
-    over 5-10 m (KITTI 08 frames 500-799: 3.0 cm std about a 5 m running mean), which that road
-    turns into bumps of a few % grade, and the camera's height above the road plane a few metres
-    ahead then swings by +-15 % (there: 1.29-2.16 m for 1.65 m), far more than a car's suspension
-    allows. Here each camera's position along "down" is replaced by a Gaussian average over the
-    travelled distance (``sigma_m`` metres, the path's linear trend kept exactly, so constant
-    grades are unchanged); horizontal positions and all orientations are kept.
+    over 5-10 m (KITTI 08 frames 500-799: 3.0 cm std about its 5 m Gaussian average), which that
+    road turns into bumps of a few % grade: the camera's height above the road plane 6-12 m ahead,
+    measured on the rendered depth, then scatters by 6.7 % (log std; 1.29-2.16 m for 1.65 m), far
+    more than a car's suspension allows; with the default smoothing 2.6 %, most of it in sharp turns
+    where that patch leaves the road. Here each camera's position along "down" is replaced by a
+    Gaussian average over the travelled distance (``sigma_m`` metres; the path's linear trend is
+    kept exactly, so constant grades are unchanged); horizontal positions and orientations are kept.
 
     Args:
         world_from_cam: ``(N, 4, 4) float64`` poses, N >= 1.
