@@ -83,6 +83,12 @@ def test_config_errors_name_the_problem(tmp_path):
         load_config(None, mode="orb")
     with pytest.raises(ValueError, match="multiples of 32"):
         load_config(None, width=641)
+    with pytest.raises(ValueError, match="positive"):
+        load_config(None, mode="dso", width=0)
+    # pure DSO runs no network: any size, e.g. KITTI's native 1241x376
+    assert load_config(None, mode="dso", width=1241, height=376).width == 1241
+    with pytest.raises(ValueError, match="networks run"):
+        load_config(None, mode="f2f", width=1241, height=376)
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         load_config(tmp_path / "nope.yaml")
 

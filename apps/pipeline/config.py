@@ -19,7 +19,9 @@ DEFAULT_MODEL_DIR = REPO_ROOT / "frontend" / "models" / "shipped"
 class RunConfig:
     mode: str = "dsdso"                 # dsdso: networks + backend; dso: backend alone; f2f: KP3D frame-to-frame
     model_dir: str | None = None        # TorchScript frontend folder; None = the shipped models
-    width: int = 640                    # processing size: frames (and intrinsics) are resized to this
+    # Processing size: frames (and intrinsics) are resized to it; multiples of 32 where the networks run,
+    # any size in pure DSO (e.g. KITTI's native 1241x376).
+    width: int = 640
     height: int = 192
     crop: str = "none"                  # "none" | "center" | "bottom": crop to the aspect before resizing
     top_k: int = 1000                   # keypoints per frame from the network
@@ -58,9 +60,11 @@ class RunConfig:
     def check(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if self.width <= 0 or self.height <= 0 or self.width % 32 or self.height % 32:
-            raise ValueError(f"width/height must be positive multiples of 32 (network stride), got "
-                             f"{self.width}x{self.height}")
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"width/height must be positive, got {self.width}x{self.height}")
+        if self.frontend_outputs() and (self.width % 32 or self.height % 32):  # pure DSO: any size
+            raise ValueError(f"width/height must be multiples of 32 (network stride) when the networks run "
+                             f"(mode {self.mode!r}), got {self.width}x{self.height}")
         if self.crop not in ("none", "center", "bottom"):
             raise ValueError(f"crop must be none|center|bottom, got {self.crop!r}")
         if self.top_k <= 0 or self.prefetch < 0 or self.pnp_top_k <= 0:
