@@ -46,30 +46,10 @@ def second_difference_norms(world_from_cam: np.ndarray) -> np.ndarray:
     return np.linalg.norm(p[2:] - 2.0 * p[1:-1] + p[:-2], axis=1)
 
 
-def scale_drift_ratios(gt_world_from_cam: np.ndarray, est_world_from_cam: np.ndarray,
-                       window_m: float = 100.0) -> np.ndarray:
-    """Ratio of estimated to true path length over every window of ``window_m`` metres of true path
-    (one window starting at each frame that has ``window_m`` of path after it). Both trajectories
-    ``(N, 4, 4)``, index-associated; the estimate should already be globally scale-aligned. Empty when
-    the true path is shorter than ``window_m``."""
-    gt = np.asarray(gt_world_from_cam, dtype=np.float64)[:, :3, 3]
-    est = np.asarray(est_world_from_cam, dtype=np.float64)[:, :3, 3]
-    if gt.shape != est.shape:
-        raise ValueError(f"scale_drift_ratios: {gt.shape[0]} GT poses vs {est.shape[0]} estimated poses")
-    gt_cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(gt, axis=0), axis=1))])
-    est_cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(est, axis=0), axis=1))])
-    out = []
-    for i in range(gt.shape[0]):
-        j = int(np.searchsorted(gt_cum, gt_cum[i] + window_m))
-        if j >= gt.shape[0]:
-            break
-        out.append((est_cum[j] - est_cum[i]) / max(gt_cum[j] - gt_cum[i], 1e-9))
-    return np.asarray(out)
-
-
 def accuracy(gt: np.ndarray, est: np.ndarray) -> dict:
     """Per-frame accuracy of ``est`` against ``gt`` (both ``(N, 4, 4)``): see the module docs."""
     from apps.evaluation.evaluate import evaluate_trajectory
+    from apps.evaluation.scale_drift import scale_drift_ratios
 
     ev = evaluate_trajectory(gt, est, align="scale")
     d2 = second_difference_norms(ev.est_aligned_world_from_cam)

@@ -14,7 +14,8 @@ For every (sequence, mode, repeat) the CLI runs in a fresh Python process (``pyt
   ``summary.json`` ``peak_rss_mb`` (read at the end of the loop, before the evaluation);
 * ``stage_ms``: per processed frame, from ``summary.json`` (``decode``: image I/O; ``frontend``: the
   networks in the prefetch thread; ``backend``: ``track()``; ``observer``: map copies + observer calls);
-* keyframes, t_rel (%), r_rel (deg/100 m), RPE-1 translation (m) / rotation (deg) from the run's
+* keyframes, t_rel (%), r_rel (deg/100 m), RPE-1 translation (m) / rotation (deg) and the local scale
+  over 100 m of path (``apps.evaluation.scale_drift``: p5-p95 of estimated / true length) from the run's
   evaluation, which heavy modules the child had imported (torch, open3d, matplotlib, evo, scipy), and
   the per-frame statuses (``--json`` only; the keyframe pattern for issue 11's "run the DepthNet only
   on keyframes").
@@ -100,7 +101,7 @@ def run_once(sequence: Path, mode: str, max_frames: int, extra: list[str], workd
         "mapping_thread_ms": summary.get("mapping_thread_ms_per_frame"), "latency_ms": summary.get("latency_ms"),
         "t_rel": ev.get("t_rel"), "r_rel": ev.get("r_rel"), "ate_rmse": ev.get("ate_rmse"),
         "rpe_trans_rmse": ev.get("rpe_trans_rmse"), "rpe_rot_rmse": ev.get("rpe_rot_rmse"),
-        "scale": ev.get("scale"),
+        "scale": ev.get("scale"), "local_scale": ev.get("local_scale"),
         "modules": probed["modules"], "load_before": load_before, "load_after": os.getloadavg()[0],
         "statuses": probed.get("statuses"),
     }
@@ -110,16 +111,21 @@ def _fmt(v, spec: str = ".2f") -> str:
     return "–" if v is None else format(v, spec)
 
 
+def _local_scale_text(ls: dict | None) -> str:
+    return "–" if not ls else f"{ls['p5']:.3f}-{ls['p95']:.3f}"
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| seq | mode | config | CPU s | wall s | fps | peak MiB | decode / frontend / backend / observer ms | "
-             "KF | t_rel | r_rel | RPE-1 m / deg | torch loaded | load |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "KF | t_rel | r_rel | RPE-1 m / deg | scale 100 m p5-p95 | torch loaded | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         st = r["stage_ms"]
         stages = " / ".join(_fmt(st.get(k), ".1f") for k in ("decode", "frontend", "backend", "observer"))
         lines.append(f"| {r['sequence']} | {r['mode']} | {Path(r.get('config') or 'default').stem} | {r['cpu_s']:.1f} | {r['wall_s']:.1f} | {r['fps']:.1f} | "
                      f"{r['peak_rss_mb']:.0f} | {stages} | {r['keyframes']}/{r['frames']} | {_fmt(r['t_rel'])} | "
                      f"{_fmt(r['r_rel'])} | {_fmt(r['rpe_trans_rmse'], '.3f')} / {_fmt(r['rpe_rot_rmse'], '.3f')} | "
+                     f"{_local_scale_text(r.get('local_scale'))} | "
                      f"{'yes' if r['modules'].get('torch') else 'no'} | {r['load_before']:.1f}-{r['load_after']:.1f} |")
     return "\n".join(lines)
 

@@ -1,4 +1,5 @@
-"""Per-frame accuracy helpers of bench/backend.py (second differences, sliding-window scale drift)."""
+"""Per-frame accuracy helpers of bench/backend.py (second differences; the sliding-window scale drift is
+in apps.evaluation.scale_drift, tests/test_scale_drift.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -26,20 +27,6 @@ def test_second_difference_is_zero_on_constant_velocity_and_sees_a_jump():
     assert d2.shape == (18,)
     assert d2.max() == pytest.approx(1.0)  # -2 * 0.5 at frame 10
     assert d2[8] == pytest.approx(0.5) and d2[10] == pytest.approx(0.5)
-
-
-def test_scale_drift_ratio_per_100m_window():
-    m = _load()
-    gt = _straight(301, 1.0)  # 300 m
-    est = gt.copy()
-    est[150:, 2, 3] = 150.0 + 1.2 * np.arange(151)  # second half travels 20 % too far
-    r = m.scale_drift_ratios(gt, est)
-    assert r.shape == (201,)  # windows starting at frames 0..200
-    assert r[0] == pytest.approx(1.0) and r[-1] == pytest.approx(1.2)
-    assert r.min() == pytest.approx(1.0) and r.max() == pytest.approx(1.2)
-    assert m.scale_drift_ratios(_straight(50, 1.0), _straight(50, 1.0)).size == 0  # shorter than 100 m
-    with pytest.raises(ValueError, match="GT poses"):
-        m.scale_drift_ratios(gt, est[:-1])
 
 
 def test_sequence_argument_parsing():

@@ -65,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
             return "n/a" if v is None else f"{v:.2f}"
         print(f"t_rel {fmt(ev['t_rel'])} %  r_rel {fmt(ev['r_rel'])} deg/100m  ATE {fmt(ev['ate_rmse'])} m "
               "(scale-only alignment, KITTI devkit metric)")
+        if ev.get("local_scale"):
+            ls = ev["local_scale"]
+            print(f"local scale over {ls['window_m']:.0f} m of path: p5 {ls['p5']:.3f}  median {ls['median']:.3f}  "
+                  f"p95 {ls['p95']:.3f}  worst {ls['worst']:.3f} ({ls['n_windows']} windows; 1 = no scale drift)")
     if s["interrupted"]:
         print(json.dumps({"interrupted": True, "frames_written": s["frames"]}))
         return 143 if "SIGTERM" in s.get("signals", []) else 130

@@ -10,7 +10,8 @@ Order of operations (``evaluate_trajectory``):
 2. ``max_frames``: keep only the first M associated pairs (e.g. the 300 development frames).
 3. alignment (``apps.evaluation.alignment``), fitted on the pairs kept.
 4. metrics on the aligned estimate: KITTI devkit t_rel [%] / r_rel [deg/100 m] with the per-length
-   breakdown, ATE (translation APE RMSE, m), RPE over 1 frame (translation RMSE m, rotation RMSE deg).
+   breakdown, ATE (translation APE RMSE, m), RPE over 1 frame (translation RMSE m, rotation RMSE deg),
+   the local scale over 100 m windows of path (``apps.evaluation.scale_drift``).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from evo.core import metrics
 from apps.evaluation.alignment import ALIGN_MODES, Alignment, align_trajectory, associate_by_time, to_evo
 from apps.evaluation.kitti_metric import (ARITHMETICS, DEG_PER_RAD, KITTI_LENGTHS_M, KITTI_STEP_FRAMES, KittiErrors,
                                           kitti_errors)
+from apps.evaluation.scale_drift import ScaleDrift, scale_drift
 from apps.io.poses import check_poses
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,8 @@ class EvaluationResult:
     rpe_rot_rmse: RPE (1 frame) rotation-angle RMSE, degrees (evo's definition, see
         ``rpe_rotation_rmse_deg``).
     scale: scale of the alignment (1.0 for "none"/"se3").
+    local_scale: estimated / true path length over 100 m windows of path after the alignment
+        (``apps.evaluation.scale_drift``; percentiles and the worst window), None on a shorter path.
     align: alignment mode used; alignment: the full Alignment.
     n_frames: associated frames scored; n_gt_poses / n_est_poses: poses in the inputs.
     kitti: KittiErrors (per-length breakdown, used/skipped lengths).
@@ -107,6 +111,7 @@ class EvaluationResult:
     name: str = ""
     gt_path: str | None = None
     est_path: str | None = None
+    local_scale: ScaleDrift | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (NaN -> None). Units: t_rel %, r_rel deg/100m, ATE/RPE-trans m,
@@ -122,6 +127,7 @@ class EvaluationResult:
             "rpe_trans_rmse": _nan_to_none(self.rpe_trans_rmse),
             "rpe_rot_rmse": _nan_to_none(self.rpe_rot_rmse),
             "scale": _nan_to_none(self.scale),
+            "local_scale": None if self.local_scale is None else self.local_scale.to_dict(),
             "align": self.align,
             "association": self.association,
             "n_frames": self.n_frames,
@@ -135,7 +141,7 @@ class EvaluationResult:
                                          "n_segments": e.n_segments}
                            for length, e in k.per_length.items()},
             "units": {"t_rel": "%", "r_rel": "deg/100m", "ate_rmse": "m", "rpe_trans_rmse": "m",
-                      "rpe_rot_rmse": "deg"},
+                      "rpe_rot_rmse": "deg", "local_scale": "estimated / true path length"},
         }
 
 
@@ -252,7 +258,7 @@ def evaluate_trajectory(
         align=opts.align, n_frames=int(est_m.shape[0]), n_gt_poses=int(gt_arr.shape[0]),
         n_est_poses=int(est_arr.shape[0]), association=association, kitti=kitti,
         alignment=alignment, gt_world_from_cam=gt_m, est_aligned_world_from_cam=est_aligned,
-        timestamps=stamps, name=name,
+        timestamps=stamps, name=name, local_scale=scale_drift(gt_m, est_aligned),
     )
 
 

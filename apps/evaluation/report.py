@@ -57,6 +57,10 @@ def format_result(result: EvaluationResult) -> str:
     lines.append(kitti_summary_line(result))
     lines.append(f"ATE RMSE {_fmt(result.ate_rmse, 4)} m   RPE (1 frame) RMSE "
                  f"{_fmt(result.rpe_trans_rmse, 4)} m / {_fmt(result.rpe_rot_rmse, 4)} deg")
+    ls = result.local_scale
+    if ls is not None:
+        lines.append(f"local scale over {ls.window_m:.0f} m of path (estimated / true length): p5 {ls.p5:.3f}   "
+                     f"median {ls.median:.3f}   p95 {ls.p95:.3f}   worst {ls.worst:.3f}   ({ls.n_windows} windows)")
     return "\n".join(lines) + "\n"
 
 
@@ -67,15 +71,18 @@ _BATCH_COLUMNS = (  # header, attribute, digits
 
 
 def _batch_rows(batch: BatchResult) -> tuple[list[str], list[list[str]]]:
-    header = ["sequence", "frames", "align", "scale", *(c[0] for c in _BATCH_COLUMNS), "lengths[m]"]
+    header = ["sequence", "frames", "align", "scale", *(c[0] for c in _BATCH_COLUMNS), "scale100m p5-p95",
+              "lengths[m]"]
     rows = []
     for r in batch.results:
+        ls = r.local_scale
         rows.append([r.name, str(r.n_frames), r.align, f"{r.scale:.4f}",
                      *(_fmt(getattr(r, attr), d) for _, attr, d in _BATCH_COLUMNS),
+                     "-" if ls is None else f"{ls.p5:.3f}-{ls.p95:.3f}",
                      _lengths_text(r.kitti.used_lengths).replace(" ", ",")])
     n = len(batch.results)
     rows.append([f"mean ({n})", "", "", "",
-                 *(_fmt(batch.mean[attr], d) for _, attr, d in _BATCH_COLUMNS), ""])
+                 *(_fmt(batch.mean[attr], d) for _, attr, d in _BATCH_COLUMNS), "", ""])
     return header, rows
 
 
