@@ -1,4 +1,4 @@
-"""Trajectory plots against ground truth with evo (top-down xz, xyz over time, APE along the path).
+"""Trajectory plots against ground truth with evo (top-down xz, xyz over time, local scale, APE along the path).
 
 Library entry point: :func:`plot_trajectories`. Figures are drawn on Agg canvases created here
 (no pyplot state, no global backend switch), and every file is written atomically.
@@ -113,8 +113,10 @@ def plot_trajectories(gt: np.ndarray, estimates: Mapping[str, np.ndarray], out_d
     timestamps: (N,) float64 seconds of the GT poses for the xyz plot's time axis (frame index without).
     title: prefix of the figure titles.
     Files (for each format): ``trajectories_xz``: top-down view (x right, z forward);
-    ``trajectories_xyz``: x, y, z over time; ``ape_<label>``: the aligned estimate coloured by
-    its translation error (APE) in metres, with the RMSE in the title.
+    ``trajectories_xyz``: x, y, z over time; ``local_scale``: estimated / true path length over
+    100 m windows of path (only when an estimate covers 100 m; ``apps.evaluation.scale_drift``);
+    ``ape_<label>``: the aligned estimate coloured by its translation error (APE) in metres, with
+    the RMSE in the title.
     Raises ValueError for bad shapes/lengths/options (naming the label) or degenerate alignment.
     """
     from evo.tools import plot as evo_plot
@@ -175,6 +177,8 @@ def plot_trajectories(gt: np.ndarray, estimates: Mapping[str, np.ndarray], out_d
     axarr[0].set_title(f"{prefix}position over time, {align} alignment")
     written += _save(fig, out_dir, "trajectories_xyz", formats)
 
+    written += _plot_local_scale(runs, out_dir, formats, prefix, colors)
+
     for label, stem, gt_i, aligned, errors, scale in runs:
         fig = Figure(figsize=(7, 6), layout="constrained")
         ax = _xz_axis(fig)
@@ -188,3 +192,32 @@ def plot_trajectories(gt: np.ndarray, estimates: Mapping[str, np.ndarray], out_d
         ax.set_aspect("equal", adjustable="datalim")
         written += _save(fig, out_dir, f"ape_{stem}", formats)
     return written
+
+
+def _plot_local_scale(runs, out_dir: Path, formats: Sequence[str], prefix: str, colors) -> list[Path]:
+    """``local_scale``: each aligned estimate's path length / the true one over 100 m windows of path,
+    against the distance along the ground truth (window centres); nothing when no run is that long."""
+    from matplotlib.figure import Figure
+
+    from apps.evaluation.scale_drift import DEFAULT_WINDOW_M, path_distances, scale_drift_ratios
+
+    curves = []
+    for i, (label, _, gt_i, aligned, _, _) in enumerate(runs):
+        ratios = scale_drift_ratios(gt_i, aligned, DEFAULT_WINDOW_M)
+        if ratios.size:
+            centres = path_distances(gt_i)[: ratios.size] + DEFAULT_WINDOW_M / 2
+            curves.append((label, colors[i % len(colors)], centres, ratios))
+    if not curves:
+        return []
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.add_subplot(111)
+    ax.axhline(1.0, color=GT_COLOR, linestyle="--", linewidth=1.0, label="no scale drift")
+    for label, color, centres, ratios in curves:
+        ax.plot(centres, ratios, "-", color=color, label=label)
+    ax.set_xlabel(f"distance along the ground truth (m), centre of a {DEFAULT_WINDOW_M:.0f} m window")
+    ax.set_ylabel("estimated / true path length")
+    ax.set_title(f"{prefix}local scale over {DEFAULT_WINDOW_M:.0f} m of path")
+    ax.legend(loc="best")
+    ax.grid(True, alpha=0.3)
+    return _save(fig, out_dir, "local_scale", formats)
+

@@ -39,8 +39,9 @@ def test_plot_files_written_and_not_blank(tmp_path):
     written = plot_trajectories(gt, estimates, tmp_path / "plots", align="scale", formats=("png", "pdf"),
                                 title="synthetic")
     names = sorted(p.name for p in written)
-    assert names == sorted(f"{stem}.{fmt}" for stem in ("trajectories_xz", "trajectories_xyz", "ape_noisy_run",
-                                                         "ape_drift") for fmt in ("png", "pdf"))
+    # local_scale: the 120 m run has 100 m windows (the 99 m "drift" run has none and is left out of it)
+    assert names == sorted(f"{stem}.{fmt}" for stem in ("trajectories_xz", "trajectories_xyz", "local_scale",
+                                                         "ape_noisy_run", "ape_drift") for fmt in ("png", "pdf"))
     assert all(p.parent == tmp_path / "plots" and p.is_file() for p in written)
     assert not list((tmp_path / "plots").glob(".*.tmp"))  # no temporary files left behind
     for p in written:
@@ -136,3 +137,15 @@ def test_cli_errors_name_the_file(tmp_path, capsys):
                    "--labels", "a", "b", "--out", str(tmp_path / "o")])
     assert rc == 2 and "--labels" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_local_scale_figure_only_for_runs_of_100m(tmp_path):
+    gt = synthetic_gt()
+    short = plot_trajectories(gt[:90], {"short": scaled_noisy(gt[:90], 0.5, 0.01)}, tmp_path / "a", formats=("png",))
+    assert sorted(p.name for p in short) == ["ape_short.png", "trajectories_xyz.png", "trajectories_xz.png"]
+    est = scaled_noisy(gt, 0.5, 0.0)
+    est[60:, :3, 3] = est[59, :3, 3] + 1.3 * (est[60:, :3, 3] - est[59, :3, 3])  # 30 % too far from frame 60
+    written = plot_trajectories(gt, {"stretched": est}, tmp_path / "b", formats=("png",))
+    img = cv2.imread(str(tmp_path / "b" / "local_scale.png"), cv2.IMREAD_COLOR)
+    assert tmp_path / "b" / "local_scale.png" in written and img is not None and img.std() > 15.0
+

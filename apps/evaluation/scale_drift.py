@@ -17,6 +17,12 @@ import numpy as np
 DEFAULT_WINDOW_M = 100.0
 
 
+def path_distances(world_from_cam: np.ndarray) -> np.ndarray:
+    """Distance travelled up to each pose, metres: ``(N, 4, 4)`` -> ``(N,)`` float64, starting at 0."""
+    p = np.asarray(world_from_cam, dtype=np.float64)[:, :3, 3]
+    return np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
+
+
 def scale_drift_ratios(gt_world_from_cam: np.ndarray, est_world_from_cam: np.ndarray,
                        window_m: float = DEFAULT_WINDOW_M) -> np.ndarray:
     """Ratio of estimated to true path length over every window of ``window_m`` metres of true path.
@@ -27,12 +33,10 @@ def scale_drift_ratios(gt_world_from_cam: np.ndarray, est_world_from_cam: np.nda
     """
     if not (window_m > 0 and math.isfinite(window_m)):
         raise ValueError(f"window_m: expected a positive number of metres, got {window_m!r}")
-    gt = np.asarray(gt_world_from_cam, dtype=np.float64)[:, :3, 3]
-    est = np.asarray(est_world_from_cam, dtype=np.float64)[:, :3, 3]
-    if gt.shape != est.shape:
+    gt, est = np.asarray(gt_world_from_cam), np.asarray(est_world_from_cam)
+    if gt.shape[0] != est.shape[0]:
         raise ValueError(f"scale_drift_ratios: {gt.shape[0]} GT poses vs {est.shape[0]} estimated poses")
-    gt_cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(gt, axis=0), axis=1))])
-    est_cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(est, axis=0), axis=1))])
+    gt_cum, est_cum = path_distances(gt), path_distances(est)
     start = np.arange(gt.shape[0])
     end = np.searchsorted(gt_cum, gt_cum + window_m)  # first frame with >= window_m of path since start
     ok = end < gt.shape[0]
