@@ -1,10 +1,11 @@
-"""The renderer's road under a recorded path: camera heights smoothed (``smooth_road_profile``)."""
+"""The renderer's road under a recorded path: camera heights smoothed (``smooth_road_profile``) and the
+passes of a street driven twice levelled (``level_revisits``)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from apps.synth import FrameRenderer, SynthOptions, kitti_intrinsics, smooth_road_profile
+from apps.synth import FrameRenderer, SynthOptions, kitti_intrinsics, level_revisits, smooth_road_profile
 from frontend.ground_scale import fit_ground_plane
 
 
@@ -84,3 +85,44 @@ def test_cli_smooths_recorded_heights(tmp_path, capsys):
     assert np.abs(smoothed[:, 1, 3] - raw[:, 1, 3]).max() > 0.02
     assert main(common + ["--out", str(tmp_path / "c"), "--road-smoothing", "-1"]) == 2
     assert "--road-smoothing" in capsys.readouterr().err
+
+
+def _out_and_back(drift_m: float) -> np.ndarray:
+    """Out 200 m along +z, across 3 m, back 200 m along -z 3 m to the side, 1 m per frame, axes level;
+    the recorded height drifts down by ``drift_m`` over the drive (y is down), as a GPS/INS height
+    can: at z = 0 the way back is ``drift_m`` below the way out."""
+    out = [(0.0, z) for z in range(200)]
+    across = [(x, 199.0) for x in (1.0, 2.0)]
+    back = [(3.0, z) for z in range(199, -1, -1)]
+    xz = np.array(out + across + back, dtype=np.float64)
+    poses = np.tile(np.eye(4), (len(xz), 1, 1))
+    poses[:, 0, 3], poses[:, 2, 3] = xz[:, 0], xz[:, 1]
+    poses[:, 1, 3] = drift_m * np.arange(len(xz)) / (len(xz) - 1)
+    return poses
+
+
+def test_revisited_street_gets_one_height():
+    poses = _out_and_back(2.0)
+    out = level_revisits(poses)
+    h, z = out[:, 1, 3], out[:, 2, 3]
+    way_out, way_back = h[:200], h[202:][::-1]  # both indexed by z = 0..199
+    assert np.abs(poses[202:, 1, 3][::-1] - poses[:200, 1, 3])[:150].min() > 0.5  # recorded: apart
+    assert np.abs(way_back - way_out)[:150].max() < 0.15  # levelled: one street (within 7.5 % of the drift)
+    assert np.abs(np.diff(h)).max() < 0.05  # no step: at most a 5 % grade per metre
+    np.testing.assert_array_equal(out[:, :3, :3], poses[:, :3, :3])
+    np.testing.assert_allclose(out[:, [0, 2], 3], poses[:, [0, 2], 3], atol=1e-12)
+    assert poses[-1, 1, 3] == 2.0 and z[0] == 0.0  # the input is not modified
+
+
+def test_single_pass_unchanged_and_bad_arguments():
+    poses = _path(300, grade=0.04, wiggle_m=0.0)  # a straight climb: nothing to level
+    np.testing.assert_array_equal(level_revisits(poses), poses)
+    far = _out_and_back(2.0)
+    far[203:, 0, 3] += 100.0  # the way back 103 m to the side: not the same street
+    np.testing.assert_array_equal(level_revisits(far), far)
+    for kwargs in ({"sigma_m": 0.0}, {"sigma_m": float("nan")}, {"min_separation_m": -1.0}):
+        with pytest.raises(ValueError, match=next(iter(kwargs))):
+            level_revisits(poses, **kwargs)
+    with pytest.raises(ValueError, match=r"\(N, 4, 4\)"):
+        level_revisits(np.eye(4))
+

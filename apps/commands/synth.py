@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stride", type=int, default=1, metavar="S", help="use every S-th pose of --poses (default 1)")
     parser.add_argument("--road-smoothing", type=float, default=20.0, metavar="M",
                         help="--poses only: smooth the camera heights over M metres of travel so that the road laid "
-                             "under the path is smooth (recorded GPS/INS heights wiggle by centimetres; default 20, "
+                             "under the path is smooth (recorded GPS/INS heights wiggle by centimetres), and level "
+                             "the passes of a street driven twice (they drift apart by metres; default 20, "
                              "0 = the file's heights as they are)")
     parser.add_argument("--speed", type=float, default=1.0,
                         help="metres per frame of generated trajectories (default 1.0)")
@@ -48,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from apps.synth import SynthOptions, load_kitti_trajectory, make_trajectory, render_sequence, smooth_road_profile
+    from apps.synth import (SynthOptions, level_revisits, load_kitti_trajectory, make_trajectory, render_sequence,
+                            smooth_road_profile)
 
     if args.frames is not None and args.frames < 1:
         raise ValueError(f"--frames must be >= 1, got {args.frames}")
@@ -57,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--road-smoothing must be >= 0 metres, got {args.road_smoothing}")
         poses = load_kitti_trajectory(args.poses, n_frames=args.frames, start=args.start, stride=args.stride)
         if args.road_smoothing > 0.0:
-            poses = smooth_road_profile(poses, args.road_smoothing)
+            poses = level_revisits(smooth_road_profile(poses, args.road_smoothing))
         source = (f"poses {args.poses} (start {args.start}, stride {args.stride}, "
-                  f"heights smoothed over {args.road_smoothing:g} m)")
+                  + (f"heights smoothed over {args.road_smoothing:g} m, revisits levelled)" if args.road_smoothing > 0.0
+                     else "heights as recorded)"))
     else:
         if args.start != 0 or args.stride != 1:
             raise ValueError("--start/--stride apply to --poses only")

@@ -21,6 +21,7 @@ _EXPORTS = {
     "kitti_intrinsics": "sequence", "SYNTH_VERSION": "sequence",
     "make_trajectory": "trajectory", "load_kitti_trajectory": "trajectory", "TRAJECTORY_KINDS": "trajectory",
     "smooth_road_profile": "trajectory",
+    "level_revisits": "trajectory",
     "Renderer": "render", "RenderOptions": "render", "Scene": "scene", "build_scene": "scene",
     "reproject": "consistency",
 }

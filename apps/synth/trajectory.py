@@ -211,3 +211,52 @@ def smooth_road_profile(world_from_cam: np.ndarray, sigma_m: float = 20.0) -> np
     h_new = np.interp(s, grid, smoothed)
     poses[:, :3, 3] = t + np.outer(h_new - h, down)
     return poses
+
+
+def level_revisits(world_from_cam: np.ndarray, sigma_m: float = 8.0, min_separation_m: float = 60.0) -> np.ndarray:
+    """Camera heights made to agree where a recorded path passes the same place twice.
+
+    A GPS/INS ground truth drifts vertically over a drive: KITTI 08 passes frames 220-255's street
+    again from frame ~1560 about 2 m lower. The renderer lays each pass's road ``camera_height`` under
+    its cameras and the ground between streets at the nearest pass's height, so one pass then drives
+    under the other's ground. Here each camera's height along "down" becomes a weighted mean of its
+    own height and the heights of the cameras of other passes nearby: weights ``exp(-d^2 / 2 sigma^2)``
+    of the horizontal distance ``d``, other passes being cameras more than ``min_separation_m`` of travel
+    away, the camera's own weight the sum of the weights of its own pass's neighbours. Where two passes
+    overlap both get their mean height; away from other passes nothing changes; the transition is as
+    wide as the passes take to separate by ~2 sigma. Horizontal positions and orientations are kept.
+
+    Args:
+        world_from_cam: ``(N, 4, 4) float64`` poses, N >= 1.
+        sigma_m: horizontal Gaussian standard deviation in metres (> 0).
+        min_separation_m: travelled distance beyond which a camera belongs to another pass (> 0).
+
+    Returns:
+        ``(N, 4, 4) float64`` poses; the input is not modified.
+    """
+    from scipy.spatial import cKDTree
+
+    poses = np.array(world_from_cam, dtype=np.float64, copy=True)
+    if poses.ndim != 3 or poses.shape[1:] != (4, 4) or len(poses) == 0:
+        raise ValueError(f"world_from_cam must be a non-empty (N, 4, 4) array, got shape {poses.shape}")
+    for name, value in (("sigma_m", sigma_m), ("min_separation_m", min_separation_m)):
+        if not (np.isfinite(value) and value > 0.0):
+            raise ValueError(f"{name} must be a positive number of metres, got {value}")
+    down = poses[:, :3, 1].mean(axis=0)
+    down /= np.linalg.norm(down)
+    t = poses[:, :3, 3]
+    h = t @ down
+    horizontal = t - np.outer(h, down)
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(t, axis=0), axis=1))])
+    tree = cKDTree(horizontal)
+    h_new = h.copy()
+    for i, near in enumerate(tree.query_ball_point(horizontal, 3.0 * sigma_m)):
+        near = np.asarray(near, dtype=np.int64)
+        w = np.exp(-0.5 * (np.linalg.norm(horizontal[near] - horizontal[i], axis=1) / sigma_m) ** 2)
+        other = np.abs(s[near] - s[i]) > min_separation_m
+        if not other.any():
+            continue
+        own_weight = w[~other].sum()  # includes the camera itself (weight 1)
+        h_new[i] = (own_weight * h[i] + w[other] @ h[near[other]]) / (own_weight + w[other].sum())
+    poses[:, :3, 3] = t + np.outer(h_new - h, down)
+    return poses
