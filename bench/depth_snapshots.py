@@ -25,11 +25,12 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+from pipeline import seed_runs  # noqa: E402  (bench/pipeline.py)
 
 METRICS = ("ate_rmse", "rpe_trans_rmse", "t_rel", "r_rel", "scale", "cpu_s")
 
@@ -51,25 +52,6 @@ def render_errors(ckpt: Path, render: Path) -> dict:
     from frontend.training.evaluate import evaluate_depth_checkpoint
 
     return evaluate_depth_checkpoint(ckpt, open_sequence(render, resize=(320, 96)))
-
-
-def pipeline_runs(model: Path, root: Path, seqs: list[str], seeds: list[int], max_frames: int) -> list[dict]:
-    with tempfile.TemporaryDirectory(prefix="kp3d_snap_") as tmp:
-        configs = []
-        for seed in seeds:
-            cfg = Path(tmp) / f"seed{seed}.yaml"
-            cfg.write_text(f"backend: {{selector: {{seed: {seed}}}}}\n")
-            configs.append(str(cfg))
-        out = Path(tmp) / "rows.json"
-        cmd = [sys.executable, str(REPO / "bench" / "pipeline.py"), "--root", str(root), "--seqs", *seqs,
-               "--modes", "dsdso", "--max-frames", str(max_frames), "--configs", *configs, "--json", str(out),
-               "--", "--model-dir", str(model)]
-        subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-        rows = json.loads(out.read_text())
-    for r in rows:
-        r["seed"] = int(Path(r["config"]).stem.removeprefix("seed"))
-        r.pop("statuses", None)
-    return rows
 
 
 def _mean(values: list) -> float | None:
@@ -118,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         export(ckpt, args.keypoint, args.calibrate, model)
         res = {"name": name, "checkpoint": str(ckpt), "model_dir": str(model),
                "render": render_errors(ckpt, args.eval_render),
-               "runs": pipeline_runs(model, args.root, args.seqs, args.seeds, args.max_frames)}
+               "runs": seed_runs(args.root, args.seqs, args.seeds, max_frames=args.max_frames,
+                                 extra=["--model-dir", str(model)])}
         results.append(res)
         print(table([res], args.seqs).splitlines()[-1], flush=True)
     print(table(results, args.seqs))

@@ -29,10 +29,12 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from pipeline import seed_runs  # noqa: E402  (bench/pipeline.py)
+
 DEFAULT_POSES = REPO.parent / "shared" / "data" / "kitti" / "poses"
 DEFAULT_PATHS = ("01", "03", "04", "05", "09:0:1490", "10", "08:100:1500")
 RENDER_ARGS = ("--seed", "11", "--noise", "2", "--exposure", "0.02", "--blur", "0.3", "--vignette", "0.2")
@@ -72,22 +74,7 @@ def render(poses_dir: Path, renders: Path, spec: str) -> str:
 
 def run(renders: Path, names: list[str], modes: list[str], seeds: list[int]) -> list[dict]:
     """Every (sequence, mode, seed) through bench/pipeline.py; rows with ``seed`` added."""
-    with tempfile.TemporaryDirectory(prefix="kp3d_path_renders_") as tmp:
-        configs = []
-        for seed in seeds:
-            cfg = Path(tmp) / f"seed{seed}.yaml"
-            cfg.write_text(f"backend: {{selector: {{seed: {seed}}}}}\n")
-            configs.append(str(cfg))
-        out = Path(tmp) / "rows.json"
-        cmd = [sys.executable, str(REPO / "bench" / "pipeline.py"), "--root", str(renders / "sequences"),
-               "--seqs", *names, "--modes", *modes, "--max-frames", "100000", "--configs", *configs,
-               "--json", str(out)]
-        subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-        rows = json.loads(out.read_text())
-    for r in rows:
-        r["seed"] = int(Path(r["config"]).stem.removeprefix("seed"))
-        r.pop("statuses", None)
-    return rows
+    return seed_runs(renders / "sequences", names, seeds, modes=tuple(modes), max_frames=100000)
 
 
 def _mean(values: list) -> float | None:

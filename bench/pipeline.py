@@ -107,6 +107,27 @@ def run_once(sequence: Path, mode: str, max_frames: int, extra: list[str], workd
     }
 
 
+def seed_runs(root: Path, seqs: list[str], seeds: list[int], *, modes: tuple[str, ...] = ("dsdso",),
+              max_frames: int = 300, extra: list[str] | None = None) -> list[dict]:
+    """This benchmark in a child process (quiet) over selector seeds, one run config per seed; returns its
+    rows, each with ``seed`` added. ``extra``: arguments for every ``kp3d-vo run`` (e.g. ``--model-dir``)."""
+    with tempfile.TemporaryDirectory(prefix="kp3d-bench-seeds-") as tmp:
+        configs = []
+        for seed in seeds:
+            cfg = Path(tmp) / f"seed{seed}.yaml"
+            cfg.write_text(f"backend: {{selector: {{seed: {seed}}}}}\n")
+            configs.append(str(cfg))
+        out = Path(tmp) / "rows.json"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--root", str(root), "--seqs", *seqs, "--modes", *modes,
+               "--max-frames", str(max_frames), "--configs", *configs, "--json", str(out), "--", *(extra or [])]
+        subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+        rows = json.loads(out.read_text())
+    for r in rows:
+        r["seed"] = int(Path(r["config"]).stem.removeprefix("seed"))
+        r.pop("statuses", None)
+    return rows
+
+
 def _fmt(v, spec: str = ".2f") -> str:
     return "–" if v is None else format(v, spec)
 
