@@ -141,6 +141,12 @@ def b_opencv_yaml(seq, tmp):
     return _run(seq, tmp, "--calib", str(tmp / "cam.yaml"))
 
 
+def b_distortion_count(seq, tmp):
+    (tmp / "lens.yaml").write_text("fx: 185.4\nfy: 183.5\ncx: 156.2\ncy: 46.9\ndistortion_model: plumb_bob\n"
+                                   "D: [-0.2, 0.05, 0.001]\n")
+    return _run(seq, tmp, "--calib", str(tmp / "lens.yaml"))
+
+
 def b_no_calib(seq, tmp):
     (seq / "calib.txt").unlink()
     return _run(seq, tmp)
@@ -173,7 +179,7 @@ BUILDERS = {
     "2a": b_resized_elsewhere, "2b": b_tiny_focal, "2c": b_pp_outside, "2d": b_scaled_p, "2e": b_calib_other_size, "3b": b_odd_first_frame,
     "4a": b_gap, "4c": b_tum_gt_other_times, "6a": b_scaled_rotation, "9a": b_output_is_file,
     "11a": b_output_empty, "12a": b_config_type, "12b": b_opencv_yaml, "13a": b_no_calib, "13b": b_bom,
-    "13c": b_zero_focal, "13d": b_device_in_dso, "13e": b_singular_gt,
+    "13c": b_zero_focal, "13d": b_device_in_dso, "13e": b_singular_gt, "15a": b_distortion_count,
 }
 
 

@@ -18,7 +18,8 @@ import argparse
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("sequence", help="KITTI sequence folder (sequences/NN), image folder or video file")
     p.add_argument("--out", required=True, help="output model folder (use it with kp3d-vo run --model-dir)")
-    p.add_argument("--calib", help="calibration file for image folders/videos (fx fy cx cy [w h], or YAML)")
+    p.add_argument("--calib", help="calibration file for image folders/videos (fx fy cx cy [w h], or YAML; "
+                                   "with lens distortion the frames are undistorted)")
     p.add_argument("--camera", type=int, default=0, help="KITTI camera (0 = image_0, 2 = image_2)")
     p.add_argument("--model-dir", help="frontend folder to start from (default: the shipped models)")
     p.add_argument("--config", help="YAML run config of the backend runs (processing size, backend options)")

@@ -10,7 +10,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=("dsdso", "dso", "f2f"), help="dsdso (default): networks + backend; "
                    "dso: backend alone; f2f: KP3D frame-to-frame baseline")
     p.add_argument("--config", help="YAML run config (see configs/run/)")
-    p.add_argument("--calib", help="calibration file for image folders/videos (fx fy cx cy [w h], or YAML)")
+    p.add_argument("--calib", help="calibration file for image folders/videos (fx fy cx cy [w h], or YAML; "
+                                   "with lens distortion the frames are undistorted)")
     p.add_argument("--gt", help="ground-truth trajectory (KITTI/TUM); KITTI folders find theirs")
     p.add_argument("--camera", type=int, default=0, help="KITTI camera (0 = image_0, 2 = image_2)")
     p.add_argument("--max-frames", type=int, help="process only the first N frames")

@@ -1,14 +1,24 @@
-"""Pinhole calibration files for image folders and videos: :func:`read_intrinsics`.
+"""Camera calibration files for image folders and videos: :func:`read_calibration`, :func:`read_intrinsics`.
 
-Accepted formats (images are assumed rectified / undistorted):
+Accepted formats (pinhole intrinsics, optionally with lens distortion):
 
 - plain text: the numbers ``fx fy cx cy`` or ``fx fy cx cy width height`` (pixels), on one line or
   several; ``#`` starts a comment line. Example: ``718.856 718.856 607.1928 185.2157 1241 376``.
 - YAML (``.yaml``/``.yml``): a mapping with ``fx, fy, cx, cy`` and optionally ``width, height``
   (also ``image_width, image_height``), or with the 3x3 matrix under ``K`` / ``camera_matrix`` as a
-  nested list, a flat list of 9, or an OpenCV ``{rows, cols, data}`` mapping. OpenCV
-  ``cv2.FileStorage`` files (first line ``%YAML:1.0``) are read with OpenCV.
-- a KITTI ``calib.txt`` (``P0: `` + 12 numbers, ...): the intrinsics of ``P<camera>``.
+  nested list, a flat list of 9, or an OpenCV ``{rows, cols, data}`` mapping (a ROS ``camera_info``
+  file), or Kalibr's ``intrinsics: [fu, fv, pu, pv]`` and ``resolution: [w, h]`` (also nested under
+  ``cam<camera>:`` as in a Kalibr camchain). OpenCV ``cv2.FileStorage`` files (first line
+  ``%YAML:1.0``, e.g. EuRoC's ``sensor.yaml``) are read with OpenCV.
+- a KITTI ``calib.txt`` (``P0: `` + 12 numbers, ...): the intrinsics of ``P<camera>`` (rectified).
+
+Lens distortion (YAML and OpenCV YAML only): the coefficients under ``D``, ``dist_coeffs``,
+``distortion_coeffs`` (Kalibr), ``distortion_coefficients`` (ROS, OpenCV, EuRoC) or ``distortion`` (a
+list or a ``{rows, cols, data}`` mapping), or the single keys ``k1 k2 p1 p2 k3`` (``k1 k2 k3 k4`` for
+a fisheye), with the model under ``distortion_model`` (radtan / plumb_bob / rational_polynomial /
+radial-tangential, or equidistant / fisheye / kannala_brandt; default radtan, OpenCV's order). The
+sequence readers undistort such frames to a pinhole camera (:mod:`apps.io.undistort`); all-zero
+coefficients mean no distortion.
 
 A calibration without a size takes the size of the images; one with a size must match them (a
 calibration is never rescaled silently: frames resized by ``kp3d-vo`` itself get consistently
@@ -18,14 +28,13 @@ cannot belong to frames of that size: a principal point outside the middle half 
 (typically a calibration of the full-size frames used with resized or cropped ones) or a field of
 view outside 2-160 degrees (e.g. ``fx = 1e-9``). A matrix ``K`` or ``P`` whose ``[2, 2]`` entry is
 not 1 is divided by it. A UTF-8 byte-order mark at the start of the file is ignored.
-Non-zero distortion coefficients (``k1``, ``D``, ``dist_coeffs``, ...) are logged as a warning,
-since the pipeline does not undistort.
 """
 from __future__ import annotations
 
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +42,12 @@ import numpy as np
 
 from apps.io.camera import Intrinsics
 from apps.io.kitti_format import normalized_projection, parse_calib, read_text_stripping_bom
+from apps.io.undistort import Distortion
 
 logger = logging.getLogger(__name__)
 
-_DISTORTION_KEYS = ("k1", "k2", "k3", "p1", "p2", "D", "dist_coeffs", "distortion_coefficients", "distortion")
+_DISTORTION_LISTS = ("D", "dist_coeffs", "distortion_coeffs", "distortion_coefficients", "distortion")
+_DISTORTION_SINGLE = {"radtan": ("k1", "k2", "p1", "p2", "k3"), "equidistant": ("k1", "k2", "k3", "k4")}
 _KEY_LINE = re.compile(r"^\s*[A-Za-z_]\w*\s*:")
 MAX_PRINCIPAL_OFFSET = 0.25   # |cx - centre| / width (and cy / height) allowed for a native calibration
 FOV_RANGE_DEG = (2.0, 160.0)  # plausible horizontal and vertical field of view of a pinhole camera
@@ -76,9 +87,29 @@ def check_intrinsics_fit(k: Intrinsics, source: str, *, centred: bool = True) ->
     return k
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """A calibration file's camera: pinhole ``intrinsics`` of the frames as stored, and their lens
+    ``distortion`` (None when the file has none or all its coefficients are 0)."""
+
+    intrinsics: Intrinsics
+    distortion: Distortion | None = None
+
+
 def read_intrinsics(path: str | os.PathLike, *, image_size: tuple[int, int] | None = None,
                     camera: int = 0) -> Intrinsics:
-    """Read a calibration file (formats in the module docstring) as :class:`Intrinsics`.
+    """The pinhole intrinsics of :func:`read_calibration` (a distortion in the file is logged as a
+    warning: these intrinsics alone do not describe the frames; the sequence readers undistort)."""
+    calibration = read_calibration(path, image_size=image_size, camera=camera)
+    if calibration.distortion is not None:
+        logger.warning("calibration file %s has lens distortion (%s); these intrinsics describe the frames "
+                       "only after undistortion (apps.io.undistort)", path, calibration.distortion.model)
+    return calibration.intrinsics
+
+
+def read_calibration(path: str | os.PathLike, *, image_size: tuple[int, int] | None = None,
+                     camera: int = 0) -> Calibration:
+    """Read a calibration file (formats in the module docstring) as :class:`Calibration`.
 
     Args:
         image_size: ``(width, height)`` of the frames, used when the file has no size and checked
@@ -86,7 +117,8 @@ def read_intrinsics(path: str | os.PathLike, *, image_size: tuple[int, int] | No
         camera: which ``P<camera>`` to use for a KITTI calib.txt.
 
     Raises FileNotFoundError for a missing file; ValueError naming the file for unparsable content,
-    missing values, or a size that does not match ``image_size``.
+    missing values, a size that does not match ``image_size``, or distortion coefficients that do not
+    fit their model.
     """
     path = Path(path)
     if not path.is_file():
@@ -95,7 +127,7 @@ def read_intrinsics(path: str | os.PathLike, *, image_size: tuple[int, int] | No
     if text.lstrip().startswith("%YAML"):
         values = _read_opencv_yaml(path)
     elif path.suffix.lower() in (".yaml", ".yml"):
-        values = _read_yaml(path, text)
+        values = _read_yaml(path, text, camera)
     elif any(_KEY_LINE.match(line) for line in text.splitlines() if not line.lstrip().startswith("#")):
         values = _read_keyed_text(path, text, camera)
     else:
@@ -128,10 +160,10 @@ def _read_keyed_text(path: Path, text: str, camera: int) -> dict[str, Any]:
                              f"it has: {', '.join(sorted(matrices))}")
         key = f"P{camera}" if f"P{camera}" in matrices else f"P_rect_0{camera}"
         return {"K": normalized_projection(P, f"calibration file {path}, {key}")[:, :3]}
-    return _read_yaml(path, text)  # "fx: 500" lines in a .txt file
+    return _read_yaml(path, text, camera)  # "fx: 500" lines in a .txt file
 
 
-def _read_yaml(path: Path, text: str) -> dict[str, Any]:
+def _read_yaml(path: Path, text: str, camera: int = 0) -> dict[str, Any]:
     import yaml
 
     try:
@@ -140,6 +172,12 @@ def _read_yaml(path: Path, text: str) -> dict[str, Any]:
         raise ValueError(f"calibration file {path} is not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise ValueError(f"calibration file {path}: expected a YAML mapping with fx, fy, cx, cy or K")
+    cams = sorted(k for k in data if isinstance(k, str) and re.fullmatch(r"cam\d+", k))
+    if cams and not any(k in data for k in ("fx", "K", "camera_matrix", "intrinsics")):  # a Kalibr camchain
+        key = f"cam{camera}"
+        if not isinstance(data.get(key), dict):
+            raise ValueError(f"calibration file {path} has no camera {key} (it has {', '.join(cams)})")
+        data = data[key]
     return data
 
 
@@ -159,6 +197,10 @@ def _read_opencv_yaml(path: Path) -> dict[str, Any]:
             node = fs.getNode(key)
             if node.isReal() or node.isInt():
                 out[key] = node.real()
+            elif node.isString():
+                out[key] = node.string()
+            elif node.isSeq() and all(node.at(i).isReal() or node.at(i).isInt() for i in range(node.size())):
+                out[key] = [node.at(i).real() for i in range(node.size())]  # a plain list (EuRoC's sensor.yaml)
             elif node.isMap() or node.isSeq():
                 mat = node.mat()
                 if mat is not None:
@@ -180,9 +222,19 @@ def _matrix(path: Path, key: str, value: Any) -> np.ndarray:
     return m.reshape(3, 3)
 
 
-def _finish(path: Path, values: dict[str, Any], image_size: tuple[int, int] | None) -> Intrinsics:
+def _finish(path: Path, values: dict[str, Any], image_size: tuple[int, int] | None) -> Calibration:
     aliases = {"image_width": "width", "image_height": "height", "w": "width", "h": "height"}
     values = {aliases.get(k, k): v for k, v in values.items()}
+    model = values.get("camera_model")
+    if model is not None and str(model).lower() not in ("pinhole", "perspective"):
+        raise ValueError(f"calibration file {path}: camera_model {model!r} is not supported (expected pinhole, "
+                         "with or without a radtan / equidistant distortion_model)")
+    if "intrinsics" in values and "fx" not in values:  # Kalibr / EuRoC: [fu, fv, pu, pv]
+        intr = _numbers(path, "intrinsics", values["intrinsics"], (4,))
+        values.update(fx=intr[0], fy=intr[1], cx=intr[2], cy=intr[3])
+    if "resolution" in values and "width" not in values:
+        res = _numbers(path, "resolution", values["resolution"], (2,))
+        values.update(width=res[0], height=res[1])
     for key in ("K", "camera_matrix", "intrinsic_matrix"):
         if key in values:
             K = _matrix(path, key, values[key])
@@ -197,15 +249,7 @@ def _finish(path: Path, values: dict[str, Any], image_size: tuple[int, int] | No
     if missing:
         raise ValueError(f"calibration file {path}: missing {', '.join(missing)} (expected fx, fy, cx, cy "
                          "in pixels or a 3x3 K)")
-    for key in _DISTORTION_KEYS:
-        if key in values:
-            try:
-                nonzero = np.any(np.asarray(values[key], dtype=np.float64) != 0)
-            except (TypeError, ValueError):
-                nonzero = True
-            if nonzero:
-                logger.warning("calibration file %s has distortion (%s); images are used as they are "
-                               "(undistort them first for best results)", path, key)
+    distortion = _distortion(path, values)
     try:
         fx, fy, cx, cy = (float(values[k]) for k in ("fx", "fy", "cx", "cy"))
     except (TypeError, ValueError):
@@ -233,4 +277,39 @@ def _finish(path: Path, values: dict[str, Any], image_size: tuple[int, int] | No
         k = Intrinsics(fx, fy, cx, cy, size[0], size[1])
     except ValueError as e:
         raise ValueError(f"calibration file {path}: {e}") from None
-    return check_intrinsics_fit(k, f"calibration file {path}")
+    return Calibration(check_intrinsics_fit(k, f"calibration file {path}"), distortion)
+
+
+def _numbers(path: Path, key: str, value: Any, counts: tuple[int, ...]) -> np.ndarray:
+    """``value`` (a list, an array or a ``{rows, cols, data}`` mapping) as flat float64 numbers."""
+    if isinstance(value, dict) and "data" in value:
+        value = value["data"]
+    try:
+        v = np.asarray(value, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(f"calibration file {path}: {key} must be numbers, got {value!r}") from None
+    if v.size not in counts:
+        raise ValueError(f"calibration file {path}: {key} must have {' or '.join(map(str, counts))} numbers, "
+                         f"found {v.size}")
+    return v
+
+
+def _distortion(path: Path, values: dict[str, Any]) -> Distortion | None:
+    """The file's lens distortion (module docstring), None without one or with all coefficients 0."""
+    model = values.get("distortion_model")
+    lists = [k for k in _DISTORTION_LISTS if k in values and values[k] is not None]
+    try:
+        if lists:
+            raw = values[lists[0]]
+            if isinstance(raw, dict) and "data" in raw:
+                raw = raw["data"]
+            distortion = Distortion.parse(model, raw)
+        else:
+            probe = Distortion.parse(model, [0.0] * 4)  # validates the model name
+            names = _DISTORTION_SINGLE[probe.model]
+            if not any(n in values for n in names):
+                return None
+            distortion = Distortion.parse(model, [values.get(n, 0.0) for n in names])
+    except ValueError as e:
+        raise ValueError(f"calibration file {path}: {e}") from None
+    return None if distortion.is_zero else distortion

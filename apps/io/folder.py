@@ -6,7 +6,7 @@ Layout::
                                                         natural order (frame_2 before frame_10),
                                                         colour converted to grey
     FOLDER/times.txt                                    optional, one timestamp (s) per image
-    calibration file                                    see apps.io.calibration.read_intrinsics
+    calibration file                                    see apps.io.calibration.read_calibration
 
 Without ``times.txt`` the timestamps are ``index / fps``. When the names carry frame numbers
 (``frame_7.png``) with gaps (a missing number), the gap is logged as a WARNING and kept: without
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.io.calibration import read_intrinsics
+from apps.io.calibration import read_calibration
 from apps.io.kitti_format import read_times
 from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, load_gt_poses,
                                    nominal_timestamps, read_grey, reference_size)
@@ -36,7 +36,8 @@ class ImageFolderSequence(Sequence):
 
     Args:
         folder: the folder holding the images (not searched recursively).
-        calib: calibration file (:func:`apps.io.calibration.read_intrinsics`); ``None`` looks for
+        calib: calibration file (:func:`apps.io.calibration.read_calibration`; frames with lens
+            distortion are undistorted); ``None`` looks for
             ``calib.yaml``, ``calib.yml``, ``calib.txt`` or ``camera.txt`` in the folder.
         fps: frame rate for the timestamps when the folder has no ``times.txt`` (default 10).
         gt: optional ground-truth trajectory file (KITTI or TUM, see ``load_gt_poses``).
@@ -61,7 +62,8 @@ class ImageFolderSequence(Sequence):
                                         f"{', '.join(DEFAULT_CALIB_NAMES)} in the folder")
             calib = found[0]
         self.calib_path = Path(calib)
-        self.intrinsics = read_intrinsics(self.calib_path, image_size=reference_size(self._files), camera=camera)
+        calibration = read_calibration(self.calib_path, image_size=reference_size(self._files), camera=camera)
+        self._set_camera(calibration.intrinsics, calibration.distortion)
         n = len(self._files)
         numbers = frame_numbers(self._files)
         gaps = None if numbers is None else describe_gaps(numbers, self._files)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.io.calibration import check_intrinsics_fit, read_intrinsics
+from apps.io.calibration import check_intrinsics_fit, read_calibration
 from apps.io.camera import Intrinsics
 from apps.io.kitti_format import (NOMINAL_FPS, normalized_projection, parse_calib, projection_matrix, read_times,
                                   write_calib, write_times)
@@ -55,7 +55,8 @@ class KittiSequence(Sequence):
             means no ground truth. Longer pose files are truncated to the frames present (logged
             at INFO); shorter ones raise ValueError.
         calib: calibration file to use instead of ``<seq>/calib.txt``, in any format of
-            :func:`apps.io.calibration.read_intrinsics` (KITTI calib.txt, text, YAML).
+            :func:`apps.io.calibration.read_calibration` (KITTI calib.txt, text, YAML; frames with lens
+            distortion are undistorted).
 
     ``projection`` is the ``(3, 4)`` matrix of the chosen camera, scaled so that ``P[2, 2] = 1``
     (:func:`apps.io.kitti_format.normalized_projection`); its intrinsics must fit the frames
@@ -90,7 +91,8 @@ class KittiSequence(Sequence):
         self._files = list_images(self.image_dir)
         size = reference_size(self._files)  # the majority size: an odd first frame is not the reference
         if matrices is None:  # any format of apps.io.calibration (KITTI calib.txt, text, YAML)
-            self.intrinsics = read_intrinsics(calib, image_size=size, camera=camera)
+            calibration = read_calibration(calib, image_size=size, camera=camera)
+            self._set_camera(calibration.intrinsics, calibration.distortion)  # undistorted frames' intrinsics
             self.projection = projection_matrix(self.intrinsics)
         else:
             key = f"P{camera}" if f"P{camera}" in matrices else f"P_rect_0{camera}"

@@ -30,6 +30,7 @@ import numpy as np
 from apps.io.camera import Intrinsics
 from apps.io.poses import check_poses
 from apps.io.preprocess import Preprocess
+from apps.io.undistort import Distortion, Undistorter
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +56,11 @@ class Frame:
 class Sequence(abc.ABC):
     """Base class of all frame sequences (see the module docstring for the interface).
 
-    Subclasses set ``name``, ``path``, ``intrinsics``, ``timestamps`` and ``gt_world_from_cam``
-    in ``__init__`` and implement ``_read_image(i)`` and ``frame_path(i)``; sequences with depth
-    override ``has_depth`` and ``_read_depth(i)``. The public accessors check the index and the
-    shape/dtype of what the subclass returns.
+    Subclasses set ``name``, ``path``, ``intrinsics`` (or call :meth:`_set_camera`), ``timestamps``
+    and ``gt_world_from_cam`` in ``__init__`` and implement ``_read_image(i)`` and ``frame_path(i)``;
+    sequences with depth override ``has_depth`` and ``_read_depth(i)``. The public accessors check the
+    index and the shape/dtype of what the subclass returns, and undistort the frames of a camera with
+    lens distortion (``undistorter``; ``intrinsics`` are then those of the undistorted frames).
     """
 
     name: str
@@ -66,6 +68,18 @@ class Sequence(abc.ABC):
     intrinsics: Intrinsics
     timestamps: np.ndarray
     gt_world_from_cam: np.ndarray | None
+    undistorter: Undistorter | None = None
+
+    def _set_camera(self, intrinsics: Intrinsics, distortion: Distortion | None) -> None:
+        """The frames' camera as calibrated: with a distortion, frames are undistorted on reading and
+        ``intrinsics`` become the pinhole camera of the undistorted frames (same size)."""
+        self.undistorter = None if distortion is None else Undistorter(intrinsics, distortion)
+        self.intrinsics = intrinsics if self.undistorter is None else self.undistorter.intrinsics
+        if self.undistorter is not None:
+            k = self.intrinsics
+            logger.info("%s: undistorting frames (%s distortion %s) to a pinhole camera fx %.2f fy %.2f cx %.2f "
+                        "cy %.2f", self.path, distortion.model, ", ".join(f"{c:g}" for c in distortion.coeffs),
+                        k.fx, k.fy, k.cx, k.cy)
 
     def __len__(self) -> int:
         return int(len(self.timestamps))
@@ -98,6 +112,9 @@ class Sequence(abc.ABC):
         """Frame ``i`` as ``(H, W) uint8`` grey, ``H, W = intrinsics.height, intrinsics.width``."""
         i = self._check_index(i)
         img = self._read_image(i)
+        u = self.undistorter
+        if u is not None and img.shape[:2] == (u.source.height, u.source.width):  # else: the error below
+            img = u.image(img)
         shape = (self.intrinsics.height, self.intrinsics.width)
         if img.dtype != np.uint8 or img.shape != shape:
             raise ValueError(f"{self.frame_path(i)}: expected a {shape[1]}x{shape[0]} grey image (the size "
@@ -110,6 +127,9 @@ class Sequence(abc.ABC):
         d = self._read_depth(i)
         if d is None:
             return None
+        u = self.undistorter
+        if u is not None and d.shape == (u.source.height, u.source.width):
+            d = u.depth(d)
         shape = (self.intrinsics.height, self.intrinsics.width)
         if d.dtype != np.float32 or d.shape != shape:
             raise ValueError(f"depth of {self.frame_path(i)}: expected (H, W) = {shape} float32, "
@@ -160,6 +180,15 @@ class SequenceView(Sequence):
     def _read_depth(self, i: int) -> np.ndarray | None:
         d = self.base.depth(i)
         return d if d is None or self.preprocess is None else self.preprocess.depth(d)
+
+
+def source_undistorter(seq: Sequence) -> Undistorter | None:
+    """The :class:`Undistorter` applied to ``seq``'s frames by its reader (through any views), or None."""
+    while seq is not None:
+        if seq.undistorter is not None:
+            return seq.undistorter
+        seq = getattr(seq, "base", None)
+    return None
 
 
 # ----------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from apps.io.calibration import read_intrinsics
+from apps.io.calibration import read_calibration
 from apps.io.sequence_base import Sequence, load_gt_poses, nominal_timestamps
 
 logger = logging.getLogger(__name__)
@@ -33,8 +33,8 @@ class VideoSequence(Sequence):
 
     Args:
         path: the video file.
-        calib: calibration file (:func:`apps.io.calibration.read_intrinsics`); its size, if any,
-            must equal the video's frame size.
+        calib: calibration file (:func:`apps.io.calibration.read_calibration`); its size, if any,
+            must equal the video's frame size. Frames with lens distortion are undistorted.
         fps: if given, timestamps are ``index / fps`` instead of the container's times.
         gt: optional ground-truth trajectory file (KITTI or TUM, see ``load_gt_poses``).
         camera: which ``P<camera>`` to use when the calibration is a KITTI calib.txt.
@@ -80,7 +80,8 @@ class VideoSequence(Sequence):
             raise ValueError(f"video {self.path} has neither increasing frame timestamps nor a frame rate; "
                              "give fps explicitly")
         self._seek_checkable = container_ok
-        self.intrinsics = read_intrinsics(calib, image_size=(width, height), camera=camera)
+        calibration = read_calibration(calib, image_size=(width, height), camera=camera)
+        self._set_camera(calibration.intrinsics, calibration.distortion)
         if gt is not None and not Path(gt).is_file():
             raise FileNotFoundError(f"ground-truth file not found: {gt}")
         self.gt_world_from_cam = None if gt is None else load_gt_poses(gt, n, self.timestamps)

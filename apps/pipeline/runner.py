@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from apps.io.sequence_base import source_undistorter
 from apps.pipeline.config import RunConfig
 from apps.pipeline.config import with_model_depth_prior
 from apps.pipeline.odometry import make_odometry
@@ -316,6 +317,9 @@ def _collect(sequence, config, odometry, n_requested, skipped, stage_ms, wall_s,
         "mean_grey": mean_grey,
         "points": int(len(xyz)),
         "intrinsics": vars(sequence.intrinsics) if hasattr(sequence.intrinsics, "__dict__") else str(sequence.intrinsics),
+        # frames undistorted on reading (a calibration with lens distortion): the lens as calibrated
+        "undistorted_from": None if (lens := source_undistorter(sequence)) is None else
+        {"intrinsics": vars(lens.source), **lens.distortion.to_dict()},
         "versions": versions(),
         "config": config.to_dict(),
     }
