@@ -98,6 +98,29 @@ def test_image_folder_natural_order_times_and_default_calib(tmp_path):
         ImageFolderSequence(folder)
 
 
+@pytest.mark.parametrize("names, expected", [
+    # EuRoC: nanoseconds (20 Hz with one frame dropped); seconds at 1.4e9 s hold ~0.2 us in float64
+    (["1403636579763555584", "1403636579813555456", "1403636579913555456"], [0.0, 0.049999872, 0.149999872]),
+    (["1305031102.175304", "1305031102.211214", "1305031102.243211"], [0.0, 0.03591, 0.067907]),  # TUM seconds
+])
+def test_frames_named_by_their_time(tmp_path, names, expected):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for i, name in enumerate(names):
+        assert cv2.imwrite(str(folder / f"{name}.png"), frame_image(i))
+    (folder / "calib.txt").write_text("50 52 31.5 23.25\n")
+    seq = ImageFolderSequence(folder)
+    np.testing.assert_allclose(seq.timestamps - seq.timestamps[0], expected, atol=1e-6)
+    assert seq.timestamps[0] == pytest.approx(float(names[0]) / (1e9 if "." not in names[0] else 1.0), abs=1e-6)
+    # a TUM ground truth with those times pairs with the frames
+    write_tum(tmp_path / "gt.tum", seq.timestamps + 1e-4, poses(len(names)))
+    gt = ImageFolderSequence(folder, gt=tmp_path / "gt.tum").gt_world_from_cam
+    np.testing.assert_allclose(gt, poses(len(names)), atol=1e-8)
+    # times.txt still wins over the names
+    write_times(folder / "times.txt", np.arange(len(names)) * 0.5)
+    np.testing.assert_allclose(ImageFolderSequence(folder).timestamps, np.arange(len(names)) * 0.5)
+
+
 def test_image_folder_jpg_gt_and_errors(tmp_path):
     folder = make_folder(tmp_path / "jpgs", n=4, ext="jpg")
     calib = tmp_path / "cam.yaml"

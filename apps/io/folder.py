@@ -8,7 +8,8 @@ Layout::
     FOLDER/times.txt                                    optional, one timestamp (s) per image
     calibration file                                    see apps.io.calibration.read_calibration
 
-Without ``times.txt`` the timestamps are ``index / fps``. When the names carry frame numbers
+Without ``times.txt``, frames named by their time (EuRoC's nanoseconds ``1403636579763555584.png``,
+TUM's seconds ``1305031102.175304.png``) take it from the name; otherwise the timestamps are ``index / fps``. When the names carry frame numbers
 (``frame_7.png``) with gaps (a missing number), the gap is logged as a WARNING and kept: without
 ``times.txt`` the timestamps are ``(number - first number) / fps``, and a KITTI-format ground truth
 (one pose per line, no timestamps) pairs each frame with line ``number - first number``, so a
@@ -25,7 +26,7 @@ import numpy as np
 from apps.io.calibration import read_calibration
 from apps.io.kitti_format import read_times
 from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, load_gt_poses,
-                                   nominal_timestamps, read_grey, reference_size)
+                                   name_timestamps, nominal_timestamps, read_grey, reference_size)
 
 logger = logging.getLogger(__name__)
 DEFAULT_CALIB_NAMES = ("calib.yaml", "calib.yml", "calib.txt", "camera.txt")
@@ -65,7 +66,8 @@ class ImageFolderSequence(Sequence):
         calibration = read_calibration(self.calib_path, image_size=reference_size(self._files), camera=camera)
         self._set_camera(calibration.intrinsics, calibration.distortion)
         n = len(self._files)
-        numbers = frame_numbers(self._files)
+        name_times = name_timestamps(self._files)  # EuRoC / TUM frames are named by their time
+        numbers = None if name_times is not None else frame_numbers(self._files)
         gaps = None if numbers is None else describe_gaps(numbers, self._files)
         steps = None if gaps is None else numbers - numbers[0]
         times_path = self.path / "times.txt"
@@ -75,6 +77,8 @@ class ImageFolderSequence(Sequence):
             if len(self.timestamps) != n:
                 raise ValueError(f"{times_path} has {len(self.timestamps)} timestamps but {self.path} has "
                                  f"{n} images (expected one timestamp per image)")
+        elif name_times is not None:
+            self.timestamps = name_times
         else:
             self.timestamps = nominal_timestamps(n, fps) if steps is None else steps.astype(np.float64) / fps
         if gaps is not None:
@@ -83,7 +87,8 @@ class ImageFolderSequence(Sequence):
                            "" if has_times else f", timestamp = that / {fps:g} fps (no times.txt)")
         if gt is not None and not Path(gt).is_file():
             raise FileNotFoundError(f"ground-truth file not found: {gt}")
-        note = "" if has_times else f" (the folder has no times.txt: nominal {fps:g} fps times from 0)"
+        note = ("" if has_times or name_times is not None else
+                f" (the folder has no times.txt: nominal {fps:g} fps times from 0)")
         self.gt_world_from_cam = None if gt is None else load_gt_poses(gt, n, self.timestamps, frame_rows=steps,
                                                                        timestamps_note=note)
 

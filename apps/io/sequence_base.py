@@ -294,6 +294,21 @@ def frame_numbers(files: list[Path]) -> np.ndarray | None:
     return numbers
 
 
+def name_timestamps(files: list[Path]) -> np.ndarray | None:
+    """Timestamps (s, ``(N,) float64``) when every file name is one: nanoseconds as 16-20 digits
+    (EuRoC ``1403636579763555584.png``) or seconds with a fraction (TUM ``1305031102.175304.png``),
+    strictly increasing in the given order; else ``None`` (e.g. frame numbers ``000042.png``)."""
+    stems = [p.stem for p in files]
+    if stems and all(re.fullmatch(r"\d{16,20}", s) for s in stems):
+        ns = np.array([int(s) for s in stems], dtype=np.int64)
+        times = ns[0] / 1e9 + (ns - ns[0]).astype(np.float64) * 1e-9  # absolute seconds (float64: ~0.2 us)
+    elif stems and all(re.fullmatch(r"\d+\.\d+", s) for s in stems):
+        times = np.array([float(s) for s in stems], dtype=np.float64)
+    else:
+        return None
+    return times if np.all(np.diff(times) > 0) else None
+
+
 def describe_gaps(numbers: np.ndarray, files: list[Path]) -> str | None:
     """``None`` when the frame numbers are consecutive, else a short description of the missing ones."""
     steps = np.diff(numbers)
