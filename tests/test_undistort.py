@@ -111,7 +111,17 @@ cam1:
   resolution: [640, 480]
 """
 EUROC = """%YAML:1.0
+---
+# as EuRoC's mav0/cam0/sensor.yaml (an untagged T_BS matrix, a comment string, plain lists)
 sensor_type: camera
+comment: VI-Sensor cam0 (MT9M034)
+T_BS:
+  cols: 4
+  rows: 4
+  data: [0.0148655429818, -0.999880929698, 0.00414029679422, -0.0216401454975,
+         0.999557249008, 0.0149672133247, 0.025715529948, -0.064676986768,
+        -0.0257744366974, 0.00375618835797, 0.999660727178, 0.00981073058949,
+         0.0, 0.0, 0.0, 1.0]
 rate_hz: 20
 resolution: [640, 480]
 camera_model: pinhole

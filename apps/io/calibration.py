@@ -192,22 +192,31 @@ def _read_opencv_yaml(path: Path) -> dict[str, Any]:
     try:
         if not fs.isOpened():
             raise ValueError(f"calibration file {path}: OpenCV cannot open it")
-        out: dict[str, Any] = {}
-        for key in fs.root().keys():
-            node = fs.getNode(key)
-            if node.isReal() or node.isInt():
-                out[key] = node.real()
-            elif node.isString():
-                out[key] = node.string()
-            elif node.isSeq() and all(node.at(i).isReal() or node.at(i).isInt() for i in range(node.size())):
-                out[key] = [node.at(i).real() for i in range(node.size())]  # a plain list (EuRoC's sensor.yaml)
-            elif node.isMap() or node.isSeq():
-                mat = node.mat()
-                if mat is not None:
-                    out[key] = np.asarray(mat)
-        return out
+        root = fs.root()
+        return {key: _opencv_node(root.getNode(key)) for key in root.keys()}
     finally:
         fs.release()
+
+
+def _opencv_node(node: Any) -> Any:
+    """A ``cv2.FileNode`` as Python: numbers, strings, lists, an ``!!opencv-matrix`` as an array, other
+    mappings (EuRoC's untagged ``T_BS: {cols, rows, data}``) as dicts."""
+    import cv2
+
+    if node.isReal() or node.isInt():
+        return node.real()
+    if node.isString():
+        return node.string()
+    if node.isSeq():
+        return [_opencv_node(node.at(i)) for i in range(node.size())]
+    if node.isMap():
+        if not node.getNode("dt").empty():
+            try:
+                return np.asarray(node.mat())
+            except cv2.error:
+                pass
+        return {key: _opencv_node(node.getNode(key)) for key in node.keys()}
+    return None
 
 
 def _matrix(path: Path, key: str, value: Any) -> np.ndarray:
