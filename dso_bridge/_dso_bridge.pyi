@@ -797,6 +797,10 @@ class System:
         """
         ((M, 3) float32 world xyz, (M,) uint8 grey).
         """
+    def set_photometric_calibration(self, inverse_response: typing.Any = None, vignette: typing.Any = None) -> None:
+        """
+        DSO's photometric calibration: frames become G^-1(I) / V before tracking (before the first frame).
+        """
     def timestamps(self) -> list[float]:
         ...
     def track(self, image: typing.Any, timestamp: typing.SupportsFloat | typing.SupportsIndex, keypoints: typing.Any = None, scores: typing.Any = None, depth: typing.Any = None, keypoint_idepth: typing.Any = None, keypoint_idepth_var: typing.Any = None, init_pose: typing.Any = None) -> dict:

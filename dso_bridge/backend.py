@@ -178,6 +178,23 @@ class Backend:
             self._on_frame(result)
         return result
 
+    def set_photometric_calibration(self, inverse_response: np.ndarray | None = None,
+                                    vignette: np.ndarray | None = None) -> None:
+        """DSO's photometric calibration of the camera: every frame given to :meth:`track` becomes
+        ``inverse_response[I] / vignette`` (linear interpolation between table entries) before tracking
+        and mapping; the networks' inputs are not changed. Call it before the first frame.
+
+        Args:
+            inverse_response: (256,) float32, non-decreasing: the irradiance of grey levels 0..255 (G^-1;
+                DSO's ``pcalib.txt``, scaled to 0..255), or None (linear response).
+            vignette: (H, W) float32 in (0, 1], the image size: relative irradiance reaching each pixel
+                (DSO's ``vignette.png`` divided by its maximum), or None (no vignetting).
+        Raises:
+            ValueError naming the argument for a wrong dtype, shape or values; RuntimeError after the
+            first frame.
+        """
+        self._system.set_photometric_calibration(inverse_response, vignette)
+
     def flush(self) -> None:
         """Waits until the mapping thread (option ``mapping_thread``) has processed every tracked frame; no-op
         without one. Raises the mapping thread's error, if it had one. The accessors below return current

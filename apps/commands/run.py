@@ -12,6 +12,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML run config (see configs/run/)")
     p.add_argument("--calib", help="calibration file for image folders/videos (fx fy cx cy [w h], or YAML; "
                                    "with lens distortion the frames are undistorted)")
+    p.add_argument("--pcalib", help="DSO photometric calibration: inverse response G^-1 (256 numbers, pcalib.txt)")
+    p.add_argument("--vignette", help="DSO photometric calibration: vignette image of the frames' size (vignette.png)")
     p.add_argument("--gt", help="ground-truth trajectory (KITTI/TUM); KITTI folders find theirs")
     p.add_argument("--camera", type=int, default=0, help="KITTI camera (0 = image_0, 2 = image_2)")
     p.add_argument("--max-frames", type=int, help="process only the first N frames")
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
             "--device %s has no effect with --mode dso: the backend runs on the CPU (the device is for the "
             "networks of dsdso and f2f)", args.device)
     seq = open_sequence(args.sequence, calib=args.calib, camera=args.camera, gt=args.gt,
-                        resize=(config.width, config.height), crop=config.crop, max_frames=args.max_frames)
+                        resize=(config.width, config.height), crop=config.crop, max_frames=args.max_frames,
+                        pcalib=args.pcalib, vignette=args.vignette)
     from apps.viewer.cli_args import viewer_from_args
 
     observer = viewer_from_args(args, intrinsics=seq.intrinsics, gt_world_from_cam=seq.gt_world_from_cam)

@@ -36,7 +36,8 @@ def _looks_like_kitti_without_calib(path: Path) -> bool:
 
 def open_sequence(path: str | os.PathLike, *, calib: str | os.PathLike | None = None, camera: int = 0,
                   gt: str | os.PathLike | bool | None = None, resize: tuple[int, int] | Preprocess | None = None,
-                  crop: str | None = None, max_frames: int | None = None, fps: float | None = None) -> Sequence:
+                  crop: str | None = None, max_frames: int | None = None, fps: float | None = None,
+                  pcalib: str | os.PathLike | None = None, vignette: str | os.PathLike | None = None) -> Sequence:
     """Open a KITTI sequence folder, an image folder or a video file as a :class:`Sequence`.
 
     What ``path`` is decides the reader:
@@ -56,6 +57,8 @@ def open_sequence(path: str | os.PathLike, *, calib: str | os.PathLike | None = 
         max_frames: keep only the first ``max_frames`` frames (images, times, GT, depth alike).
         fps: frame rate for image folders without ``times.txt`` (default 10) and for videos whose
             container has no usable timestamps (default: the container's frame rate).
+        pcalib, vignette: DSO's photometric calibration files of the camera (:mod:`apps.io.photometric`),
+            optional; the sequence's ``photometric`` then holds it in the geometry of the returned frames.
     """
     path = Path(path)
     if not path.exists():
@@ -95,6 +98,11 @@ def open_sequence(path: str | os.PathLike, *, calib: str | os.PathLike | None = 
             raise ValueError(f"video {path} needs a calibration file (calib=...; fx fy cx cy [width height] "
                              "text or YAML)")
         base = VideoSequence(path, calib, fps=fps, gt=gt_file, camera=camera)
+    if pcalib is not None or vignette is not None:
+        from apps.io.photometric import read_photometric
+
+        native = base.undistorter.source if base.undistorter is not None else base.intrinsics
+        base.set_photometric(read_photometric(pcalib, vignette, image_size=(native.width, native.height)))
     if preprocess is None and max_frames is None:
         return base
     return SequenceView(base, preprocess=preprocess, max_frames=max_frames)

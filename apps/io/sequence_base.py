@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from apps.io.camera import Intrinsics
+from apps.io.photometric import Photometric
 from apps.io.poses import check_poses
 from apps.io.preprocess import Preprocess
 from apps.io.undistort import Distortion, Undistorter
@@ -69,6 +70,13 @@ class Sequence(abc.ABC):
     timestamps: np.ndarray
     gt_world_from_cam: np.ndarray | None
     undistorter: Undistorter | None = None
+    photometric: Photometric | None = None  # in the geometry of the frames returned (set_photometric)
+
+    def set_photometric(self, photometric: Photometric | None) -> None:
+        """The camera's photometric calibration (:mod:`apps.io.photometric`), given in the geometry of the
+        frames as stored (before any undistortion)."""
+        u = self.undistorter
+        self.photometric = photometric if photometric is None or u is None else photometric.map_vignette(u.image)
 
     def _set_camera(self, intrinsics: Intrinsics, distortion: Distortion | None) -> None:
         """The frames' camera as calibrated: with a distortion, frames are undistorted on reading and
@@ -169,6 +177,14 @@ class SequenceView(Sequence):
     @property
     def has_depth(self) -> bool:
         return self.base.has_depth
+
+    @property
+    def photometric(self) -> Photometric | None:  # the base's, through the resize/crop
+        p = self.base.photometric
+        return p if p is None or self.preprocess is None else p.map_vignette(self.preprocess.image)
+
+    def set_photometric(self, photometric: Photometric | None) -> None:
+        self.base.set_photometric(photometric)
 
     def frame_path(self, i: int) -> str:
         return self.base.frame_path(i)

@@ -170,7 +170,7 @@ class GrowingPoints:
 class BackendMode(OdometryBase):
     """The C++ DS-DSO backend through dso_bridge; ``use_network`` selects dsdso (True) or dso (False)."""
 
-    def __init__(self, intrinsics: Intrinsics, config: RunConfig, use_network: bool):
+    def __init__(self, intrinsics: Intrinsics, config: RunConfig, use_network: bool, photometric=None):
         super().__init__()
         import dso_bridge
 
@@ -178,6 +178,8 @@ class BackendMode(OdometryBase):
         self._config = config
         self._intrinsics = intrinsics
         self._backend = dso_bridge.Backend(intrinsics, options=dict(config.backend))
+        if photometric is not None:  # apps.io.photometric.Photometric in the processed frames' geometry
+            self._backend.set_photometric_calibration(photometric.inverse_response, photometric.vignette)
         self._prev = None            # (keypoints, descriptors, depth) of the previous frame
         self._pnp_options = dataclasses.replace(config.f2f, ransac_solver=config.pnp_solver,
                                                 ransac_iterations=config.pnp_iterations,
@@ -249,7 +251,12 @@ class BackendMode(OdometryBase):
         return np.asarray(xyz, np.float32).reshape(-1, 3), np.asarray(grey, np.uint8).reshape(-1)
 
 
-def make_odometry(intrinsics: Intrinsics, config: RunConfig) -> OdometryBase:
+def make_odometry(intrinsics: Intrinsics, config: RunConfig, photometric=None) -> OdometryBase:
+    """The run's odometry; ``photometric``: the camera's ``apps.io.photometric.Photometric`` in the
+    processed frames' geometry, for the backend (f2f matches keypoints on the frames as recorded)."""
     if config.mode == "f2f":
+        if photometric is not None:
+            logger.warning("the photometric calibration has no effect with mode f2f (keypoints on the frames as "
+                           "recorded); it is for the direct backend (dso, dsdso)")
         return F2FMode(intrinsics, config)
-    return BackendMode(intrinsics, config, use_network=config.mode == "dsdso")
+    return BackendMode(intrinsics, config, use_network=config.mode == "dsdso", photometric=photometric)

@@ -84,6 +84,18 @@ SE3 System::WorldFromCam(int frame_index) const {
   return rec.ref_keyframe >= 0 ? KeyframeWorldFromCam(rec.ref_keyframe) * rec.ref_from_cam : rec.world_from_cam;
 }
 
+void System::SetPhotometricCalibration(const PhotometricCalibration& calibration) {
+  calibration.Check(camera_.width, camera_.height);
+  {
+    std::lock_guard<std::mutex> lock(pose_mutex_);
+    if (!frames_.empty()) {
+      throw std::logic_error("System::SetPhotometricCalibration: set it before the first frame (" +
+                             std::to_string(frames_.size()) + " frames tracked)");
+    }
+  }
+  photometric_ = calibration;
+}
+
 FrameResult System::Track(const FrameInput& input) {
   const auto t0 = std::chrono::steady_clock::now();
   if (input.image == nullptr) throw std::invalid_argument("System::Track: image is null");
@@ -103,7 +115,12 @@ FrameResult System::Track(const FrameInput& input) {
                                 ImagePyramid::DefaultNumLevels(camera_.width, camera_.height, 12));
   pyr_opt.min_level_height = 12;
   auto t = std::chrono::steady_clock::now();
-  auto pyr = std::make_shared<const ImagePyramid>(input.image, input.width, input.height, pyr_opt);
+  std::vector<float> calibrated;  // B = G^-1(I) / V, when the camera has a photometric calibration
+  if (!photometric_.inverse_response.empty() || !photometric_.vignette.empty()) {
+    calibrated = photometric_.Apply(input.image, input.width, input.height);
+  }
+  const float* image = calibrated.empty() ? input.image : calibrated.data();
+  auto pyr = std::make_shared<const ImagePyramid>(image, input.width, input.height, pyr_opt);
   tm.pyramid = Ms(t);
   int frame_index = 0;
   {

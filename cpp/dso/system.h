@@ -31,6 +31,7 @@
 #include "dso/camera.h"
 #include "dso/coarse_tracker.h"
 #include "dso/ground_plane.h"
+#include "dso/image_pyramid.h"
 #include "dso/two_view_init.h"
 #include "dso/window_ba.h"
 #include "dso/window_map.h"
@@ -108,6 +109,11 @@ class System {
   // exception of the mapping thread. With a mapping thread the result's mapping timings are 0 (see
   // MappingTimings()) and its point/keyframe counts are those of the last finished mapping step.
   FrameResult Track(const FrameInput& input);
+  // DSO's photometric calibration of the camera (inverse response G^-1 and vignette V): every frame is
+  // mapped to B = G^-1(I) / V before its pyramid is built, in tracking and mapping alike (DSO's
+  // PhotometricUndistorter; empty fields = identity, the default). Set it before the first frame:
+  // throws std::logic_error afterwards and std::invalid_argument when it does not fit the camera.
+  void SetPhotometricCalibration(const PhotometricCalibration& calibration);
   // Waits until the mapping side has processed every frame tracked so far (no-op without a mapping
   // thread); rethrows an exception of the mapping thread. Accessors below return current estimates
   // without waiting: call Flush() first for the final ones.
@@ -226,6 +232,7 @@ class System {
 
   PinholeCamera camera_;
   SystemOptions options_;
+  PhotometricCalibration photometric_;  // applied to every input image (SetPhotometricCalibration)
   std::unique_ptr<TrackingReference> tracking_ref_;  // Track()'s thread only
   WindowOptimizer ba_;
   TwoViewInitializer two_view_;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -177,6 +178,27 @@ void BindSystem(py::module& m) {
            py::arg("scores") = py::none(), py::arg("depth") = py::none(), py::arg("keypoint_idepth") = py::none(),
            py::arg("keypoint_idepth_var") = py::none(), py::arg("init_pose") = py::none(),
            "Processes one frame; returns a dict (see dso_bridge.FrameResult).")
+      .def("set_photometric_calibration",
+           [](dso::System& s, const py::object& inverse_response, const py::object& vignette) {
+             const int w = s.camera().width, h = s.camera().height;
+             dso::PhotometricCalibration c;
+             if (auto g = CheckArray<float>(inverse_response, "inverse_response", {256},
+                                            "(256,) float32 non-decreasing (G^-1 of grey levels 0..255)")) {
+               c.inverse_response.assign(g->data(), g->data() + g->size());
+             }
+             const std::string shape = "(" + std::to_string(h) + ", " + std::to_string(w) + ") float32 in (0, 1]";
+             if (auto v = CheckArray<float>(vignette, "vignette", {h, w}, shape.c_str())) {
+               c.vignette.assign(v->data(), v->data() + v->size());
+             }
+             try {
+               s.SetPhotometricCalibration(c);
+             } catch (const std::logic_error& e) {
+               if (dynamic_cast<const std::invalid_argument*>(&e) != nullptr) throw py::value_error(e.what());
+               throw std::runtime_error(e.what());
+             }
+           },
+           py::arg("inverse_response") = py::none(), py::arg("vignette") = py::none(),
+           "DSO's photometric calibration: frames become G^-1(I) / V before tracking (before the first frame).")
       .def("flush",
            [](dso::System& s) {
              py::gil_scoped_release release;
