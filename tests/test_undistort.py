@@ -13,12 +13,18 @@ SIZE = (640, 480)
 K_D = Intrinsics(400.0, 402.0, 322.5, 236.0, *SIZE)  # the distorted camera
 RADTAN = Distortion("radtan", (-0.28, 0.074, 0.0002, 0.00002, 0.0))  # a EuRoC-like wide-angle lens
 FISHEYE = Distortion("equidistant", (0.08, -0.02, 0.004, -0.001))
+FOV = Distortion("fov", (0.9,))  # DSO / PTAM's ATAN model, as TUM monoVO's wide-angle lenses
 
 
 def _project(rays: np.ndarray, distortion: Distortion) -> np.ndarray:
     """Distorted pixels (N, 2) of camera-frame rays (N, 3)."""
     pts = rays.reshape(-1, 1, 3).astype(np.float64)
     D = np.asarray(distortion.coeffs, np.float64)
+    if distortion.model == "fov":  # written out here (OpenCV has no FOV model)
+        x, y = pts[:, 0, 0] / pts[:, 0, 2], pts[:, 0, 1] / pts[:, 0, 2]
+        r_u, w = np.hypot(x, y), D[0]
+        f = np.arctan(2.0 * r_u * np.tan(w / 2.0)) / (w * r_u)
+        return np.stack([K_D.fx * f * x + K_D.cx, K_D.fy * f * y + K_D.cy], axis=1)
     if distortion.model == "equidistant":
         uv, _ = cv2.fisheye.projectPoints(pts, np.zeros(3), np.zeros(3), K_D.K, D)
     else:
@@ -44,7 +50,7 @@ def _centroid(img: np.ndarray, near: np.ndarray, r: int = 7) -> np.ndarray:
     return np.array([(win * xs).sum(), (win * ys).sum()]) / win.sum()
 
 
-@pytest.mark.parametrize("distortion", [RADTAN, FISHEYE], ids=["radtan", "equidistant"])
+@pytest.mark.parametrize("distortion", [RADTAN, FISHEYE, FOV], ids=["radtan", "equidistant", "fov"])
 def test_undistorted_frames_are_pinhole(distortion):
     und = Undistorter(K_D, distortion)
     k = und.intrinsics
@@ -58,8 +64,8 @@ def test_undistorted_frames_are_pinhole(distortion):
     assert (seen > 10).all() and (seen[:, 0] < SIZE[0] - 11).all() and (seen[:, 1] < SIZE[1] - 11).all()
     out = und.image(_blobs(seen))
     errors = np.array([np.linalg.norm(_centroid(out, t) - t) for t in target])
-    # measured: max 0.034 px (radtan), 0.032 px (equidistant); the lens itself moves them by up to
-    # 29-30 px, so the test fails without the undistortion
+    # measured: max 0.034 px (radtan), 0.032 px (equidistant), 0.034 px (fov); the lens itself moves
+    # them by up to 29-30 px, so the test fails without the undistortion
     assert errors.max() < 0.25, errors.max()
     assert np.linalg.norm(seen - target, axis=1).max() > 10.0
     # no border: every pixel of the undistorted frame sees the scene (alpha / balance 0)
@@ -149,6 +155,19 @@ def test_calibration_formats_with_distortion(tmp_path):
                                         "p1: 0.0002\np2: 0.00002\n")
     c = read_calibration(tmp_path / "keys.yaml", image_size=SIZE)
     assert c.distortion == RADTAN  # k3 missing: 0
+    # DSO's camera.txt: a named model with absolute intrinsics, and the relative form of the FOV model
+    (tmp_path / "camera.txt").write_text("RadTan 400 402 322.5 236 -0.28 0.074 0.0002 0.00002\n640 480\n"
+                                         "crop\n640 480\n")
+    c = read_calibration(tmp_path / "camera.txt")
+    assert c.intrinsics == K_D and c.distortion == Distortion("radtan", RADTAN.coeffs[:4])
+    (tmp_path / "fov.txt").write_text(f"{400 / 640} {402 / 480} {323 / 640} {236.5 / 480} 0.9\n640 480\n"
+                                      "full\n320 240\n")
+    c = read_calibration(tmp_path / "fov.txt")
+    assert (c.intrinsics.fx, c.intrinsics.fy, c.intrinsics.cx, c.intrinsics.cy) == pytest.approx((400, 402, 322.5, 236))
+    assert c.distortion == FOV
+    (tmp_path / "kb.txt").write_text("KannalaBrandt 400 402 322.5 236 0.08 -0.02 0.004\n640 480\n")
+    with pytest.raises(ValueError, match=r"kb\.txt: DSO KannalaBrandt camera needs fx fy cx cy and 4 coefficient"):
+        read_calibration(tmp_path / "kb.txt")
     # the plain intrinsics reader still works and says the frames need undistortion
     assert read_intrinsics(tmp_path / "keys.yaml", image_size=SIZE) == K_D
 

@@ -11,6 +11,9 @@ Accepted formats (pinhole intrinsics, optionally with lens distortion):
   ``cam<camera>:`` as in a Kalibr camchain). OpenCV ``cv2.FileStorage`` files (first line
   ``%YAML:1.0``, e.g. EuRoC's ``sensor.yaml``) are read with OpenCV.
 - a KITTI ``calib.txt`` (``P0: `` + 12 numbers, ...): the intrinsics of ``P<camera>`` (rectified).
+- DSO's ``camera.txt`` (TUM monoVO): ``[Pinhole|FOV|RadTan|EquiDistant|KannalaBrandt] fx fy cx cy
+  coefficients`` (relative to the size when cx, cy < 1), then ``width height`` (then DSO's rectification
+  and output size, which kp3d-vo does not need).
 
 Lens distortion (YAML and OpenCV YAML only): the coefficients under ``D``, ``dist_coeffs``,
 ``distortion_coeffs`` (Kalibr), ``distortion_coefficients`` (ROS, OpenCV, EuRoC) or ``distortion`` (a
@@ -131,7 +134,8 @@ def read_calibration(path: str | os.PathLike, *, image_size: tuple[int, int] | N
     elif any(_KEY_LINE.match(line) for line in text.splitlines() if not line.lstrip().startswith("#")):
         values = _read_keyed_text(path, text, camera)
     else:
-        values = _read_numbers(path, text)
+        lines = [ln.split() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        values = _read_dso_camera(path, lines) if _is_dso_camera(lines) else _read_numbers(path, text)
     return _finish(path, values, image_size)
 
 
@@ -148,6 +152,60 @@ def _read_numbers(path: Path, text: str) -> dict[str, float]:
     values = dict(zip(("fx", "fy", "cx", "cy"), nums))
     if len(nums) == 6:
         values["width"], values["height"] = nums[4], nums[5]
+    return values
+
+
+_DSO_MODELS = {"pinhole": (None, 1), "fov": ("fov", 1), "radtan": ("radtan", 4), "equidistant": ("equidistant", 4),
+               "kannalabrandt": ("equidistant", 4)}  # DSO camera.txt model -> (our model, coefficients)
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_dso_camera(lines: list[list[str]]) -> bool:
+    """DSO's camera.txt: ``[Model] fx fy cx cy coefficients`` on the first line (no model: 5 numbers =
+    FOV, 8 = RadTan), the frames' ``width height`` on the second."""
+    if len(lines) < 2 or len(lines[1]) != 2 or not all(_is_number(t) for t in lines[1]):
+        return False
+    first = lines[0]
+    if first and first[0].lower() in _DSO_MODELS:
+        return True
+    return len(first) in (5, 8) and all(_is_number(t) for t in first)
+
+
+def _read_dso_camera(path: Path, lines: list[list[str]]) -> dict[str, Any]:
+    """DSO's camera.txt (TUM monoVO): intrinsics relative to the size when cx, cy < 1 (DSO's rule, with its
+    half-pixel shift), the lens model, the frames' size. The rectification line ("crop", "full", "none"
+    or a pinhole) and the output size are DSO's choices of the undistorted camera: kp3d-vo always keeps
+    the pixels that see the scene ("crop") and resizes to the run's processing size."""
+    first = lines[0]
+    if first[0].lower() in _DSO_MODELS:
+        name, numbers = first[0].lower(), first[1:]
+    else:
+        name, numbers = ("fov" if len(first) == 5 else "radtan"), first
+    model, n_coeffs = _DSO_MODELS[name]
+    try:
+        nums = [float(t) for t in numbers]
+        width, height = (float(t) for t in lines[1])
+    except ValueError:
+        raise ValueError(f"calibration file {path}: DSO camera file with non-numbers in {' '.join(first)!r}") from None
+    if len(nums) != 4 + n_coeffs:
+        raise ValueError(f"calibration file {path}: DSO {first[0] if not _is_number(first[0]) else name} camera needs "
+                         f"fx fy cx cy and {n_coeffs} coefficient(s), found {len(nums)} numbers")
+    fx, fy, cx, cy = nums[:4]
+    if cx < 1 and cy < 1:  # relative to the frame size, pixel (0, 0) covering [0, 1]^2
+        fx, fy, cx, cy = fx * width, fy * height, cx * width - 0.5, cy * height - 0.5
+    if len(lines) > 2 and " ".join(lines[2]).lower() not in ("crop",):
+        logger.info("calibration file %s: DSO rectification %r: kp3d-vo keeps the pixels that see the scene "
+                    "('crop')", path, " ".join(lines[2]))
+    values: dict[str, Any] = {"fx": fx, "fy": fy, "cx": cx, "cy": cy, "width": width, "height": height}
+    if model is not None:
+        values.update(distortion_model=model, D=nums[4:])
     return values
 
 

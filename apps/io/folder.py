@@ -5,11 +5,14 @@ Layout::
     FOLDER/frame_0.png, frame_1.png, ... frame_10.png   images (.png/.jpg/.jpeg/.bmp/.tif/.pgm/.ppm),
                                                         natural order (frame_2 before frame_10),
                                                         colour converted to grey
-    FOLDER/times.txt                                    optional, one timestamp (s) per image
+    FOLDER/times.txt                                    optional, one timestamp (s) per image (or TUM
+                                                        monoVO's "index seconds exposure" lines)
     calibration file                                    see apps.io.calibration.read_calibration
 
-Without ``times.txt``, frames named by their time (EuRoC's nanoseconds ``1403636579763555584.png``,
-TUM's seconds ``1305031102.175304.png``) take it from the name; otherwise the timestamps are ``index / fps``. When the names carry frame numbers
+A folder named ``images`` also finds ``times.txt`` and the calibration in its parent (TUM monoVO's
+layout: ``sequence_NN/images/``, ``camera.txt``, ``times.txt``). Without ``times.txt``, frames named by
+their time (EuRoC's nanoseconds ``1403636579763555584.png``, TUM's seconds ``1305031102.175304.png``)
+take it from the name; otherwise the timestamps are ``index / fps``. When the names carry frame numbers
 (``frame_7.png``) with gaps (a missing number), the gap is logged as a WARNING and kept: without
 ``times.txt`` the timestamps are ``(number - first number) / fps``, and a KITTI-format ground truth
 (one pose per line, no timestamps) pairs each frame with line ``number - first number``, so a
@@ -55,8 +58,10 @@ class ImageFolderSequence(Sequence):
         self.path = Path(folder)
         self.name = self.path.name
         self._files = list_images(self.path)
+        # TUM monoVO (DSO's dataset): images/ beside camera.txt and times.txt
+        around = [self.path] + ([self.path.parent] if self.path.name == "images" else [])
         if calib is None:
-            found = [self.path / n for n in DEFAULT_CALIB_NAMES if (self.path / n).is_file()]
+            found = [d / n for d in around for n in DEFAULT_CALIB_NAMES if (d / n).is_file()]
             if not found:
                 raise FileNotFoundError(f"no calibration file for image folder {self.path}: give one "
                                         f"(fx fy cx cy [width height] text or YAML) or put one of "
@@ -70,7 +75,7 @@ class ImageFolderSequence(Sequence):
         numbers = None if name_times is not None else frame_numbers(self._files)
         gaps = None if numbers is None else describe_gaps(numbers, self._files)
         steps = None if gaps is None else numbers - numbers[0]
-        times_path = self.path / "times.txt"
+        times_path = next((d / "times.txt" for d in around if (d / "times.txt").is_file()), self.path / "times.txt")
         has_times = times_path.is_file()
         if has_times:
             self.timestamps = read_times(times_path)

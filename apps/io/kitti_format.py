@@ -160,7 +160,8 @@ def write_calib(path: str | os.PathLike, intrinsics_or_P: Intrinsics | np.ndarra
 
 
 def read_times(path: str | os.PathLike) -> np.ndarray:
-    """Read a KITTI ``times.txt``: ``(N,) float64`` seconds, strictly increasing.
+    """Read a KITTI ``times.txt``: ``(N,) float64`` seconds, strictly increasing. TUM monoVO's
+    ``times.txt`` (``index seconds exposure_ms`` per line) gives its second column.
 
     Raises FileNotFoundError naming a missing file; ValueError naming the file and line for a
     line that is not one number, a non-finite or non-increasing time, or an empty file.
@@ -174,10 +175,12 @@ def read_times(path: str | os.PathLike) -> np.ndarray:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        tokens = line.split()
         try:
-            t = float(line)
+            t = float(tokens[1] if len(tokens) == 3 else line)  # TUM monoVO: index, time, exposure
         except ValueError:
-            raise ValueError(f"{path}:{lineno}: expected one timestamp in seconds, got {_clip(line)!r}") from None
+            raise ValueError(f"{path}:{lineno}: expected one timestamp in seconds (or TUM monoVO's 'index seconds "
+                             f"exposure'), got {_clip(line)!r}") from None
         if not np.isfinite(t):
             raise ValueError(f"{path}:{lineno}: timestamp must be finite, got {line!r}")
         if times and t <= times[-1]:

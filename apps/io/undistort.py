@@ -9,7 +9,11 @@ as DSO's undistorter and ORB-SLAM's image rectification do. Two models, the ones
   ``rational_polynomial``, Kalibr ``radtan``): coefficients ``k1 k2 p1 p2 [k3 [k4 k5 k6 [s1 s2 s3 s4
   [tx ty]]]]`` (4, 5, 8, 12 or 14 numbers, the order of ``cv2.undistort``);
 - ``"equidistant"``: the fisheye / Kannala-Brandt model of ``cv2.fisheye`` (Kalibr ``equidistant``,
-  ROS ``equidistant``): ``k1 k2 k3 k4``.
+  ROS ``equidistant``): ``k1 k2 k3 k4``;
+- ``"fov"``: the field-of-view (ATAN) model of Devernay and Faugeras that DSO's and PTAM's camera files
+  use (TUM monoVO): one coefficient ``omega`` (radians), a ray at radius ``r_u`` in the normalised image
+  seen at ``r_d = atan(2 r_u tan(omega / 2)) / omega``. OpenCV has no such model: its maps are computed
+  here (numpy) and used through the same ``cv2.remap``.
 
 The new camera keeps only pixels that see the scene (OpenCV's ``alpha = 0`` / ``balance = 0``: no
 black border reaches the photometric residuals) and the lens's pixel aspect ``fx / fy`` (the
@@ -25,7 +29,7 @@ import numpy as np
 
 from apps.io.camera import Intrinsics
 
-DISTORTION_MODELS = ("radtan", "equidistant")
+DISTORTION_MODELS = ("radtan", "equidistant", "fov")
 RADTAN_COUNTS = (4, 5, 8, 12, 14)  # the coefficient counts cv2.undistort accepts
 MODEL_ALIASES = {
     "radtan": "radtan", "plumb_bob": "radtan", "rational_polynomial": "radtan", "radial-tangential": "radtan",
@@ -33,6 +37,7 @@ MODEL_ALIASES = {
     "opencv": "radtan",
     "equidistant": "equidistant", "fisheye": "equidistant", "kannala_brandt": "equidistant",
     "kannala-brandt": "equidistant", "kb4": "equidistant", "pinhole-equi": "equidistant",
+    "fov": "fov", "atan": "fov",
 }
 
 
@@ -62,6 +67,8 @@ class Distortion:
                              f"(k1 k2 p1 p2 [k3 ...]), got {n}")
         if self.model == "equidistant" and n != 4:
             raise ValueError(f"equidistant (fisheye) distortion needs 4 coefficients (k1 k2 k3 k4), got {n}")
+        if self.model == "fov" and (n != 1 or not 0.0 < self.coeffs[0] < np.pi):
+            raise ValueError(f"fov distortion needs 1 coefficient omega in (0, pi) radians, got {self.coeffs}")
         if not all(np.isfinite(self.coeffs)):
             raise ValueError(f"distortion coefficients must be finite, got {self.coeffs}")
 
@@ -107,7 +114,10 @@ class Undistorter:
         size = (int(intrinsics.width), int(intrinsics.height))
         K = intrinsics.K
         D = np.asarray(distortion.coeffs, dtype=np.float64)
-        if distortion.model == "equidistant":
+        if distortion.model == "fov":
+            new_K = _same_aspect(K, _fov_valid_camera(K, D[0], size), size)
+            map1, map2 = cv2.convertMaps(*_fov_maps(K, D[0], new_K, size), cv2.CV_16SC2)
+        elif distortion.model == "equidistant":
             new_K = cv2.fisheye.estimateNewCameraMatrixForUndistortRectify(K, D.reshape(4, 1), size, np.eye(3),
                                                                             balance=0.0, new_size=size)
             map1, map2 = cv2.fisheye.initUndistortRectifyMap(K, D.reshape(4, 1), np.eye(3), new_K, size, cv2.CV_16SC2)
@@ -161,3 +171,44 @@ def _same_aspect(K: np.ndarray, opt_K: np.ndarray, size: tuple[int, int]) -> np.
         middle = ((n - 1) / 2.0 - c_opt) / f_opt  # the valid view's central ray (normalised)
         out[axis, axis], out[axis, 2] = f_new, (n - 1) / 2.0 - f_new * middle
     return out
+
+
+def _fov_distort_factor(r_u: np.ndarray, omega: float) -> np.ndarray:
+    """r_d / r_u of the FOV model for normalised undistorted radii ``r_u`` (its limit at 0 included)."""
+    t = 2.0 * np.tan(omega / 2.0)
+    safe = np.where(r_u > 1e-9, r_u, 1.0)
+    return np.where(r_u > 1e-9, np.arctan(safe * t) / (omega * safe), t / omega)
+
+
+def _fov_maps(K: np.ndarray, omega: float, new_K: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """float32 (H, W) maps: for every pixel of the pinhole camera ``new_K``, where the FOV lens (``K``,
+    ``omega``) records its ray."""
+    w, h = size
+    xs = (np.arange(w, dtype=np.float64) - new_K[0, 2]) / new_K[0, 0]
+    ys = (np.arange(h, dtype=np.float64) - new_K[1, 2]) / new_K[1, 1]
+    x, y = np.meshgrid(xs, ys)
+    f = _fov_distort_factor(np.hypot(x, y), omega)
+    return ((K[0, 0] * f * x + K[0, 2]).astype(np.float32), (K[1, 1] * f * y + K[1, 2]).astype(np.float32))
+
+
+def _fov_valid_camera(K: np.ndarray, omega: float, size: tuple[int, int]) -> np.ndarray:
+    """The pinhole camera whose frame is the largest axis-aligned rectangle of rays the FOV lens records
+    (the undistorted outline of the frame's border, sampled every pixel; what ``alpha = 0`` is for radtan)."""
+    w, h = size
+    u, v = np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64)
+    edges = {"left": (np.zeros(h), v), "right": (np.full(h, w - 1.0), v),
+             "top": (u, np.zeros(w)), "bottom": (u, np.full(w, h - 1.0))}
+    rays = {}
+    for name, (pu, pv) in edges.items():
+        xd, yd = (pu - K[0, 2]) / K[0, 0], (pv - K[1, 2]) / K[1, 1]
+        r_d = np.hypot(xd, yd)
+        if np.any(r_d * omega >= np.pi / 2):
+            raise ValueError(f"fov distortion omega {omega:g}: the frame's corners see beyond 90 degrees "
+                             "(no pinhole camera holds them)")
+        r_u = np.tan(r_d * omega) / (2.0 * np.tan(omega / 2.0))
+        scale = np.where(r_d > 1e-12, r_u / np.where(r_d > 1e-12, r_d, 1.0), 1.0)
+        rays[name] = (xd * scale, yd * scale)
+    x0, x1 = rays["left"][0].max(), rays["right"][0].min()
+    y0, y1 = rays["top"][1].max(), rays["bottom"][1].min()
+    fx, fy = (w - 1) / (x1 - x0), (h - 1) / (y1 - y0)
+    return np.array([[fx, 0.0, -fx * x0], [0.0, fy, -fy * y0], [0.0, 0.0, 1.0]])
