@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 
+from apps.commands.camera_args import add_camera_arguments, camera_kwargs
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("sequence", help="KITTI sequence folder (sequences/NN), image folder or video file")
     p.add_argument("--out", required=True, help="output model folder (use it with kp3d-vo run --model-dir)")
-    p.add_argument("--calib", help="calibration file for image folders/videos (fx fy cx cy [w h], or YAML; "
-                                   "with lens distortion the frames are undistorted)")
-    p.add_argument("--camera", type=int, default=0, help="KITTI camera (0 = image_0, 2 = image_2)")
+    add_camera_arguments(p)
     p.add_argument("--model-dir", help="frontend folder to start from (default: the shipped models)")
     p.add_argument("--config", help="YAML run config of the backend runs (processing size, backend options)")
     p.add_argument("--iterations", type=int, default=1, metavar="K",
@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, model_dir=args.model_dir)
     if args.max_frames is not None and args.max_frames < 3:
         raise ValueError(f"--max-frames must be >= 3, got {args.max_frames}")
-    seq = open_sequence(args.sequence, calib=args.calib, camera=args.camera, gt=False,
-                        resize=(config.width, config.height), crop=config.crop, max_frames=args.max_frames)
+    seq = open_sequence(args.sequence, gt=False, resize=(config.width, config.height), crop=config.crop,
+                        max_frames=args.max_frames, **camera_kwargs(args))
     options = AdaptOptions(iterations=args.iterations, steps=args.steps, first_mode=args.first_mode, seed=args.seed,
                            num_threads=args.threads, keypoint=KeypointAdaptOptions(steps=args.keypoint_steps))
     report = adapt_frontend(seq, args.out, config.resolved_model_dir, backend_runner(seq, config), options,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from apps.commands.camera_args import add_camera_arguments, camera_kwargs
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("sequence", help="KITTI sequence folder (sequences/NN), image folder or video file")
@@ -10,12 +12,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=("dsdso", "dso", "f2f"), help="dsdso (default): networks + backend; "
                    "dso: backend alone; f2f: KP3D frame-to-frame baseline")
     p.add_argument("--config", help="YAML run config (see configs/run/)")
-    p.add_argument("--calib", help="calibration file for image folders/videos (fx fy cx cy [w h], or YAML; "
-                                   "with lens distortion the frames are undistorted)")
-    p.add_argument("--pcalib", help="DSO photometric calibration: inverse response G^-1 (256 numbers, pcalib.txt)")
-    p.add_argument("--vignette", help="DSO photometric calibration: vignette image of the frames' size (vignette.png)")
+    add_camera_arguments(p)
     p.add_argument("--gt", help="ground-truth trajectory (KITTI/TUM); KITTI folders find theirs")
-    p.add_argument("--camera", type=int, default=0, help="KITTI camera (0 = image_0, 2 = image_2)")
     p.add_argument("--max-frames", type=int, help="process only the first N frames")
     p.add_argument("--model-dir", help="TorchScript frontend folder (default: the shipped models)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
@@ -47,9 +45,8 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("apps.commands.run").warning(
             "--device %s has no effect with --mode dso: the backend runs on the CPU (the device is for the "
             "networks of dsdso and f2f)", args.device)
-    seq = open_sequence(args.sequence, calib=args.calib, camera=args.camera, gt=args.gt,
-                        resize=(config.width, config.height), crop=config.crop, max_frames=args.max_frames,
-                        pcalib=args.pcalib, vignette=args.vignette)
+    seq = open_sequence(args.sequence, gt=args.gt, resize=(config.width, config.height), crop=config.crop,
+                        max_frames=args.max_frames, **camera_kwargs(args))
     from apps.viewer.cli_args import viewer_from_args
 
     observer = viewer_from_args(args, intrinsics=seq.intrinsics, gt_world_from_cam=seq.gt_world_from_cam)

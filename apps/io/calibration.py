@@ -15,11 +15,12 @@ Accepted formats (pinhole intrinsics, optionally with lens distortion):
   coefficients`` (relative to the size when cx, cy < 1), then ``width height`` (then DSO's rectification
   and output size, which kp3d-vo does not need).
 
-Lens distortion (YAML and OpenCV YAML only): the coefficients under ``D``, ``dist_coeffs``,
+Lens distortion (YAML, OpenCV YAML and DSO's camera.txt): the coefficients under ``D``, ``dist_coeffs``,
 ``distortion_coeffs`` (Kalibr), ``distortion_coefficients`` (ROS, OpenCV, EuRoC) or ``distortion`` (a
 list or a ``{rows, cols, data}`` mapping), or the single keys ``k1 k2 p1 p2 k3`` (``k1 k2 k3 k4`` for
 a fisheye), with the model under ``distortion_model`` (radtan / plumb_bob / rational_polynomial /
-radial-tangential, or equidistant / fisheye / kannala_brandt; default radtan, OpenCV's order). The
+radial-tangential, equidistant / fisheye / kannala_brandt, or fov / atan with one coefficient omega;
+default radtan, OpenCV's order). The
 sequence readers undistort such frames to a pinhole camera (:mod:`apps.io.undistort`); all-zero
 coefficients mean no distortion.
 

@@ -311,11 +311,11 @@ def frame_numbers(files: list[Path]) -> np.ndarray | None:
 
 
 def name_timestamps(files: list[Path]) -> np.ndarray | None:
-    """Timestamps (s, ``(N,) float64``) when every file name is one: nanoseconds as 16-20 digits
+    """Timestamps (s, ``(N,) float64``) when every file name is one: nanoseconds as 16-19 digits
     (EuRoC ``1403636579763555584.png``) or seconds with a fraction (TUM ``1305031102.175304.png``),
     strictly increasing in the given order; else ``None`` (e.g. frame numbers ``000042.png``)."""
     stems = [p.stem for p in files]
-    if stems and all(re.fullmatch(r"\d{16,20}", s) for s in stems):
+    if stems and all(re.fullmatch(r"\d{16,19}", s) for s in stems):  # int64 holds 19 digits
         ns = np.array([int(s) for s in stems], dtype=np.int64)
         times = ns[0] / 1e9 + (ns - ns[0]).astype(np.float64) * 1e-9  # absolute seconds (float64: ~0.2 us)
     elif stems and all(re.fullmatch(r"\d+\.\d+", s) for s in stems):
