@@ -18,7 +18,8 @@ def main() -> int:
     out.mkdir(exist_ok=True)
     jobs = [["synth.py", "--json", str(out / "synth.json")],
             ["frontend.py", "--json", str(out / "frontend.json")],
-            ["evaluation_speed.py", "--json", str(out / "evaluation_speed.json")]]
+            ["evaluation_speed.py", "--json", str(out / "evaluation_speed.json")],
+            ["undistort_speed.py", "--json", str(out / "undistort_speed.json")]]
     for seq in ("00", "02"):
         if (SHARED / seq).is_dir():
             jobs.append(["backend.py", str(SHARED / seq), "--width", "640", "--height", "192",
