@@ -803,7 +803,7 @@ class System:
         """
     def timestamps(self) -> list[float]:
         ...
-    def track(self, image: typing.Any, timestamp: typing.SupportsFloat | typing.SupportsIndex, keypoints: typing.Any = None, scores: typing.Any = None, depth: typing.Any = None, keypoint_idepth: typing.Any = None, keypoint_idepth_var: typing.Any = None, init_pose: typing.Any = None) -> dict:
+    def track(self, image: typing.Any, timestamp: typing.SupportsFloat | typing.SupportsIndex, keypoints: typing.Any = None, scores: typing.Any = None, depth: typing.Any = None, keypoint_idepth: typing.Any = None, keypoint_idepth_var: typing.Any = None, init_pose: typing.Any = None, exposure: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> dict:
         """
         Processes one frame; returns a dict (see dso_bridge.FrameResult).
         """

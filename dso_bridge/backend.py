@@ -142,7 +142,7 @@ class Backend:
     def track(self, image: np.ndarray, timestamp: float, keypoints: np.ndarray | None = None,
               scores: np.ndarray | None = None, depth: np.ndarray | None = None,
               init_pose: np.ndarray | None = None, *, keypoint_idepth: np.ndarray | None = None,
-              keypoint_idepth_var: np.ndarray | None = None) -> FrameResult:
+              keypoint_idepth_var: np.ndarray | None = None, exposure: float | None = None) -> FrameResult:
         """Tracks one frame.
 
         Args:
@@ -156,6 +156,9 @@ class Backend:
             init_pose: (4, 4) float64 world_from_cam hypothesis, optional: the previous frame's pose
                 composed with a motion measured in the depth prior's unit (e.g. PnP on network depth);
                 the backend rescales that motion to the map's unit.
+            exposure: the frame's exposure time (any unit, > 0), optional: with a photometric calibration
+                (:meth:`set_photometric_calibration`) the frame's irradiance is divided by it, relative to
+                the first exposure given; ignored without one.
         Raises:
             ValueError naming the argument on a wrong dtype, shape or non-finite values, and on the
             values refused in the module docstring (grey levels in [0, 1], depth beyond 10 km,
@@ -170,7 +173,7 @@ class Backend:
                              "(timestamps must increase strictly; repeated or backwards time)")
         _check_frame_values(image, depth, keypoint_idepth, keypoint_idepth_var)
         d = self._system.track(image, t, keypoints, scores, depth, keypoint_idepth,
-                               keypoint_idepth_var, init_pose)
+                               keypoint_idepth_var, init_pose, 0.0 if exposure is None else float(exposure))
         if np.isfinite(t):
             self._last_timestamp = t
         result = FrameResult(**d)

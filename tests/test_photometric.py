@@ -125,7 +125,8 @@ def test_run_with_the_photometric_calibration(recorded_render, tmp_path):
     calibrated, summary = ate("--pcalib", str(recorded_render / "pcalib.txt"),
                               "--vignette", str(recorded_render / "vignette.png"))
     assert summary["photometric_calibration"] == {"pcalib": str(recorded_render / "pcalib.txt"),
-                                                  "vignette": str(recorded_render / "vignette.png")}
+                                                  "vignette": str(recorded_render / "vignette.png"),
+                                                  "exposure_times": False}
     assert calibrated < 0.25
     raw, summary = ate()
     assert summary["photometric_calibration"] is None

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from apps.io.calibration import read_calibration
-from apps.io.kitti_format import read_times
+from apps.io.kitti_format import read_times_and_exposures
 from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, load_gt_poses,
                                    name_timestamps, nominal_timestamps, read_grey, reference_size)
 
@@ -78,7 +78,7 @@ class ImageFolderSequence(Sequence):
         times_path = next((d / "times.txt" for d in around if (d / "times.txt").is_file()), self.path / "times.txt")
         has_times = times_path.is_file()
         if has_times:
-            self.timestamps = read_times(times_path)
+            self.timestamps, self.exposures = read_times_and_exposures(times_path)
             if len(self.timestamps) != n:
                 raise ValueError(f"{times_path} has {len(self.timestamps)} timestamps but {self.path} has "
                                  f"{n} images (expected one timestamp per image)")

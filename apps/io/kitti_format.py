@@ -166,10 +166,18 @@ def read_times(path: str | os.PathLike) -> np.ndarray:
     Raises FileNotFoundError naming a missing file; ValueError naming the file and line for a
     line that is not one number, a non-finite or non-increasing time, or an empty file.
     """
+    return read_times_and_exposures(path)[0]
+
+
+def read_times_and_exposures(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`read_times` and, for TUM monoVO's ``times.txt``, its exposure times (``(N,) float64``, the
+    third column, milliseconds; None for a KITTI file). A non-positive or non-finite exposure raises
+    ValueError naming the file and line."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"timestamps file not found: {path}")
     times: list[float] = []
+    exposures: list[float] = []
     prev_line = 0
     for lineno, raw in enumerate(read_text_stripping_bom(path).splitlines(), start=1):
         line = raw.strip()
@@ -178,11 +186,16 @@ def read_times(path: str | os.PathLike) -> np.ndarray:
         tokens = line.split()
         try:
             t = float(tokens[1] if len(tokens) == 3 else line)  # TUM monoVO: index, time, exposure
+            exposure = float(tokens[2]) if len(tokens) == 3 else None
         except ValueError:
             raise ValueError(f"{path}:{lineno}: expected one timestamp in seconds (or TUM monoVO's 'index seconds "
                              f"exposure'), got {_clip(line)!r}") from None
         if not np.isfinite(t):
             raise ValueError(f"{path}:{lineno}: timestamp must be finite, got {line!r}")
+        if exposure is not None:
+            if not (np.isfinite(exposure) and exposure > 0):
+                raise ValueError(f"{path}:{lineno}: exposure time must be > 0, got {tokens[2]!r}")
+            exposures.append(exposure)
         if times and t <= times[-1]:
             raise ValueError(f"{path}:{lineno}: timestamps must be strictly increasing, got {t!r} after "
                              f"{times[-1]!r} (line {prev_line})")
@@ -190,7 +203,9 @@ def read_times(path: str | os.PathLike) -> np.ndarray:
         prev_line = lineno
     if not times:
         raise ValueError(f"timestamps file {path} is empty (expected one number per frame)")
-    return np.asarray(times, dtype=np.float64)
+    if exposures and len(exposures) != len(times):
+        raise ValueError(f"timestamps file {path} mixes lines with and without exposure times")
+    return np.asarray(times, dtype=np.float64), (np.asarray(exposures, dtype=np.float64) if exposures else None)
 
 
 def write_times(path: str | os.PathLike, times: np.ndarray) -> None:

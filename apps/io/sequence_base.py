@@ -71,6 +71,7 @@ class Sequence(abc.ABC):
     gt_world_from_cam: np.ndarray | None
     undistorter: Undistorter | None = None
     photometric: Photometric | None = None  # in the geometry of the frames returned (set_photometric)
+    exposures: np.ndarray | None = None     # (N,) float64 exposure times (TUM monoVO, ms) or None
 
     def set_photometric(self, photometric: Photometric | None) -> None:
         """The camera's photometric calibration (:mod:`apps.io.photometric`), given in the geometry of the
@@ -171,6 +172,7 @@ class SequenceView(Sequence):
         self.name, self.path = base.name, base.path
         self.intrinsics = base.intrinsics if preprocess is None else preprocess.intrinsics(base.intrinsics)
         self.timestamps = base.timestamps[:n]
+        self.exposures = None if base.exposures is None else base.exposures[:n]
         gt = base.gt_world_from_cam
         self.gt_world_from_cam = None if gt is None else gt[:n]
 

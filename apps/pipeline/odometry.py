@@ -170,7 +170,8 @@ class GrowingPoints:
 class BackendMode(OdometryBase):
     """The C++ DS-DSO backend through dso_bridge; ``use_network`` selects dsdso (True) or dso (False)."""
 
-    def __init__(self, intrinsics: Intrinsics, config: RunConfig, use_network: bool, photometric=None):
+    def __init__(self, intrinsics: Intrinsics, config: RunConfig, use_network: bool, photometric=None,
+                 exposures: np.ndarray | None = None):
         super().__init__()
         import dso_bridge
 
@@ -180,6 +181,8 @@ class BackendMode(OdometryBase):
         self._backend = dso_bridge.Backend(intrinsics, options=dict(config.backend))
         if photometric is not None:  # apps.io.photometric.Photometric in the processed frames' geometry
             self._backend.set_photometric_calibration(photometric.inverse_response, photometric.vignette)
+        # the frames' exposure times (TUM monoVO), divided out by the backend with a photometric calibration
+        self._exposures = exposures if photometric is not None else None
         self._prev = None            # (keypoints, descriptors, depth) of the previous frame
         self._pnp_options = dataclasses.replace(config.f2f, ransac_solver=config.pnp_solver,
                                                 ransac_iterations=config.pnp_iterations,
@@ -212,6 +215,8 @@ class BackendMode(OdometryBase):
                 if init is not None:
                     kwargs["init_pose"] = init
             self._prev = (fe.keypoints, fe.descriptors, fe.depth)
+        if self._exposures is not None:
+            kwargs["exposure"] = float(self._exposures[len(self._records)])  # step() checked the index
         result = self._backend.track(np.asarray(image, np.float32), float(timestamp), **kwargs)
         self._last_pose = np.asarray(result.world_from_cam, np.float64)
         return self._last_pose, FrameStatus.parse(result.status)
@@ -251,12 +256,15 @@ class BackendMode(OdometryBase):
         return np.asarray(xyz, np.float32).reshape(-1, 3), np.asarray(grey, np.uint8).reshape(-1)
 
 
-def make_odometry(intrinsics: Intrinsics, config: RunConfig, photometric=None) -> OdometryBase:
+def make_odometry(intrinsics: Intrinsics, config: RunConfig, photometric=None,
+                  exposures: np.ndarray | None = None) -> OdometryBase:
     """The run's odometry; ``photometric``: the camera's ``apps.io.photometric.Photometric`` in the
-    processed frames' geometry, for the backend (f2f matches keypoints on the frames as recorded)."""
+    processed frames' geometry, for the backend (f2f matches keypoints on the frames as recorded), with
+    the frames' ``exposures`` (times, (N,) float64) when known."""
     if config.mode == "f2f":
         if photometric is not None:
             logger.warning("the photometric calibration has no effect with mode f2f (keypoints on the frames as "
                            "recorded); it is for the direct backend (dso, dsdso)")
         return F2FMode(intrinsics, config)
-    return BackendMode(intrinsics, config, use_network=config.mode == "dsdso", photometric=photometric)
+    return BackendMode(intrinsics, config, use_network=config.mode == "dsdso", photometric=photometric,
+                       exposures=exposures)

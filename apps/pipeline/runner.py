@@ -192,7 +192,8 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
                                    parallel=config.parallel_networks)
     if config.mode == "dsdso":
         config = with_model_depth_prior(config, getattr(frontend, "meta", None))
-    odometry = make_odometry(sequence.intrinsics, config, photometric=getattr(sequence, "photometric", None))
+    odometry = make_odometry(sequence.intrinsics, config, photometric=getattr(sequence, "photometric", None),
+                             exposures=getattr(sequence, "exposures", None))
     if not odometry.needs_frontend:
         frontend = None
     if frontend is not None and "depth" in getattr(frontend, "outputs", ("depth",)):
@@ -320,7 +321,8 @@ def _collect(sequence, config, odometry, n_requested, skipped, stage_ms, wall_s,
         # frames undistorted on reading (a calibration with lens distortion): the lens as calibrated
         "undistorted_from": None if (lens := source_undistorter(sequence)) is None else
         {"intrinsics": vars(lens.source), **lens.distortion.to_dict()},
-        "photometric_calibration": getattr(getattr(sequence, "photometric", None), "source", None),
+        "photometric_calibration": None if (photo := getattr(sequence, "photometric", None)) is None else
+        {**(photo.source or {}), "exposure_times": getattr(sequence, "exposures", None) is not None},
         "versions": versions(),
         "config": config.to_dict(),
     }

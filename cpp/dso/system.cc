@@ -104,6 +104,10 @@ FrameResult System::Track(const FrameInput& input) {
                                 std::to_string(input.height) + ", expected " + std::to_string(camera_.width) + "x" +
                                 std::to_string(camera_.height));
   }
+  if (!(input.exposure >= 0.0) || !std::isfinite(input.exposure)) {
+    throw std::invalid_argument("System::Track: exposure must be finite and >= 0 (0 = unknown), got " +
+                                std::to_string(input.exposure));
+  }
   if (input.num_keypoints < 0 || (input.num_keypoints > 0 && input.keypoints == nullptr)) {
     throw std::invalid_argument("System::Track: keypoints missing for num_keypoints > 0");
   }
@@ -115,9 +119,14 @@ FrameResult System::Track(const FrameInput& input) {
                                 ImagePyramid::DefaultNumLevels(camera_.width, camera_.height, 12));
   pyr_opt.min_level_height = 12;
   auto t = std::chrono::steady_clock::now();
-  std::vector<float> calibrated;  // B = G^-1(I) / V, when the camera has a photometric calibration
+  std::vector<float> calibrated;  // B = G^-1(I) / V (* t0 / t), when the camera has a photometric calibration
   if (!photometric_.inverse_response.empty() || !photometric_.vignette.empty()) {
     calibrated = photometric_.Apply(input.image, input.width, input.height);
+    if (input.exposure > 0.0) {
+      if (reference_exposure_ <= 0.0) reference_exposure_ = input.exposure;
+      const float gain = static_cast<float>(reference_exposure_ / input.exposure);
+      for (float& v : calibrated) v *= gain;
+    }
   }
   const float* image = calibrated.empty() ? input.image : calibrated.data();
   auto pyr = std::make_shared<const ImagePyramid>(image, input.width, input.height, pyr_opt);

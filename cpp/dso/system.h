@@ -81,6 +81,8 @@ struct FrameInput {
   const float* keypoint_idepth_var = nullptr;  // (num_keypoints,) (1/m)^2, optional
   const Mat4* init_world_from_cam = nullptr;   // pose hypothesis (e.g. PnP on network depth), optional;
                                                // its motion from the previous frame in the prior's unit
+  double exposure = 0.0;  // exposure time (any unit, > 0), 0 = unknown; with a photometric calibration the
+                          // frame's irradiance is divided by it (relative to the first exposure given)
 };
 
 // Hooks for viewers/loggers; all default to no-ops. OnFrameTracked and OnTrackingLost are called from
@@ -111,8 +113,10 @@ class System {
   FrameResult Track(const FrameInput& input);
   // DSO's photometric calibration of the camera (inverse response G^-1 and vignette V): every frame is
   // mapped to B = G^-1(I) / V before its pyramid is built, in tracking and mapping alike (DSO's
-  // PhotometricUndistorter; empty fields = identity, the default). Set it before the first frame:
-  // throws std::logic_error afterwards and std::invalid_argument when it does not fit the camera.
+  // PhotometricUndistorter; empty fields = identity, the default), and, for frames whose FrameInput
+  // carries an exposure time t, to B * t0 / t (t0: the first exposure given), so that the affine
+  // brightness model sees no exposure changes. Set it before the first frame: throws std::logic_error
+  // afterwards and std::invalid_argument when it does not fit the camera.
   void SetPhotometricCalibration(const PhotometricCalibration& calibration);
   // Waits until the mapping side has processed every frame tracked so far (no-op without a mapping
   // thread); rethrows an exception of the mapping thread. Accessors below return current estimates
@@ -233,6 +237,7 @@ class System {
   PinholeCamera camera_;
   SystemOptions options_;
   PhotometricCalibration photometric_;  // applied to every input image (SetPhotometricCalibration)
+  double reference_exposure_ = 0.0;     // the first FrameInput::exposure given (Track()'s thread only)
   std::unique_ptr<TrackingReference> tracking_ref_;  // Track()'s thread only
   WindowOptimizer ba_;
   TwoViewInitializer two_view_;

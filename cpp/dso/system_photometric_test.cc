@@ -44,8 +44,13 @@ std::vector<float> Record(const std::vector<float>& e, const PhotometricCalibrat
   return raw;
 }
 
-// Runs 20 frames (exact depth prior); `calibrate`: set the calibration; `feed`: what each frame gives Track.
-std::vector<Mat4> RunFrames(bool calibrate, int feed /* 0 raw, 1 calibration applied beforehand, 2 irradiance */) {
+// Exposure time of frame i when the camera's exposure changes (auto-exposure), else 1.
+double Exposure(int i, bool changing) { return changing ? 0.6 + 0.35 * std::sin(0.9 * i) : 1.0; }
+
+// Runs 20 frames (exact depth prior); `calibrate`: set the calibration; `feed`: what each frame gives Track;
+// `exposures`: the frames are recorded with changing exposure times, given to Track when `tell`.
+std::vector<Mat4> RunFrames(bool calibrate, int feed /* 0 raw, 1 calibration applied beforehand, 2 irradiance */,
+                            bool exposures = false, bool tell = false) {
   const PinholeCamera cam = TestCamera();
   const PhotometricCalibration calib = TestCalibration(cam);
   SystemOptions options;
@@ -56,10 +61,17 @@ std::vector<Mat4> RunFrames(bool calibrate, int feed /* 0 raw, 1 calibration app
   for (int i = 0; i < 20; ++i) {
     std::vector<float> irradiance, depth;
     Render(cam, TrajectoryPose(i), &irradiance, &depth);
-    const std::vector<float> raw = Record(irradiance, calib);
-    const std::vector<float> image =
+    std::vector<float> exposed = irradiance;
+    for (float& e : exposed) e *= static_cast<float>(Exposure(i, exposures));
+    const std::vector<float> raw = Record(exposed, calib);
+    std::vector<float> image =
         feed == 0 ? raw : feed == 1 ? calib.Apply(raw.data(), cam.width, cam.height) : irradiance;
-    system.Track(RenderedInput(cam, image, &depth, 0.1 * i));
+    if (feed == 2 && exposures) {  // what the calibrated frames become: irradiance at the first exposure
+      for (float& e : image) e *= static_cast<float>(Exposure(0, true));
+    }
+    FrameInput input = RenderedInput(cam, image, &depth, 0.1 * i);
+    if (tell) input.exposure = Exposure(i, exposures);
+    system.Track(input);
   }
   system.Flush();
   return system.Trajectory();
@@ -86,6 +98,16 @@ TEST(SystemPhotometric, CalibrationIsAppliedToEveryFrame) {
   EXPECT_GT(MaxPositionDifference(RunFrames(false, 0), irradiance), 0.01);
 }
 
+TEST(SystemPhotometric, ExposureTimesAreDividedOut) {
+  // Auto-exposure between 0.25 and 0.95 (x 0.6 +- 0.35): with the exposure times the calibrated frames are
+  // the irradiance at the first exposure; without them the affine model has to follow a factor of ~4.
+  const std::vector<Mat4> told = RunFrames(true, 0, true, true);
+  const std::vector<Mat4> irradiance = RunFrames(false, 2, true);
+  ASSERT_EQ(told.size(), 20u);
+  EXPECT_LT(MaxPositionDifference(told, irradiance), 0.01);  // measured 0.0028 m over 4.75 m
+  EXPECT_GT(MaxPositionDifference(RunFrames(true, 0, true, false), irradiance), 0.025);  // measured 0.051 m
+}
+
 TEST(SystemPhotometric, RejectsACalibrationThatDoesNotFitOrComesLate) {
   const PinholeCamera cam = TestCamera();
   System system(cam, SystemOptions());
@@ -94,7 +116,11 @@ TEST(SystemPhotometric, RejectsACalibrationThatDoesNotFitOrComesLate) {
   EXPECT_THROW(system.SetPhotometricCalibration(wrong), std::invalid_argument);
   std::vector<float> image, depth;
   Render(cam, TrajectoryPose(0), &image, &depth);
-  system.Track(RenderedInput(cam, image, &depth, 0.0));
+  FrameInput input = RenderedInput(cam, image, &depth, 0.0);
+  input.exposure = -1.0;
+  EXPECT_THROW(system.Track(input), std::invalid_argument);
+  input.exposure = 0.0;
+  system.Track(input);
   EXPECT_THROW(system.SetPhotometricCalibration(TestCalibration(cam)), std::logic_error);
 }
 

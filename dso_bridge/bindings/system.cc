@@ -110,7 +110,7 @@ py::dict ResultToDict(const dso::FrameResult& r) {
 
 py::dict Track(dso::System& system, const py::object& image, double timestamp, const py::object& keypoints,
                const py::object& scores, const py::object& depth, const py::object& keypoint_idepth,
-               const py::object& keypoint_idepth_var, const py::object& init_pose) {
+               const py::object& keypoint_idepth_var, const py::object& init_pose, double exposure) {
   const int w = system.camera().width, h = system.camera().height;
   const std::string img_shape = "(" + std::to_string(h) + ", " + std::to_string(w) + ") float32";
   if (image.is_none()) throw py::value_error("image must be a numpy array " + img_shape + ", got None");
@@ -149,6 +149,11 @@ py::dict Track(dso::System& system, const py::object& image, double timestamp, c
   if (dep) in.depth = dep->data();
   if (kid) in.keypoint_idepth = kid->data();
   if (kvar) in.keypoint_idepth_var = kvar->data();
+  if (!(exposure >= 0.0) || !std::isfinite(exposure)) {
+    throw py::value_error("exposure must be a finite exposure time >= 0 (0 = unknown), got " +
+                          std::to_string(exposure));
+  }
+  in.exposure = exposure;
   if (pose) {
     auto r = pose->unchecked<2>();
     for (int a = 0; a < 4; ++a) {
@@ -176,7 +181,7 @@ void BindSystem(py::module& m) {
            py::arg_v("options", dso::SystemOptions(), "SystemOptions()"))
       .def("track", &Track, py::arg("image"), py::arg("timestamp"), py::arg("keypoints") = py::none(),
            py::arg("scores") = py::none(), py::arg("depth") = py::none(), py::arg("keypoint_idepth") = py::none(),
-           py::arg("keypoint_idepth_var") = py::none(), py::arg("init_pose") = py::none(),
+           py::arg("keypoint_idepth_var") = py::none(), py::arg("init_pose") = py::none(), py::arg("exposure") = 0.0,
            "Processes one frame; returns a dict (see dso_bridge.FrameResult).")
       .def("set_photometric_calibration",
            [](dso::System& s, const py::object& inverse_response, const py::object& vignette) {
