@@ -279,15 +279,8 @@ def _opencv_node(node: Any) -> Any:
 
 
 def _matrix(path: Path, key: str, value: Any) -> np.ndarray:
-    if isinstance(value, dict) and "data" in value:
-        value = value["data"]
-    try:
-        m = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"calibration file {path}: {key} must be a 3x3 matrix of numbers") from None
-    if m.size != 9:
-        raise ValueError(f"calibration file {path}: {key} must have 9 numbers (3x3), found {m.size}")
-    return m.reshape(3, 3)
+    """``value`` as a 3x3 matrix (nested, flat or ``{rows, cols, data}``)."""
+    return _numbers(path, key, value, (9,)).reshape(3, 3)
 
 
 def _finish(path: Path, values: dict[str, Any], image_size: tuple[int, int] | None) -> Calibration:
