@@ -62,3 +62,48 @@ def test_failed_write_keeps_old_file(tmp_path):
         write_kitti_poses(path, bad)
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["p.txt"]
+
+
+def _write_euroc(path, times_s, poses, columns=17):
+    """EuRoC's ground-truth CSV: t[ns], p, q (w x y z) [, velocity, gyro bias, accel bias]."""
+    q_xyzw = Rotation.from_matrix(poses[:, :3, :3]).as_quat()
+    lines = ["#timestamp, p_RS_R_x [m], p_RS_R_y [m], p_RS_R_z [m], q_RS_w [], q_RS_x [], q_RS_y [], q_RS_z []"]
+    for t, p, q in zip(times_s, poses[:, :3, 3], q_xyzw):
+        values = [f"{int(round(t * 1e9))}", *(f"{v:.9f}" for v in p), *(f"{v:.9f}" for v in (q[3], q[0], q[1], q[2]))]
+        values += ["0.0"] * (columns - 8)
+        lines.append(",".join(values))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("columns", [17, 8])
+def test_euroc_ground_truth(tmp_path, columns):
+    poses = _random_poses(30, seed=2)
+    times = 1403636580.0 + 0.005 * np.arange(30)  # 200 Hz
+    _write_euroc(tmp_path / "data.csv", times, poses, columns)
+    t, back = read_trajectory(tmp_path / "data.csv")
+    np.testing.assert_allclose(t - times[0], times - times[0], atol=1e-6)
+    np.testing.assert_allclose(back, poses, atol=1e-7)
+
+
+def test_evaluate_a_tum_estimate_against_euroc_ground_truth(tmp_path):
+    """`kp3d-vo evaluate` pairs a camera trajectory (20 Hz, starting before the ground truth, as EuRoC's
+    cam0 does) with EuRoC's 200 Hz ground truth by time; the frames without ground truth are left out."""
+    import json
+
+    from apps.cli import main
+
+    n = 400
+    times = 1403636580.0 + 0.005 * np.arange(n)
+    poses = np.tile(np.eye(4), (n, 1, 1))
+    poses[:, :3, 3] = np.stack([np.sin(0.01 * np.arange(n)), 0.002 * np.arange(n), np.zeros(n)], axis=1)
+    _write_euroc(tmp_path / "gt.csv", times[40:], poses[40:])  # the ground truth starts 0.2 s later
+    cam = np.arange(0, n, 10)  # 20 Hz frames
+    est = poses[cam].copy()
+    est[:, :3, 3] *= 0.5  # a monocular unit
+    write_tum(tmp_path / "est.txt", times[cam], est)
+    assert main(["evaluate", "--gt", str(tmp_path / "gt.csv"), "--est", str(tmp_path / "est.txt"), "--align", "sim3",
+                 "--json", str(tmp_path / "ev.json")]) == 0
+    result = json.loads((tmp_path / "ev.json").read_text())
+    row = result[0] if isinstance(result, list) else result
+    assert row["ate_rmse"] < 1e-6
+    assert row["n_frames"] == len(cam) - 4  # frames 0, 10, 20, 30 have no ground truth

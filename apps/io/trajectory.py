@@ -1,4 +1,5 @@
-"""Trajectory files: KITTI (12 numbers per line) and TUM (``t tx ty tz qx qy qz qw``).
+"""Trajectory files: KITTI (12 numbers per line), TUM (``t tx ty tz qx qy qz qw``) and EuRoC's
+comma-separated ground truth (``t[ns], px, py, pz, qw, qx, qy, qz[, ...]``, read only).
 
 All poses are ``world_from_cam``: ``(N, 4, 4) float64`` rigid transforms mapping camera
 coordinates to world coordinates (KITTI stores exactly this, as the top 3x4 block, row-major).
@@ -107,12 +108,53 @@ def write_tum(path: PathLike, timestamps: np.ndarray, world_from_cam: np.ndarray
     atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
 
 
+def read_euroc(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Read EuRoC's comma-separated ground truth (``state_groundtruth_estimate0/data.csv``: 17 columns;
+    ``mocap0/data.csv`` / TUM-VI: 8): timestamp in nanoseconds (seconds when below 1e12), position,
+    quaternion **w x y z**, and for 17 columns velocity and IMU biases (ignored).
+
+    Returns (timestamps (N,) float64 seconds, world_from_body (N, 4, 4) float64). The poses are the
+    body's (the IMU's), not the camera's: a scale / sim3-aligned comparison with a camera trajectory
+    keeps the camera's lever arm (EuRoC's T_BS: ~7 cm) as error, as ``evo_ape euroc`` does.
+    """
+    return _euroc_poses(path, _load_rows(path, (8, 17), "EuRoC CSV trajectory (8 or 17 comma-separated columns)"))
+
+
+def _euroc_poses(path: PathLike, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    quat_wxyz = rows[:, 4:8]
+    norms = np.linalg.norm(quat_wxyz, axis=1)
+    bad = np.flatnonzero(norms < 1e-9)
+    if bad.size:
+        raise ValueError(f"{path}: zero quaternion in EuRoC trajectory (data row {bad[0] + 1})")
+    poses = np.tile(np.eye(4), (rows.shape[0], 1, 1))
+    poses[:, :3, :3] = Rotation.from_quat(quat_wxyz[:, [1, 2, 3, 0]] / norms[:, None]).as_matrix()
+    poses[:, :3, 3] = rows[:, 1:4]
+    times = rows[:, 0] * 1e-9 if rows[0, 0] > 1e12 else rows[:, 0].copy()
+    return times, poses
+
+
+def _is_csv(path: PathLike) -> bool:
+    """True when the first data line of ``path`` separates its values with commas (EuRoC)."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            for line in f:
+                text = line.split("#", 1)[0].strip()
+                if text:
+                    return "," in text
+    except OSError:
+        return False
+    return False
+
+
 def read_trajectory(path: PathLike) -> tuple[np.ndarray | None, np.ndarray]:
-    """Read a KITTI (12 columns) or TUM (8 columns) trajectory, detected from the column count.
+    """Read a KITTI (12 columns) or TUM (8 columns) trajectory, detected from the column count, or
+    EuRoC's comma-separated ground truth (:func:`read_euroc`: 17 columns, or 8 separated by commas).
 
     Returns (timestamps (N,) float64 or None for KITTI, world_from_cam (N, 4, 4) float64).
     """
-    rows = _load_rows(path, (8, 12), "trajectory (KITTI 12 columns or TUM 8 columns)")
+    rows = _load_rows(path, (8, 12, 17), "trajectory (KITTI 12 columns, TUM 8 columns or EuRoC CSV 8 / 17)")
     if rows.shape[1] == 12:
         return None, kitti_rows_to_poses(rows)
+    if rows.shape[1] == 17 or _is_csv(path):
+        return _euroc_poses(path, rows)
     return read_tum(path)
