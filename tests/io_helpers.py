@@ -49,3 +49,15 @@ def make_kitti(root: Path, n: int = 5, *, name: str = "00", camera: int = 0, col
     if n_poses:
         write_kitti_poses(root / "poses" / f"{name}.txt", poses(n_poses))
     return seq
+
+
+def radial_vignette(width: int, height: int, strength: float) -> np.ndarray:
+    """``(H, W) float32`` vignette ``1 - strength * r^2`` (r = 1 in the corners, pixel centres)."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    r2 = ((xs + 0.5 - width / 2) ** 2 + (ys + 0.5 - height / 2) ** 2) / ((width / 2) ** 2 + (height / 2) ** 2)
+    return (1.0 - strength * r2).astype(np.float32)
+
+
+def write_pcalib(path: Path, values) -> None:
+    """DSO's ``pcalib.txt``: the inverse response as numbers on one line."""
+    path.write_text(" ".join(f"{v:.6f}" for v in values) + "\n")

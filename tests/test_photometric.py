@@ -10,23 +10,14 @@ import numpy as np
 import pytest
 
 from apps.io.photometric import read_photometric
+from io_helpers import radial_vignette, write_pcalib
 
 GAMMA = 2.2
 
 
-def _write_pcalib(path, values) -> None:
-    path.write_text(" ".join(f"{v:.6f}" for v in values) + "\n")
-
-
-def _vignette(width: int, height: int, strength: float) -> np.ndarray:
-    ys, xs = np.mgrid[0:height, 0:width]
-    r2 = ((xs + 0.5 - width / 2) ** 2 + (ys + 0.5 - height / 2) ** 2) / ((width / 2) ** 2 + (height / 2) ** 2)
-    return (1.0 - strength * r2).astype(np.float32)
-
-
 def test_read_photometric_normalises_and_checks(tmp_path, caplog):
-    _write_pcalib(tmp_path / "pcalib.txt", 3.0 + 2.0 * np.arange(256) ** 1.5)
-    v16 = (_vignette(64, 48, 0.5) * 40000).round().astype(np.uint16)
+    write_pcalib(tmp_path / "pcalib.txt", 3.0 + 2.0 * np.arange(256) ** 1.5)
+    v16 = (radial_vignette(64, 48, 0.5) * 40000).round().astype(np.uint16)
     v16[0, 0] = 0  # a black corner
     cv2.imwrite(str(tmp_path / "vignette.png"), v16)
     with caplog.at_level(logging.WARNING, logger="apps.io.photometric"):
@@ -38,10 +29,10 @@ def test_read_photometric_normalises_and_checks(tmp_path, caplog):
     assert read_photometric(None, None, image_size=(64, 48)) is None
     assert read_photometric(tmp_path / "pcalib.txt", image_size=(64, 48)).vignette is None
 
-    _write_pcalib(tmp_path / "short.txt", np.arange(255))
+    write_pcalib(tmp_path / "short.txt", np.arange(255))
     with pytest.raises(ValueError, match=r"short\.txt: expected 256 finite numbers.*found 255"):
         read_photometric(tmp_path / "short.txt", image_size=(64, 48))
-    _write_pcalib(tmp_path / "down.txt", 255.0 - np.arange(256))
+    write_pcalib(tmp_path / "down.txt", 255.0 - np.arange(256))
     with pytest.raises(ValueError, match=r"down\.txt: the inverse response must increase"):
         read_photometric(tmp_path / "down.txt", image_size=(64, 48))
     with pytest.raises(ValueError, match=r"vignette\.png is 64x48 but the frames are 32x24"):
@@ -83,7 +74,7 @@ def recorded_render(synth_sequence, tmp_path_factory):
     root = tmp_path_factory.mktemp("recorded")
     frames = root / "sequences" / "00" / "image_0"
     frames.mkdir(parents=True)
-    v = _vignette(k.width, k.height, 0.7)
+    v = radial_vignette(k.width, k.height, 0.7)
     for i in range(len(seq)):
         raw = 255.0 * (seq.image(i) * v.astype(np.float64) / 255.0) ** (1.0 / GAMMA)
         cv2.imwrite(str(frames / f"{i:06d}.png"), np.clip(raw.round(), 0, 255).astype(np.uint8))
@@ -91,7 +82,7 @@ def recorded_render(synth_sequence, tmp_path_factory):
         shutil.copy(synth_sequence / name, frames.parent / name)
     (root / "poses").mkdir()
     shutil.copy(synth_sequence.parent.parent / "poses" / "00.txt", root / "poses" / "00.txt")
-    _write_pcalib(root / "pcalib.txt", 255.0 * (np.arange(256) / 255.0) ** GAMMA)
+    write_pcalib(root / "pcalib.txt", 255.0 * (np.arange(256) / 255.0) ** GAMMA)
     cv2.imwrite(str(root / "vignette.png"), (v * 65535).round().astype(np.uint16))
     return root
 
