@@ -134,8 +134,12 @@ def test_image_folder_jpg_gt_and_errors(tmp_path):
     write_tum(tmp_path / "gt_tum.txt", np.array([-0.1, 0.0, 0.1, 0.2, 0.3, 0.4]) + 0.004, poses(6))
     seq = ImageFolderSequence(folder, calib, gt=tmp_path / "gt_tum.txt")
     np.testing.assert_allclose(seq.gt_world_from_cam, poses(6)[1:5], atol=1e-6)
-    write_tum(tmp_path / "gt_tum.txt", np.array([0.0, 0.1, 0.2]), poses(3))
-    with pytest.raises(ValueError, match=r"gt_tum\.txt: no pose within 0\.0500 s of frame 3"):
+    write_tum(tmp_path / "gt_tum.txt", np.array([0.1, 0.2, 0.3]), poses(3))  # frame 0 has none: NaN
+    seq = ImageFolderSequence(folder, calib, gt=tmp_path / "gt_tum.txt")
+    assert np.isnan(seq.gt_world_from_cam[0]).all()
+    np.testing.assert_allclose(seq.gt_world_from_cam[1:], poses(3), atol=1e-6)
+    write_tum(tmp_path / "gt_tum.txt", np.array([0.3, 0.7]), poses(2))
+    with pytest.raises(ValueError, match=r"gt_tum\.txt: no pose within 0\.0500 s of frame 0"):
         ImageFolderSequence(folder, calib, gt=tmp_path / "gt_tum.txt")
     with pytest.raises(FileNotFoundError, match=r"no calibration file for image folder .*jpgs"):
         ImageFolderSequence(folder)

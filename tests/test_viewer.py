@@ -298,6 +298,18 @@ def test_gt_drawn_at_estimate_scale_and_pose():
     np.testing.assert_allclose(viewer.gt_display_centres(), est[:, :3, 3], atol=1e-9)  # all 12, extrapolated
     raw = Open3DViewer(ViewerOptions(headless=True, gt_scale_to_estimate=False), gt_world_from_cam=poses)
     np.testing.assert_array_equal(raw.gt_display_centres(), poses[:, :3, 3])
+    # a ground truth covering frames 3-11 only (NaN rows, apps.io.ground_truth): drawn from frame 3 on
+    partial = poses.copy()
+    partial[:3] = np.nan
+    viewer = Open3DViewer(ViewerOptions(headless=True), gt_world_from_cam=partial)
+    viewer.enabled = False
+    for i in range(8):
+        viewer.on_frame(i, image, est[i], None, "")
+    np.testing.assert_allclose(viewer.gt_display_centres(), est[3:, :3, 3], atol=1e-9)
+    bad = partial.copy()
+    bad[5, 0, 3] = np.inf
+    with pytest.raises(ValueError, match="gt_world_from_cam"):
+        Open3DViewer(ViewerOptions(headless=True), gt_world_from_cam=bad)
 
 
 def test_no_display_without_recording_disables(monkeypatch, caplog, tmp_path):

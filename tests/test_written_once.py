@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from apps.io.poses import check_poses
-from apps.io.sequence_base import load_gt_poses
+from apps.io.ground_truth import load_gt_poses
 from apps.io.trajectory import write_tum
 
 
@@ -47,6 +47,7 @@ def test_check_poses_names_the_problem():
 def test_no_second_pose_validator_or_time_association():
     import apps.evaluation.alignment as alignment
     import apps.evaluation.kitti_metric as kitti_metric
+    import apps.io.ground_truth as ground_truth
     import apps.io.sequence_base as sequence_base
     import apps.io.trajectory as trajectory
     import apps.plotting as plotting
@@ -55,7 +56,7 @@ def test_no_second_pose_validator_or_time_association():
     for module, name in ((kitti_metric, "check_trajectory"), (kitti_metric, "check_rotations"),
                          (plotting, "check_trajectory"), (sequence_base, "_check_rotations")):
         assert not hasattr(module, name), f"{module.__name__}.{name} is back"
-    for module in (alignment, sequence_base):
+    for module in (alignment, sequence_base, ground_truth):
         source = open(module.__file__, encoding="utf-8").read()
         assert "searchsorted" not in source, f"{module.__name__} associates timestamps by hand"
 
@@ -68,7 +69,12 @@ def test_ground_truth_time_association_picks_the_nearest_pose(tmp_path):
     picked = load_gt_poses(tmp_path / "gt.txt", 4, frame_times)
     # nearest within half a frame period: 0.0 -> -0.02, 0.1 -> 0.12, 0.2 -> 0.19, 0.3 -> 0.31
     np.testing.assert_allclose(picked[:, 2, 3], [1.0, 4.0, 5.0, 0.0], atol=1e-9)
+    # a ground truth covering part of the frames (EuRoC's starts after the camera): NaN rows for the others
     write_tum(tmp_path / "gt.txt", np.array([0.0, 0.1, 0.2]), _poses(3))
-    with pytest.raises(ValueError, match=r"gt\.txt: no pose within 0\.0500 s of frame 3 \(t = 0\.300000 s; nearest "
-                                         r"pose at 0\.200000 s\); 1 of 4 frames unmatched"):
+    picked = load_gt_poses(tmp_path / "gt.txt", 4, frame_times)
+    np.testing.assert_allclose(picked[:3], _poses(3), atol=1e-9)
+    assert np.isnan(picked[3]).all()
+    write_tum(tmp_path / "gt.txt", np.array([0.3, 0.8, 0.9]), _poses(3))  # one frame matched: nothing to score
+    with pytest.raises(ValueError, match=r"gt\.txt: no pose within 0\.0500 s of frame 0 \(t = 0\.000000 s; nearest "
+                                         r"pose at 0\.300000 s\); 3 of 4 frames unmatched"):
         load_gt_poses(tmp_path / "gt.txt", 4, frame_times)

@@ -13,7 +13,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "dso: backend alone; f2f: KP3D frame-to-frame baseline")
     p.add_argument("--config", help="YAML run config (see configs/run/)")
     add_camera_arguments(p)
-    p.add_argument("--gt", help="ground-truth trajectory (KITTI/TUM); KITTI folders find theirs")
+    p.add_argument("--gt", help="ground-truth trajectory (KITTI, TUM or EuRoC CSV); KITTI folders find theirs. "
+                   "Time-stamped ones may cover part of the frames (those are scored); EuRoC's body poses "
+                   "move to the camera with --calib's T_BS")
     p.add_argument("--max-frames", type=int, help="process only the first N frames")
     p.add_argument("--model-dir", help="TorchScript frontend folder (default: the shipped models)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
@@ -64,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
     if ev and "t_rel" in ev:
         def fmt(v):
             return "n/a" if v is None else f"{v:.2f}"
+        covered = ev["n_frames"] < s["frames"]
         print(f"t_rel {fmt(ev['t_rel'])} %  r_rel {fmt(ev['r_rel'])} deg/100m  ATE {fmt(ev['ate_rmse'])} m "
-              "(scale-only alignment, KITTI devkit metric)")
+              "(scale-only alignment, KITTI devkit metric" +
+              (f"; the {ev['n_frames']} frames with ground truth)" if covered else ")"))
         if ev.get("local_scale"):
             ls = ev["local_scale"]
             print(f"local scale over {ls['window_m']:.0f} m of path: p5 {ls['p5']:.3f}  median {ls['median']:.3f}  "

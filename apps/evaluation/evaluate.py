@@ -262,6 +262,40 @@ def evaluate_trajectory(
     )
 
 
+def evaluate_covered(gt: np.ndarray, est: np.ndarray, align: str = "scale", *,
+                     timestamps: np.ndarray | None = None) -> EvaluationResult:
+    """Score a run's estimate against its sequence's frame-indexed ground truth, which may cover only
+    part of the frames (NaN rows: ``apps.io.ground_truth``, e.g. EuRoC's motion capture starting after the camera).
+
+    gt: (N, 4, 4) float64 world_from_cam, row i = frame i, N >= M; est: (M, 4, 4) float64, row i = frame i.
+    timestamps: optional (M,) seconds of the frames. The covered frames among the first M are scored
+    (at least 2). With ``align`` "none" / "scale" both trajectories are first taken relative to the
+    first covered frame: a ground truth's world is its own (a motion-capture room's); KITTI's is the
+    first camera's, which the estimate's is too (the same numbers as ``evaluate_trajectory``). ``association`` names the coverage when frames are left out.
+    """
+    from apps.io.ground_truth import describe_coverage, gt_covered
+
+    est_arr = check_poses(est, "estimate", min_poses=1, rigid=True)
+    gt_arr = np.asarray(gt, dtype=np.float64)
+    if gt_arr.ndim != 3 or gt_arr.shape[1:] != (4, 4) or gt_arr.shape[0] < est_arr.shape[0]:
+        raise ValueError(f"ground truth: expected ({est_arr.shape[0]}+, 4, 4) poses for {est_arr.shape[0]} frames, "
+                         f"got shape {gt_arr.shape}")
+    covered = gt_covered(gt_arr[: est_arr.shape[0]])
+    idx = np.flatnonzero(covered)
+    if idx.size < 2:
+        raise ValueError(f"ground truth covers {describe_coverage(covered)}: need at least 2 to score")
+    gt_m, est_m = gt_arr[idx], est_arr[idx]
+    if align in ("none", "scale"):
+        gt_m = np.linalg.inv(gt_m[0]) @ gt_m
+        est_m = np.linalg.inv(est_m[0]) @ est_m
+    stamps = None if timestamps is None else np.asarray(timestamps, np.float64).reshape(-1)[idx]
+    result = evaluate_trajectory(gt_m, est_m, align=align, timestamps=stamps)
+    if idx.size == covered.size:
+        return result
+    return dataclasses.replace(result, association=f"{result.association} with ground truth on "
+                                                   f"{describe_coverage(covered)}")
+
+
 def read_times(path: str | os.PathLike) -> np.ndarray:
     """KITTI ``times.txt``: one timestamp (s) per line -> (N,) float64."""
     path = Path(path)

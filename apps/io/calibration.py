@@ -46,6 +46,7 @@ import numpy as np
 
 from apps.io.camera import Intrinsics
 from apps.io.kitti_format import normalized_projection, parse_calib, read_text_stripping_bom
+from apps.io.poses import check_poses
 from apps.io.undistort import Distortion
 
 logger = logging.getLogger(__name__)
@@ -93,11 +94,13 @@ def check_intrinsics_fit(k: Intrinsics, source: str, *, centred: bool = True) ->
 
 @dataclass(frozen=True)
 class Calibration:
-    """A calibration file's camera: pinhole ``intrinsics`` of the frames as stored, and their lens
-    ``distortion`` (None when the file has none or all its coefficients are 0)."""
+    """A calibration file's camera: pinhole ``intrinsics`` of the frames as stored, their lens
+    ``distortion`` (None when the file has none or all its coefficients are 0) and, where the file
+    places the camera on a body (an IMU), ``body_from_cam`` ``(4, 4) float64`` (None otherwise)."""
 
     intrinsics: Intrinsics
     distortion: Distortion | None = None
+    body_from_cam: np.ndarray | None = None
 
 
 def read_intrinsics(path: str | os.PathLike, *, image_size: tuple[int, int] | None = None,
@@ -338,7 +341,18 @@ def _finish(path: Path, values: dict[str, Any], image_size: tuple[int, int] | No
         k = Intrinsics(fx, fy, cx, cy, size[0], size[1])
     except ValueError as e:
         raise ValueError(f"calibration file {path}: {e}") from None
-    return Calibration(check_intrinsics_fit(k, f"calibration file {path}"), distortion)
+    return Calibration(check_intrinsics_fit(k, f"calibration file {path}"), distortion, _body_from_cam(path, values))
+
+
+def _body_from_cam(path: Path, values: dict[str, Any]) -> np.ndarray | None:
+    """The camera's pose on its body: ``body_from_cam`` (kp3d-vo YAML), EuRoC's ``T_BS`` (sensor to
+    body) or Kalibr's ``T_cam_imu`` (inverted); a rigid 4x4 (nested, flat or ``{rows, cols, data}``)."""
+    for key, inverse in (("body_from_cam", False), ("T_BS", False), ("T_cam_imu", True)):
+        if key in values and values[key] is not None:
+            m = _numbers(path, key, values[key], (16,)).reshape(1, 4, 4)
+            m = check_poses(m, f"calibration file {path}: {key}", rigid=True)[0]
+            return np.linalg.inv(m) if inverse else m.copy()
+    return None
 
 
 def _numbers(path: Path, key: str, value: Any, counts: tuple[int, ...]) -> np.ndarray:

@@ -28,8 +28,9 @@ import numpy as np
 
 from apps.io.calibration import read_calibration
 from apps.io.kitti_format import read_times_and_exposures
-from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, load_gt_poses,
-                                   name_timestamps, nominal_timestamps, read_grey, reference_size)
+from apps.io.ground_truth import load_gt_poses
+from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, name_timestamps,
+                                   nominal_timestamps, read_grey, reference_size)
 
 logger = logging.getLogger(__name__)
 DEFAULT_CALIB_NAMES = ("calib.yaml", "calib.yml", "calib.txt", "camera.txt")
@@ -44,7 +45,8 @@ class ImageFolderSequence(Sequence):
             distortion are undistorted); ``None`` looks for
             ``calib.yaml``, ``calib.yml``, ``calib.txt`` or ``camera.txt`` in the folder.
         fps: frame rate for the timestamps when the folder has no ``times.txt`` (default 10).
-        gt: optional ground-truth trajectory file (KITTI or TUM, see ``load_gt_poses``).
+        gt: optional ground-truth trajectory file (KITTI, TUM or EuRoC, see ``load_gt_poses``; EuRoC's body
+            poses become the camera's with the calibration's ``body_from_cam``, e.g. ``T_BS``).
         camera: which ``P<camera>`` to use when the calibration is a KITTI calib.txt.
 
     Raises FileNotFoundError for a missing folder or calibration, ValueError for a folder without
@@ -94,8 +96,8 @@ class ImageFolderSequence(Sequence):
             raise FileNotFoundError(f"ground-truth file not found: {gt}")
         note = ("" if has_times or name_times is not None else
                 f" (the folder has no times.txt: nominal {fps:g} fps times from 0)")
-        self.gt_world_from_cam = None if gt is None else load_gt_poses(gt, n, self.timestamps, frame_rows=steps,
-                                                                       timestamps_note=note)
+        self.gt_world_from_cam = None if gt is None else load_gt_poses(
+            gt, n, self.timestamps, frame_rows=steps, timestamps_note=note, body_from_cam=calibration.body_from_cam)
 
     def frame_path(self, i: int) -> str:
         return str(self._files[self._check_index(i)])

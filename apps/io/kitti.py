@@ -34,8 +34,9 @@ from apps.io.calibration import check_intrinsics_fit, read_calibration
 from apps.io.camera import Intrinsics
 from apps.io.kitti_format import (NOMINAL_FPS, normalized_projection, parse_calib, projection_matrix, read_times,
                                   write_calib, write_times)
-from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, load_gt_poses,
-                                   nominal_timestamps, read_grey, reference_size)
+from apps.io.ground_truth import load_gt_poses
+from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, nominal_timestamps,
+                                   read_grey, reference_size)
 
 __all__ = ["KittiSequence", "NOMINAL_FPS", "parse_calib", "projection_matrix", "read_times", "write_calib",
            "write_times"]

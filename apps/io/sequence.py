@@ -14,12 +14,13 @@ from pathlib import Path
 from apps.io.folder import ImageFolderSequence
 from apps.io.kitti import KittiSequence
 from apps.io.preprocess import Preprocess
+from apps.io.ground_truth import gt_covered, load_gt_poses
 from apps.io.sequence_base import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, Frame, Sequence, SequenceView, list_images,
-                                   load_gt_poses, natural_key, nominal_timestamps, read_grey)
+                                   natural_key, nominal_timestamps, read_grey)
 from apps.io.video import VideoSequence
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "Frame", "ImageFolderSequence", "KittiSequence", "Sequence",
-           "SequenceView", "VideoSequence", "list_images", "load_gt_poses", "natural_key", "nominal_timestamps",
+           "SequenceView", "VideoSequence", "gt_covered", "list_images", "load_gt_poses", "natural_key", "nominal_timestamps",
            "open_sequence", "read_grey"]
 
 

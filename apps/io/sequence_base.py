@@ -6,7 +6,8 @@ ground truth:
 - ``name: str`` (KITTI sequence number, folder name or video file stem), ``path: Path``;
 - ``intrinsics: Intrinsics`` of the frames as returned (after any resize/crop);
 - ``timestamps: (N,) float64`` seconds, strictly increasing;
-- ``gt_world_from_cam: (N, 4, 4) float64 | None`` ground-truth camera-to-world poses;
+- ``gt_world_from_cam: (N, 4, 4) float64 | None`` ground-truth camera-to-world poses, NaN rows for
+  frames a time-stamped ground truth does not cover (:func:`apps.io.ground_truth.gt_covered`);
 - ``len(seq)``, ``seq.image(i) -> (H, W) uint8`` grey, ``seq.depth(i) -> (H, W) float32`` metric
   z-depth (0 = unknown) or ``None`` when the sequence has no depth, ``seq.frame_path(i) -> str``;
 - iteration yields :class:`Frame` records in order (sequential reading, efficient for videos).
@@ -29,7 +30,6 @@ import numpy as np
 
 from apps.io.camera import Intrinsics
 from apps.io.photometric import Photometric
-from apps.io.poses import check_poses
 from apps.io.preprocess import Preprocess
 from apps.io.undistort import Distortion, Undistorter
 
@@ -337,62 +337,3 @@ def describe_gaps(numbers: np.ndarray, files: list[Path]) -> str | None:
     k = int(at[0])
     return (f"{missing} frame number(s) missing in {at.size} gap(s), the first between {files[k].name} and "
             f"{files[k + 1].name}")
-
-
-def load_gt_poses(path: str | os.PathLike, n_frames: int, frame_timestamps: np.ndarray | None = None, *,
-                  frame_rows: np.ndarray | None = None, timestamps_note: str = "") -> np.ndarray:
-    """Ground truth for ``n_frames`` frames from a KITTI or TUM trajectory file, ``(n, 4, 4) float64``.
-
-    KITTI pose files (one pose per frame, no timestamps): frame ``i`` gets line ``frame_rows[i]``
-    (default ``i``; readers pass the frame numbers of the file names so that a missing frame does not
-    shift the pairing). The file must reach the last row needed; longer files are truncated with an
-    INFO log note (the KITTI ground truth covers the whole drive even when only its first frames are
-    present); shorter files raise ValueError naming the file and both counts. TUM files (with
-    timestamps) are associated to ``frame_timestamps`` by nearest timestamp within half a frame
-    period; a frame without a match raises ValueError (ending with ``timestamps_note``, e.g. where
-    the frame times came from). Rotations must be orthonormal with det +1
-    (within 1e-3; ValueError naming the file and the pose otherwise).
-    """
-    from apps.io.trajectory import read_trajectory  # lazy: only sequences with GT need it
-
-    path = Path(path)
-    times, poses = read_trajectory(path)
-    poses = check_poses(poses, f"ground-truth file {path}", rigid=True)
-    if times is None or frame_timestamps is None:
-        rows = np.arange(n_frames) if frame_rows is None else np.asarray(frame_rows, dtype=np.int64)[:n_frames]
-        needed = int(rows.max()) + 1 if rows.size else 0
-        if len(poses) < needed:
-            what = (f"{n_frames} frames" if np.array_equal(rows, np.arange(n_frames)) else
-                    f"{n_frames} frames numbered up to {needed - 1} (pose line = frame number)")
-            raise ValueError(f"ground-truth file {path} has {len(poses)} poses but the sequence has "
-                             f"{what} (expected one pose per frame)")
-        if len(poses) > needed:
-            logger.info("ground-truth file %s has %d poses for %d frames: using the first %d",
-                        path, len(poses), n_frames, needed)
-        return poses[rows].copy()
-    return _associate_by_time(path, np.asarray(times, np.float64), poses, np.asarray(frame_timestamps, np.float64),
-                              timestamps_note)
-
-
-def _associate_by_time(path: Path, gt_times: np.ndarray, poses: np.ndarray, frame_times: np.ndarray,
-                       note: str = "") -> np.ndarray:
-    """The GT pose nearest in time to each frame, within half a frame period (every frame must match).
-
-    Matching is evo's ``matching_time_indices``, the same as the evaluation's time association
-    (``apps.evaluation.alignment.associate_by_time``); evo is imported only for GT files with timestamps.
-    """
-    from evo.core.sync import matching_time_indices
-
-    order = np.argsort(gt_times, kind="stable")
-    gt_times, poses = gt_times[order], poses[order]
-    period = float(np.median(np.diff(frame_times))) if len(frame_times) > 1 else 0.1
-    tolerance = 0.5 * period
-    frame_idx, gt_idx = matching_time_indices(frame_times, gt_times, max_diff=tolerance)
-    if len(frame_idx) < len(frame_times):
-        unmatched = np.setdiff1d(np.arange(len(frame_times)), frame_idx)
-        k = int(unmatched[0])
-        nearest = gt_times[int(np.argmin(np.abs(gt_times - frame_times[k])))]
-        raise ValueError(f"ground-truth file {path}: no pose within {tolerance:.4f} s of frame {k} "
-                         f"(t = {frame_times[k]:.6f} s; nearest pose at {nearest:.6f} s); "
-                         f"{unmatched.size} of {len(frame_times)} frames unmatched{note}")
-    return poses[np.asarray(gt_idx, dtype=np.int64)].copy()

@@ -133,17 +133,29 @@ def _euroc_poses(path: PathLike, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return times, poses
 
 
-def _is_csv(path: PathLike) -> bool:
-    """True when the first data line of ``path`` separates its values with commas (EuRoC)."""
+def _first_data_line(path: PathLike) -> str:
+    """The first line of ``path`` with data (comments and blank lines skipped), "" when none or unreadable."""
     try:
         with open(path, encoding="utf-8-sig") as f:
             for line in f:
                 text = line.split("#", 1)[0].strip()
                 if text:
-                    return "," in text
+                    return text
     except OSError:
-        return False
-    return False
+        return ""
+    return ""
+
+
+def _is_csv(path: PathLike) -> bool:
+    """True when the first data line of ``path`` separates its values with commas (EuRoC)."""
+    return "," in _first_data_line(path)
+
+
+def holds_body_poses(path: PathLike) -> bool:
+    """True for EuRoC's ground truth (comma-separated, or 17 columns), whose poses are the body's (the
+    IMU's) rather than the camera's; KITTI and TUM trajectories are taken as camera poses."""
+    text = _first_data_line(path)
+    return "," in text or len(text.split()) == 17
 
 
 def read_trajectory(path: PathLike) -> tuple[np.ndarray | None, np.ndarray]:

@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 
 from apps.io.calibration import read_calibration
-from apps.io.sequence_base import Sequence, load_gt_poses, nominal_timestamps
+from apps.io.ground_truth import load_gt_poses
+from apps.io.sequence_base import Sequence, nominal_timestamps
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class VideoSequence(Sequence):
         calib: calibration file (:func:`apps.io.calibration.read_calibration`); its size, if any,
             must equal the video's frame size. Frames with lens distortion are undistorted.
         fps: if given, timestamps are ``index / fps`` instead of the container's times.
-        gt: optional ground-truth trajectory file (KITTI or TUM, see ``load_gt_poses``).
+        gt: optional ground-truth trajectory file (KITTI, TUM or EuRoC, see ``load_gt_poses``).
         camera: which ``P<camera>`` to use when the calibration is a KITTI calib.txt.
 
     Raises FileNotFoundError for a missing file, ValueError naming the file when OpenCV cannot
@@ -84,7 +85,8 @@ class VideoSequence(Sequence):
         self._set_camera(calibration.intrinsics, calibration.distortion)
         if gt is not None and not Path(gt).is_file():
             raise FileNotFoundError(f"ground-truth file not found: {gt}")
-        self.gt_world_from_cam = None if gt is None else load_gt_poses(gt, n, self.timestamps)
+        self.gt_world_from_cam = None if gt is None else load_gt_poses(gt, n, self.timestamps,
+                                                                       body_from_cam=calibration.body_from_cam)
         self._cap: cv2.VideoCapture | None = None
         self._next = 0  # index of the frame the open capture decodes next
         self._last: tuple[int, np.ndarray] | None = None

@@ -213,8 +213,8 @@ def run_vo_batch(cfg: VOBatchConfig, keep_going: bool = False) -> dict[str, Any]
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    from apps.evaluation.evaluate import evaluate_trajectory
-    from apps.io.sequence import open_sequence
+    from apps.evaluation.evaluate import evaluate_covered
+    from apps.io.sequence import gt_covered, open_sequence
     from apps.io.trajectory import read_kitti_poses
 
     names = [s.name for s in cfg.sequences]
@@ -271,7 +271,7 @@ def run_vo_batch(cfg: VOBatchConfig, keep_going: bool = False) -> dict[str, Any]
             est = read_kitti_poses(run_dir / "poses_kitti.txt")
             summary = json.loads((run_dir / "summary.json").read_text())
             try:
-                res = evaluate_trajectory(gt[: len(est)], est, align=cfg.align)
+                res = evaluate_covered(gt[: len(est)], est, align=cfg.align)
             except ValueError as exc:  # e.g. an estimate that never moved cannot be aligned
                 rows.append({"sequence": spec.name, "method": mode, "error": f"not scorable: {exc}",
                              "fps": summary.get("fps"), "frames": len(est)})
@@ -284,11 +284,14 @@ def run_vo_batch(cfg: VOBatchConfig, keep_going: bool = False) -> dict[str, Any]
             if not ref_file.is_file():
                 continue
             est = read_kitti_poses(ref_file)[: len(gt)]
-            res = evaluate_trajectory(gt[: len(est)], est, align=cfg.align)
+            res = evaluate_covered(gt[: len(est)], est, align=cfg.align)
             estimates[ref_name] = est
             rows.append({"sequence": spec.name, "method": ref_name, "t_rel": res.t_rel, "r_rel": res.r_rel,
                          "ate_rmse": res.ate_rmse, "fps": None, "frames": len(est)})
-        if estimates:
+        if estimates and not gt_covered(gt).all():  # index-paired plots need every frame's ground truth
+            logger.info("plots for %s skipped: its ground truth covers only part of the frames (kp3d-vo plot pairs "
+                        "the runs' poses_tum.txt with it by time)", spec.name)
+        elif estimates:
             try:
                 from apps.plotting import plot_trajectories
 

@@ -350,7 +350,7 @@ def _finish(result: RunResult, sequence, writer: RunOutputWriter | None, observe
         else:
             try:
                 with signals.interruptible():
-                    summary["evaluation"] = _evaluate(gt[:n_done], result.world_from_cam)
+                    summary["evaluation"] = _evaluate(gt[:n_done], result.world_from_cam, result.timestamps)
             except KeyboardInterrupt:
                 logger.warning("evaluation interrupted; the poses are written")
                 summary["evaluation"] = {"error": "interrupted"}
@@ -380,11 +380,11 @@ def _write_partial(sequence, config, odometry, n, skipped, stage_ms, t_start, wr
         logger.warning("could not write the partial outputs: %s", inner)
 
 
-def _evaluate(gt: np.ndarray, est: np.ndarray) -> dict[str, Any]:
-    from apps.evaluation.evaluate import evaluate_trajectory
+def _evaluate(gt: np.ndarray, est: np.ndarray, timestamps: np.ndarray) -> dict[str, Any]:
+    from apps.evaluation.evaluate import evaluate_covered
 
-    try:
-        return evaluate_trajectory(gt, est, align="scale").to_dict()
+    try:  # the frames the ground truth covers (all, for KITTI)
+        return evaluate_covered(gt, est, align="scale", timestamps=timestamps).to_dict()
     except ValueError as exc:  # e.g. a degenerate (static) estimate cannot be aligned
         logger.warning("evaluation failed: %s", exc)
         return {"error": str(exc)}

@@ -146,7 +146,7 @@ class Open3DViewer(OutputObserver):
         self._half_tan = None
         if intrinsics is not None:
             self._half_tan = (0.5 * intrinsics.width / intrinsics.fx, 0.5 * intrinsics.height / intrinsics.fy)
-        self._gt = None if gt_world_from_cam is None else scene.check_poses(gt_world_from_cam, "gt_world_from_cam")
+        self._gt = None if gt_world_from_cam is None else scene.check_gt_poses(gt_world_from_cam)
         self._poses_from_frames: list[np.ndarray] = []
         self._frame_indices: list[int] = []
         self._trajectory: np.ndarray | None = None
@@ -167,7 +167,7 @@ class Open3DViewer(OutputObserver):
     # ----------------------------------------------------------------- observer API
     def set_gt(self, gt_world_from_cam: np.ndarray | None) -> None:
         """Set or clear the ground-truth path, (N, 4, 4) float64."""
-        self._gt = None if gt_world_from_cam is None else scene.check_poses(gt_world_from_cam, "gt_world_from_cam")
+        self._gt = None if gt_world_from_cam is None else scene.check_gt_poses(gt_world_from_cam)
 
     def on_keyframe(self, index: int, world_from_cam: np.ndarray) -> None:
         self._keyframes.append(scene.check_pose(world_from_cam, f"keyframe {index} world_from_cam"))
@@ -383,20 +383,23 @@ class Open3DViewer(OutputObserver):
         self._set_points("active", xyz, scene.grey_colours(grey, ACTIVE_TINT, floor=0.45))
 
     def gt_display_centres(self) -> np.ndarray:
-        """(N, 3) GT camera centres in the estimate's world (see ``gt_scale_to_estimate``)."""
+        """(K, 3) GT camera centres of the covered frames in the estimate's world (see ``gt_scale_to_estimate``)."""
         gt = self._gt
+        covered = ~np.isnan(gt).all(axis=(1, 2))
         if not self.options.gt_scale_to_estimate:
-            return gt[:, :3, 3]
+            return gt[covered, :3, 3]
         est = np.asarray(self._poses_from_frames)
-        idx = np.asarray(self._frame_indices)
+        idx = np.asarray(self._frame_indices, dtype=np.int64)
         ok = (idx >= 0) & (idx < len(gt))
+        ok[ok] = covered[idx[ok]]
         est, idx = est[ok], idx[ok]
+        shown = gt[covered, :3, 3]
         if len(idx) == 0:
-            return gt[:, :3, 3]
+            return shown
         scale = scene.path_length_ratio(est[:, :3, 3], gt[idx, :3, 3])
         # est_world_from_gt_world: GT frame idx[0] onto the estimate's pose of that frame, scaled
         ref = est[0] @ np.linalg.inv(gt[idx[0]])
-        local = gt[:, :3, 3] - gt[idx[0], :3, 3]
+        local = shown - gt[idx[0], :3, 3]
         return est[0, :3, 3] + scale * local @ ref[:3, :3].T
 
     def _view_extrinsic(self, pose: np.ndarray, scale: float, view: str | None = None) -> np.ndarray:

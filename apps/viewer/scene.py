@@ -30,6 +30,17 @@ def check_poses(world_from_cam: np.ndarray, name: str = "world_from_cam") -> np.
     return trajectory.check_poses(world_from_cam, name).copy()
 
 
+def check_gt_poses(gt_world_from_cam: np.ndarray, name: str = "gt_world_from_cam") -> np.ndarray:
+    """Ground truth ``(N, 4, 4)`` float64 copy whose rows may be all-NaN (frames it does not cover,
+    ``apps.io.ground_truth``); the other rows must be finite (ValueError naming ``name``)."""
+    arr = np.array(gt_world_from_cam, dtype=np.float64)
+    if arr.ndim == 3 and arr.shape[1:] == (4, 4):
+        uncovered = np.isnan(arr).all(axis=(1, 2))
+        trajectory.check_poses(arr[~uncovered], name)
+        return arr
+    return check_poses(arr, name)
+
+
 def check_points(xyz: np.ndarray, grey: np.ndarray, name: str,
                  max_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``xyz`` (N, 3) and ``grey`` (N,), keep at most ``max_points`` (every k-th), drop
