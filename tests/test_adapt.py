@@ -116,6 +116,25 @@ def test_align_to_network_recovers_the_unit_and_drops_outliers():
     m = s.sparse_depth > 0
     assert np.allclose(s.sparse_depth[m], pred[0][m], rtol=1e-4)
     assert s.source_from_target[0][2, 3] == pytest.approx(1.0)
+    # a backend whose unit moves from frame to frame (4, 5, 6 x the network's): one factor for the
+    # sequence keeps the movement, per_frame takes it out
+    def moving_unit():
+        out = []
+        for k, (im, d) in enumerate(zip(images, pred)):
+            sparse = np.zeros_like(d)
+            sparse[10:20, 10:20] = d[10:20, 10:20] * (4.0 + k)
+            T = np.stack([np.eye(4)] * 2)
+            T[:, 2, 3] = 4.0 + k
+            out.append(Sample(im, T, sparse, 0))
+        return out
+
+    whole, own = moving_unit(), moving_unit()
+    assert align_to_network(net, whole, max_ratio=2.0)["backend_to_network"] == pytest.approx(0.2, rel=1e-4)
+    assert [x.source_from_target[0][2, 3] for x in whole] == pytest.approx([0.8, 1.0, 1.2], rel=1e-4)
+    align_to_network(net, own, max_ratio=2.0, per_frame=True)
+    assert [x.source_from_target[0][2, 3] for x in own] == pytest.approx([1.0, 1.0, 1.0], rel=1e-4)
+    m = own[2].sparse_depth > 0
+    assert np.allclose(own[2].sparse_depth[m], pred[2][m], rtol=1e-4)
 
 
 def test_adapt_options_check():

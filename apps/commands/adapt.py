@@ -30,6 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="KeypointNet fine-tuning steps per round (default 0: the KeypointNet is copied unchanged)")
     p.add_argument("--first-mode", choices=("dsdso", "dso"), default="dsdso",
                    help="backend of the first round: dsdso with the starting networks (default) or pure dso")
+    p.add_argument("--unit", choices=("sequence", "frame"), default="sequence",
+                   help="the backend's poses and depths are brought to the network's unit by one factor for the "
+                        "whole sequence (default) or by each frame's own (the network then learns the backend's "
+                        "shape, not its per-frame unit)")
     p.add_argument("--max-frames", type=int, help="use only the first N frames")
     p.add_argument("--seed", type=int, default=0, help="sample order and augmentation seed (default 0)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
@@ -52,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     seq = open_sequence(args.sequence, gt=False, resize=(config.width, config.height), crop=config.crop,
                         max_frames=args.max_frames, **camera_kwargs(args))
     options = AdaptOptions(iterations=args.iterations, steps=args.steps, first_mode=args.first_mode, seed=args.seed,
-                           num_threads=args.threads, keypoint=KeypointAdaptOptions(steps=args.keypoint_steps))
+                           num_threads=args.threads, keypoint=KeypointAdaptOptions(steps=args.keypoint_steps),
+                           per_frame_unit=args.unit == "frame")
     report = adapt_frontend(seq, args.out, config.resolved_model_dir, backend_runner(seq, config), options,
                             keypoint_checkpoint=args.keypoint_checkpoint, depth_checkpoint=args.depth_checkpoint,
                             sequence_label=str(args.sequence))

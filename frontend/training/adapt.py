@@ -65,6 +65,11 @@ class AdaptOptions:
     offsets: tuple[int, ...] = (-1, 1)   # source frames (in processed order) of each target frame
     settle_keyframes: int = 2            # backend window snapshot used for a frame: this many keyframes later
     max_sparse_ratio: float = 2.0        # drop backend depths off the network's (median-scaled) by more
+    # True: each frame's poses and depths are brought to the network's unit by that frame's own median
+    # ratio, so the network learns the backend's shape and motion directions but not its per-frame unit
+    # (a backend whose unit moves at the start would teach the network to move it again); False: one
+    # factor for the whole sequence.
+    per_frame_unit: bool = False
     min_baseline_ratio: float = 0.2      # skip targets moving less than this x the median baseline
     freeze_batchnorm: bool = True        # keep the encoder's BatchNorm statistics (small batches, one scene)
     flip_probability: float = 0.5        # horizontal flip of a sample (poses mirrored)
@@ -145,17 +150,20 @@ def network_depth(depth_net: nn.Module, images: np.ndarray, batch: int = 16) -> 
     return np.concatenate(out).astype(np.float32)
 
 
-def align_to_network(depth_net: nn.Module, samples: list[Sample], max_ratio: float) -> dict[str, float]:
+def align_to_network(depth_net: nn.Module, samples: list[Sample], max_ratio: float,
+                     per_frame: bool = False) -> dict[str, float]:
     """Bring the samples' poses and sparse depths from the backend's unit to the network's, in place.
 
     Per frame, backend depths whose ratio to the network depth is off the frame's median ratio by more
     than ``max_ratio`` are dropped (occluded or badly converged points; also the network's gross errors,
-    which the photometric loss handles). The factor is the median of the kept ratios. Returns
+    which the photometric loss handles). The factor is the median of the kept ratios: of all frames, or
+    with ``per_frame`` of each frame's own (frames without points take the overall one). Returns
     ``{"backend_to_network", "sparse_points", "sparse_dropped", "frames_with_points"}``.
     """
     pred = network_depth(depth_net, np.stack([s.images[0] for s in samples]))
     ratios, kept, dropped, frames = [], 0, 0, 0
-    for s, d in zip(samples, pred):
+    own: dict[int, float] = {}
+    for k, (s, d) in enumerate(zip(samples, pred)):
         m = s.sparse_depth > 0
         if m.sum() == 0:
             continue
@@ -166,16 +174,18 @@ def align_to_network(depth_net: nn.Module, samples: list[Sample], max_ratio: flo
         sparse[np.nonzero(m)[0][ok], np.nonzero(m)[1][ok]] = s.sparse_depth[m][ok]
         s.sparse_depth = sparse
         ratios.append(r[ok])
+        own[k] = float(np.median(r[ok]))
         kept += int(ok.sum())
         dropped += int((~ok).sum())
         frames += 1
     if not ratios:
         raise ValueError("adapt: no backend point projects into any training frame (is the sequence too short?)")
     factor = float(np.median(np.concatenate(ratios)))
-    for s in samples:
-        s.sparse_depth = s.sparse_depth * np.float32(factor)
+    for k, s in enumerate(samples):
+        f = own.get(k, factor) if per_frame else factor
+        s.sparse_depth = s.sparse_depth * np.float32(f)
         s.source_from_target = s.source_from_target.copy()
-        s.source_from_target[:, :3, 3] *= factor
+        s.source_from_target[:, :3, 3] *= f
     return {"backend_to_network": factor, "sparse_points": kept, "sparse_dropped": dropped, "frames_with_points": frames}
 
 
@@ -330,7 +340,7 @@ def adapt_frontend(sequence: FrameSequence, out_dir: str | os.PathLike, base_mod
         run = run_backend(current_dir, mode)
         depths = sparse_depths(run, K, dw, dh, options.settle_keyframes)
         samples = build_samples(sequence, run, depths, dw, dh, options.offsets, options.min_baseline_ratio)
-        scale = align_to_network(depth_net, samples, options.max_sparse_ratio)
+        scale = align_to_network(depth_net, samples, options.max_sparse_ratio, options.per_frame_unit)
         before = evaluate_samples(depth_net, samples, K, options)
         last = finetune_depth(depth_net, samples, K, options, seed=options.seed + it)
         after = evaluate_samples(depth_net, samples, K, options)
