@@ -157,3 +157,35 @@ def test_run_scores_euroc_ground_truth_on_the_covered_frames(synth_sequence, tmp
     bad = evaluation("no_tbs", tmp_path / "no_tbs.yaml")
     assert ev["ate_rmse"] < 0.3 and ev["rpe_trans_rmse"] < 0.1
     assert bad["ate_rmse"] > 3.0
+
+
+def test_evaluate_moves_euroc_ground_truth_to_the_camera(tmp_path, capsys):
+    """`kp3d-vo evaluate --calib sensor.yaml`: the body's poses become the camera's before scoring."""
+    from apps.cli import main
+    from apps.io.camera import Intrinsics
+    from apps.io.trajectory import write_tum
+
+    n = 30
+    times = 1403636579.75 + 0.05 * np.arange(n)
+    world_from_cam = _camera_path(n)
+    _write_euroc_csv(tmp_path / "data.csv", times, world_from_cam @ np.linalg.inv(BODY_FROM_CAM))
+    est = np.linalg.inv(world_from_cam[0]) @ world_from_cam
+    est[:, :3, 3] *= 0.3
+    write_tum(tmp_path / "est.txt", times, est)
+    _write_sensor_yaml(tmp_path / "sensor.yaml", Intrinsics(458.0, 457.0, 367.0, 248.0, 752, 480), BODY_FROM_CAM)
+
+    def scores(*extra: str) -> dict:
+        out = tmp_path / "ev.json"
+        assert main(["evaluate", "--gt", str(tmp_path / "data.csv"), "--est", str(tmp_path / "est.txt"),
+                     "--align", "sim3", "--json", str(out), *extra]) == 0
+        return json.loads(out.read_text())
+
+    camera = scores("--calib", str(tmp_path / "sensor.yaml"))
+    assert camera["ate_rmse"] < 1e-5 and camera["rpe_trans_rmse"] < 1e-4 and camera["t_rel"] < 0.01
+    body = scores()  # each step measured in the body's axes, not the camera's: 7.9 m RPE, t_rel 140 %
+    assert body["rpe_trans_rmse"] > 1.0 and body["t_rel"] > 50
+    (tmp_path / "plain.yaml").write_text("fx: 458\nfy: 457\ncx: 367\ncy: 248\nwidth: 752\nheight: 480\n")
+    capsys.readouterr()
+    assert main(["evaluate", "--gt", str(tmp_path / "data.csv"), "--est", str(tmp_path / "est.txt"),
+                 "--calib", str(tmp_path / "plain.yaml")]) == 2
+    assert "plain.yaml: no camera-on-body transform" in capsys.readouterr().err

@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--est", metavar="FILE", help="estimated trajectory file")
     src.add_argument("--gt-times", metavar="FILE",
                      help="times.txt of a KITTI --gt, to pair with a TUM --est by time")
+    src.add_argument("--calib", metavar="FILE",
+                     help="with an EuRoC --gt: the camera's calibration (EuRoC sensor.yaml T_BS, Kalibr T_cam_imu); "
+                          "the ground truth's body poses become the camera's (else the lever arm counts as error)")
     src.add_argument("--gt-dir", metavar="DIR", help="folder of ground-truth NN.txt files")
     src.add_argument("--est-dir", metavar="DIR", help="folder of estimated NN.txt files")
     src.add_argument("--sequences", nargs="+", metavar="NN",
@@ -78,6 +81,19 @@ def _options(args: argparse.Namespace, config_overrides: dict | None = None):
         raise ValueError(f"invalid evaluation option: {exc}") from None
 
 
+def _body_from_cam(calib: str | None):
+    """The camera-on-body transform of ``--calib`` (None without the flag); an error when the file has none."""
+    if calib is None:
+        return None
+    from apps.io.calibration import read_calibration
+
+    body_from_cam = read_calibration(calib).body_from_cam
+    if body_from_cam is None:
+        raise ValueError(f"--calib {calib}: no camera-on-body transform in it (expected EuRoC's T_BS, Kalibr's "
+                         "T_cam_imu or body_from_cam)")
+    return body_from_cam
+
+
 def run(args: argparse.Namespace) -> int:
     from apps.evaluation import report
     from apps.evaluation.batch import entries_from_dirs, load_batch_config, run_batch
@@ -98,11 +114,14 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--sequences needs --gt-dir and --est-dir")
     if args.gt_times and not single:
         raise ValueError("--gt-times applies to --gt/--est only (batch entries take gt_times)")
+    if args.calib and not single:
+        raise ValueError("--calib applies to --gt/--est only")
 
     if args.batch is not None and _is_vo_batch(args.batch):
         return _run_vo_batch(args)
     if single:
-        result = evaluate_files(args.gt, args.est, _options(args), gt_times=args.gt_times)
+        result = evaluate_files(args.gt, args.est, _options(args), gt_times=args.gt_times,
+                                body_from_cam=_body_from_cam(args.calib))
         text = report.format_result(result)
     else:
         if dirs:

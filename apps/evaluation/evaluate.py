@@ -317,16 +317,25 @@ def evaluate_files(
     *,
     gt_times: str | os.PathLike | None = None,
     name: str | None = None,
+    body_from_cam: np.ndarray | None = None,
 ) -> EvaluationResult:
-    """Read two trajectory files (KITTI 12 columns or TUM 8 columns) and score them.
+    """Read two trajectory files (KITTI 12 columns, TUM 8 columns, EuRoC CSV) and score them.
 
-    Poses are associated by time when both carry timestamps (TUM files, or a KITTI ground truth
-    with ``gt_times`` = its times.txt and a TUM estimate), else by index. Errors name the files.
+    Poses are associated by time when both carry timestamps (TUM / EuRoC files, or a KITTI ground truth
+    with ``gt_times`` = its times.txt and a TUM estimate), else by index. ``body_from_cam`` ``(4, 4)``:
+    the camera's pose on the body whose poses an EuRoC ground truth gives (its ``T_BS``); the ground
+    truth then becomes the camera's. Errors name the files.
     """
-    from apps.io.trajectory import read_trajectory  # lazy: keeps this module light to import
+    from apps.io.trajectory import holds_body_poses, read_trajectory  # lazy: keeps this module light to import
 
     opts = (options or EvaluateOptions()).check()
     gt_t, gt = read_trajectory(gt_path)
+    if body_from_cam is not None:
+        if not holds_body_poses(gt_path):
+            raise ValueError(f"a camera-on-body transform was given but {gt_path} is not an EuRoC ground truth "
+                             "(KITTI and TUM trajectories are taken as the camera's poses)")
+        b = check_poses(np.asarray(body_from_cam, np.float64).reshape(1, 4, 4), "body_from_cam", rigid=True)[0]
+        gt = check_poses(gt, f"ground truth {gt_path}", min_poses=1, rigid=True) @ b
     est_t, est = read_trajectory(est_path)
     if gt_times is not None:
         gt_t = read_times(gt_times)
