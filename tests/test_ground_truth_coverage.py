@@ -189,3 +189,26 @@ def test_evaluate_moves_euroc_ground_truth_to_the_camera(tmp_path, capsys):
     assert main(["evaluate", "--gt", str(tmp_path / "data.csv"), "--est", str(tmp_path / "est.txt"),
                  "--calib", str(tmp_path / "plain.yaml")]) == 2
     assert "plain.yaml: no camera-on-body transform" in capsys.readouterr().err
+
+
+def test_plot_takes_the_same_camera_on_body(tmp_path, capsys):
+    from apps.cli import main
+    from apps.io.camera import Intrinsics
+    from apps.io.trajectory import write_tum
+
+    n = 30
+    times = 1403636579.75 + 0.05 * np.arange(n)
+    world_from_cam = _camera_path(n)
+    _write_euroc_csv(tmp_path / "data.csv", times, world_from_cam @ np.linalg.inv(BODY_FROM_CAM))
+    write_tum(tmp_path / "run" / "poses_tum.txt", times, np.linalg.inv(world_from_cam[0]) @ world_from_cam)
+    _write_sensor_yaml(tmp_path / "sensor.yaml", Intrinsics(458.0, 457.0, 367.0, 248.0, 752, 480), BODY_FROM_CAM)
+    assert main(["plot", "--gt", str(tmp_path / "data.csv"), "--est", str(tmp_path / "run" / "poses_tum.txt"),
+                 "--calib", str(tmp_path / "sensor.yaml"), "--align", "sim3", "--out", str(tmp_path / "plots"),
+                 "--formats", "png"]) == 0
+    assert (tmp_path / "plots" / "trajectories_xz.png").is_file()
+    # a TUM ground truth is the camera's already: --calib is refused, naming the file
+    write_tum(tmp_path / "gt_tum.txt", times, world_from_cam)
+    capsys.readouterr()
+    assert main(["plot", "--gt", str(tmp_path / "gt_tum.txt"), "--est", str(tmp_path / "run" / "poses_tum.txt"),
+                 "--calib", str(tmp_path / "sensor.yaml"), "--out", str(tmp_path / "plots2")]) == 2
+    assert "gt_tum.txt is KITTI or TUM" in capsys.readouterr().err

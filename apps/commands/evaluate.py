@@ -11,6 +11,8 @@ import argparse
 import dataclasses
 import sys
 
+from apps.commands.camera_args import GT_CALIB_HELP, gt_body_from_cam
+
 ALIGN_CHOICES = ("none", "scale", "se3", "sim3")  # = apps.evaluation.alignment.ALIGN_MODES
 
 
@@ -28,9 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--est", metavar="FILE", help="estimated trajectory file")
     src.add_argument("--gt-times", metavar="FILE",
                      help="times.txt of a KITTI --gt, to pair with a TUM --est by time")
-    src.add_argument("--calib", metavar="FILE",
-                     help="with an EuRoC --gt: the camera's calibration (EuRoC sensor.yaml T_BS, Kalibr T_cam_imu); "
-                          "the ground truth's body poses become the camera's (else the lever arm counts as error)")
+    src.add_argument("--calib", metavar="FILE", help=GT_CALIB_HELP)
     src.add_argument("--gt-dir", metavar="DIR", help="folder of ground-truth NN.txt files")
     src.add_argument("--est-dir", metavar="DIR", help="folder of estimated NN.txt files")
     src.add_argument("--sequences", nargs="+", metavar="NN",
@@ -81,19 +81,6 @@ def _options(args: argparse.Namespace, config_overrides: dict | None = None):
         raise ValueError(f"invalid evaluation option: {exc}") from None
 
 
-def _body_from_cam(calib: str | None):
-    """The camera-on-body transform of ``--calib`` (None without the flag); an error when the file has none."""
-    if calib is None:
-        return None
-    from apps.io.calibration import read_calibration
-
-    body_from_cam = read_calibration(calib).body_from_cam
-    if body_from_cam is None:
-        raise ValueError(f"--calib {calib}: no camera-on-body transform in it (expected EuRoC's T_BS, Kalibr's "
-                         "T_cam_imu or body_from_cam)")
-    return body_from_cam
-
-
 def run(args: argparse.Namespace) -> int:
     from apps.evaluation import report
     from apps.evaluation.batch import entries_from_dirs, load_batch_config, run_batch
@@ -121,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_vo_batch(args)
     if single:
         result = evaluate_files(args.gt, args.est, _options(args), gt_times=args.gt_times,
-                                body_from_cam=_body_from_cam(args.calib))
+                                body_from_cam=gt_body_from_cam(args.calib, args.gt))
         text = report.format_result(result)
     else:
         if dirs:

@@ -4,11 +4,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from apps.commands.camera_args import GT_CALIB_HELP, gt_body_from_cam
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gt", required=True, type=Path,
-                        help="ground-truth trajectory (KITTI 12 columns or TUM 8 columns)")
+                        help="ground-truth trajectory (KITTI 12 columns, TUM 8 columns or EuRoC CSV)")
+    parser.add_argument("--calib", metavar="FILE", help=GT_CALIB_HELP)
     parser.add_argument("--est", required=True, type=Path, action="extend", nargs="+",
                         help="estimated trajectory file(s), e.g. RUN/poses_kitti.txt (repeatable)")
     parser.add_argument("--labels", nargs="+", default=None,
@@ -39,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     from apps.evaluation.evaluate import EvaluateOptions, associate_poses
     from apps.io.poses import check_poses
+    from apps.io.ground_truth import read_ground_truth
     from apps.io.trajectory import read_trajectory
     from apps.plotting import plot_trajectories
 
@@ -49,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--labels must be unique, got {labels}")
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out} exists and is not a folder (the figures go into a folder)")
-    gt_times, gt = read_trajectory(args.gt)
+    body_from_cam = gt_body_from_cam(args.calib, args.gt)
+    gt_times, gt = read_trajectory(args.gt) if body_from_cam is None else read_ground_truth(args.gt, body_from_cam)
     gt = check_poses(gt, f"ground truth {args.gt}", min_poses=1, rigid=True)
     options = EvaluateOptions(truncate_gt=args.truncate_gt).check()
     estimates, by_time = {}, None

@@ -326,16 +326,14 @@ def evaluate_files(
     the camera's pose on the body whose poses an EuRoC ground truth gives (its ``T_BS``); the ground
     truth then becomes the camera's. Errors name the files.
     """
-    from apps.io.trajectory import holds_body_poses, read_trajectory  # lazy: keeps this module light to import
+    from apps.io.ground_truth import read_ground_truth  # lazy: keeps this module light to import
+    from apps.io.trajectory import read_trajectory
 
     opts = (options or EvaluateOptions()).check()
-    gt_t, gt = read_trajectory(gt_path)
-    if body_from_cam is not None:
-        if not holds_body_poses(gt_path):
-            raise ValueError(f"a camera-on-body transform was given but {gt_path} is not an EuRoC ground truth "
-                             "(KITTI and TUM trajectories are taken as the camera's poses)")
-        b = check_poses(np.asarray(body_from_cam, np.float64).reshape(1, 4, 4), "body_from_cam", rigid=True)[0]
-        gt = check_poses(gt, f"ground truth {gt_path}", min_poses=1, rigid=True) @ b
+    if body_from_cam is None:
+        gt_t, gt = read_trajectory(gt_path)  # as it is (EuRoC's body poses too, as evo_ape euroc)
+    else:
+        gt_t, gt = read_ground_truth(gt_path, body_from_cam)
     est_t, est = read_trajectory(est_path)
     if gt_times is not None:
         gt_t = read_times(gt_times)

@@ -38,21 +38,8 @@ def load_gt_poses(path: str | os.PathLike, n_frames: int, frame_timestamps: np.n
     (WARNING: the camera's lever arm on the body counts as error). Rotations must be orthonormal with
     det +1 (within 1e-3; ValueError naming the file and the pose otherwise).
     """
-    from apps.io.trajectory import holds_body_poses, read_trajectory  # lazy: only sequences with GT need it
-
     path = Path(path)
-    times, poses = read_trajectory(path)
-    poses = check_poses(poses, f"ground-truth file {path}", rigid=True)
-    if holds_body_poses(path):
-        if body_from_cam is not None:
-            b = check_poses(np.asarray(body_from_cam, np.float64).reshape(1, 4, 4), "body_from_cam", rigid=True)[0]
-            poses = poses @ b
-            logger.info("ground-truth file %s: body poses (EuRoC) moved to the camera with the calibration's "
-                        "body_from_cam (lever arm %.3f m)", path, float(np.linalg.norm(b[:3, 3])))
-        else:
-            logger.warning("ground-truth file %s holds the body's (IMU's) poses, and the calibration gives no "
-                           "camera-on-body transform (EuRoC's T_BS in cam0/sensor.yaml): scored as the camera's, "
-                           "its lever arm counts as error", path)
+    times, poses = read_ground_truth(path, body_from_cam)
     if times is None or frame_timestamps is None:
         rows = np.arange(n_frames) if frame_rows is None else np.asarray(frame_rows, dtype=np.int64)[:n_frames]
         needed = int(rows.max()) + 1 if rows.size else 0
@@ -67,6 +54,31 @@ def load_gt_poses(path: str | os.PathLike, n_frames: int, frame_timestamps: np.n
         return poses[rows].copy()
     return _associate_by_time(path, np.asarray(times, np.float64), poses, np.asarray(frame_timestamps, np.float64),
                               timestamps_note)
+
+
+def read_ground_truth(path: str | os.PathLike, body_from_cam: np.ndarray | None = None
+                      ) -> tuple[np.ndarray | None, np.ndarray]:
+    """A ground-truth file as (timestamps (N,) float64 s or None, world_from_cam (N, 4, 4) float64), rigid.
+
+    KITTI and TUM files are the camera's poses. EuRoC's CSV holds the body's (the IMU's): with the camera's
+    ``body_from_cam`` (4, 4) they become the camera's (``world_from_body @ body_from_cam``); without it they
+    are used as they are (WARNING: the camera's lever arm and axes on the body count as error).
+    """
+    from apps.io.trajectory import holds_body_poses, read_trajectory  # lazy: only runs with GT need it
+
+    times, poses = read_trajectory(path)
+    poses = check_poses(poses, f"ground-truth file {path}", rigid=True)
+    if holds_body_poses(path):
+        if body_from_cam is not None:
+            b = check_poses(np.asarray(body_from_cam, np.float64).reshape(1, 4, 4), "body_from_cam", rigid=True)[0]
+            poses = poses @ b
+            logger.info("ground-truth file %s: body poses (EuRoC) moved to the camera with body_from_cam (lever "
+                        "arm %.3f m)", path, float(np.linalg.norm(b[:3, 3])))
+        else:
+            logger.warning("ground-truth file %s holds the body's (IMU's) poses and no camera-on-body transform "
+                           "was given (EuRoC's T_BS in cam0/sensor.yaml): scored as the camera's, its lever arm "
+                           "and axes count as error", path)
+    return times, poses
 
 
 def gt_covered(gt_world_from_cam: np.ndarray) -> np.ndarray:
@@ -112,4 +124,4 @@ def _associate_by_time(path: Path, gt_times: np.ndarray, poses: np.ndarray, fram
     return out
 
 
-__all__ = ["load_gt_poses", "gt_covered", "describe_coverage"]
+__all__ = ["load_gt_poses", "read_ground_truth", "gt_covered", "describe_coverage"]
