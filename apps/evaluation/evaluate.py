@@ -269,9 +269,10 @@ def evaluate_covered(gt: np.ndarray, est: np.ndarray, align: str = "scale", *,
 
     gt: (N, 4, 4) float64 world_from_cam, row i = frame i, N >= M; est: (M, 4, 4) float64, row i = frame i.
     timestamps: optional (M,) seconds of the frames. The covered frames among the first M are scored
-    (at least 2). With ``align`` "none" / "scale" both trajectories are first taken relative to the
-    first covered frame: a ground truth's world is its own (a motion-capture room's); KITTI's is the
-    first camera's, which the estimate's is too (the same numbers as ``evaluate_trajectory``). ``association`` names the coverage when frames are left out.
+    (at least 2). With ``align`` "none" / "scale", when the first covered ground-truth pose is not the
+    identity (a ground truth in its own world, a motion-capture room's, or one starting after the first
+    frame), both trajectories are first taken relative to that frame; KITTI's first pose is the identity
+    and is scored as it is (the same numbers as ``evaluate_trajectory``, the KP3D protocol). ``association`` names the coverage when frames are left out.
     """
     from apps.io.ground_truth import describe_coverage, gt_covered
 
@@ -285,7 +286,7 @@ def evaluate_covered(gt: np.ndarray, est: np.ndarray, align: str = "scale", *,
     if idx.size < 2:
         raise ValueError(f"ground truth covers {describe_coverage(covered)}: need at least 2 to score")
     gt_m, est_m = gt_arr[idx], est_arr[idx]
-    if align in ("none", "scale"):
+    if align in ("none", "scale") and not np.allclose(gt_m[0], np.eye(4), rtol=0.0, atol=1e-6):
         gt_m = np.linalg.inv(gt_m[0]) @ gt_m
         est_m = np.linalg.inv(est_m[0]) @ est_m
     stamps = None if timestamps is None else np.asarray(timestamps, np.float64).reshape(-1)[idx]
