@@ -66,6 +66,7 @@ void SystemOptions::Check() const {
   CHECK_OPTION_GE(kOwner, keyframes.rmse_increase, 1);
   CHECK_OPTION_GT(kOwner, keyframes.global_weight, 0);
   CHECK_OPTION_GE(kOwner, keyframes.max_frames_between_keyframes, 1);
+  CHECK_OPTION_GE(kOwner, keyframes.forced_keyframe_min_translation, 0);
   CHECK_OPTION_GT(kOwner, keyframes.max_log_affine_in_window, 0);
   CHECK_OPTION_GE(kOwner, keyframes.marginalized_follow_keyframes, 0);
   CHECK_OPTION(kOwner, keyframes.min_points_remaining,

@@ -114,7 +114,12 @@ struct KeyframeOptions {
   double rmse_increase = 2.0;           // keyframe when tracking RMSE > this * RMSE right after the last keyframe
   double global_weight = 0.5;           // multiplies the whole keyframe score (DSO kfGlobalWeight is 1;
                                         // 0.5 halves the keyframe rate on KITTI at equal accuracy)
-  int max_frames_between_keyframes = 10;  // force a keyframe after this many frames
+  int max_frames_between_keyframes = 10;  // force a keyframe after this many frames ...
+  // ... if its translation flow from the reference keyframe is at least this fraction of the translation
+  // flow threshold (translation_flow_fraction * (w + h): 3.7 px at 640x192). A camera standing or creeping
+  // (a car at a traffic light) would otherwise fill the window with keyframes of no baseline, and pure DSO's
+  // map loses its scale there for good (DSO forces no keyframes by count; bench/RESULTS.md).
+  double forced_keyframe_min_translation = 0.2;
   double min_points_remaining = 0.05;   // marginalise keyframes with fewer of their points left
   double max_log_affine_in_window = 0.7;  // marginalise keyframes whose brightness gain differs from the newest
                                           // keyframe's by more than this (|a_newest - a_kf|, log; DSO's 0.7)

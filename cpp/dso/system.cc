@@ -346,7 +346,9 @@ bool System::NeedKeyframe(const TrackingResult& tr, const AffineLight& light, in
   const double score = o.global_weight * (tr.flow_translation / (o.translation_flow_fraction * wh) +
                                           tr.flow_full / (o.rotation_translation_flow_fraction * wh) +
                                           std::abs(light.a - tracking_ref_->light.a) / o.brightness_threshold);
-  return score > 1.0 || frame_index - last_keyframe_frame_ >= o.max_frames_between_keyframes ||
+  const bool forced = frame_index - last_keyframe_frame_ >= o.max_frames_between_keyframes &&
+                      tr.flow_translation >= o.forced_keyframe_min_translation * o.translation_flow_fraction * wh;
+  return score > 1.0 || forced ||
          (rmse_after_keyframe_ > 0 && tr.rmse > o.rmse_increase * rmse_after_keyframe_);
 }
 

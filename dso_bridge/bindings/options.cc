@@ -139,6 +139,7 @@ void BindOptions(py::module& m) {
       KP3D_RW(KeyframeOptions, global_weight) KP3D_RW(KeyframeOptions, max_frames_between_keyframes)
       KP3D_RW(KeyframeOptions, min_points_remaining)
       KP3D_RW(KeyframeOptions, max_log_affine_in_window)
+      KP3D_RW(KeyframeOptions, forced_keyframe_min_translation)
       KP3D_RW(KeyframeOptions, marginalized_follow_keyframes);
 
   WithDict(py::class_<InitializerOptions>(m, "InitializerOptions", "Two-view initialisation (no depth prior)."))
