@@ -39,7 +39,8 @@ def _write_sensor_yaml(path, k, body_from_cam: np.ndarray | None) -> None:
              f"intrinsics: [{k.fx}, {k.fy}, {k.cx}, {k.cy}]", f"resolution: [{k.width}, {k.height}]",
              "distortion_model: radial-tangential", "distortion_coefficients: [0.0, 0.0, 0.0, 0.0]"]
     if body_from_cam is not None:
-        lines += ["T_BS:", "  cols: 4", "  rows: 4", "  data: [" + ", ".join(f"{v:.12f}" for v in body_from_cam.ravel()) + "]"]
+        data = ", ".join(f"{v:.12f}" for v in body_from_cam.ravel())
+        lines += ["T_BS:", "  cols: 4", "  rows: 4", f"  data: [{data}]"]
     path.write_text("\n".join(lines) + "\n")
 
 

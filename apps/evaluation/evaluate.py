@@ -265,14 +265,15 @@ def evaluate_trajectory(
 def evaluate_covered(gt: np.ndarray, est: np.ndarray, align: str = "scale", *,
                      timestamps: np.ndarray | None = None) -> EvaluationResult:
     """Score a run's estimate against its sequence's frame-indexed ground truth, which may cover only
-    part of the frames (NaN rows: ``apps.io.ground_truth``, e.g. EuRoC's motion capture starting after the camera).
+    part of the frames (NaN rows: ``apps.io.ground_truth``; EuRoC's motion capture starts after the camera).
 
     gt: (N, 4, 4) float64 world_from_cam, row i = frame i, N >= M; est: (M, 4, 4) float64, row i = frame i.
     timestamps: optional (M,) seconds of the frames. The covered frames among the first M are scored
     (at least 2). With ``align`` "none" / "scale", when the first covered ground-truth pose is not the
     identity (a ground truth in its own world, a motion-capture room's, or one starting after the first
     frame), both trajectories are first taken relative to that frame; KITTI's first pose is the identity
-    and is scored as it is (the same numbers as ``evaluate_trajectory``, the KP3D protocol). ``association`` names the coverage when frames are left out.
+    and is scored as it is (the same numbers as ``evaluate_trajectory``, the KP3D protocol).
+    ``association`` names the coverage when frames are left out.
     """
     from apps.io.ground_truth import describe_coverage, gt_covered
 

@@ -20,7 +20,8 @@ from apps.io.sequence_base import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, Frame, Sequen
 from apps.io.video import VideoSequence
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "Frame", "ImageFolderSequence", "KittiSequence", "Sequence",
-           "SequenceView", "VideoSequence", "gt_covered", "list_images", "load_gt_poses", "natural_key", "nominal_timestamps",
+           "SequenceView", "VideoSequence", "gt_covered", "list_images", "load_gt_poses", "natural_key",
+           "nominal_timestamps",
            "open_sequence", "read_grey"]
 
 

@@ -156,8 +156,10 @@ double ScaleKeptThroughAStop(double forced_keyframe_min_translation, int stop) {
   auto length = [&](size_t from, size_t to, bool truth) {
     double l = 0.0;
     for (size_t k = from + 1; k <= to; ++k) {
-      l += truth ? (TrajectoryPose(pose_index[k]).Translation() - TrajectoryPose(pose_index[k - 1]).Translation()).norm()
-                 : (est[k].block<3, 1>(0, 3) - est[k - 1].block<3, 1>(0, 3)).norm();
+      const Vec3 step = truth ? Vec3(TrajectoryPose(pose_index[k]).Translation() -
+                                     TrajectoryPose(pose_index[k - 1]).Translation())
+                              : Vec3(est[k].block<3, 1>(0, 3) - est[k - 1].block<3, 1>(0, 3));
+      l += step.norm();
     }
     return l;
   };
