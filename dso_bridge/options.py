@@ -86,13 +86,11 @@ def options_from_dict(values: Mapping[str, Any], base: SystemOptions | None = No
 
 
 def load_options(path: str | Path) -> SystemOptions:
-    """Reads backend options from a YAML file (a nested mapping, optionally under a ``backend`` key)."""
-    import yaml
+    """Reads backend options from a YAML file (a nested mapping, optionally under a ``backend`` key;
+    ``1e6`` is a float, as in YAML 1.2)."""
+    from frontend.common.yaml_file import read_yaml
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"backend options file not found: {path}")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = read_yaml(path, "backend options file") or {}
     if isinstance(data, Mapping) and "backend" in data:
         data = data["backend"]
     try:

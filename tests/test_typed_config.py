@@ -89,7 +89,9 @@ def test_training_configs_type_errors(tmp_path):
     from frontend.training.config import TrainRunOptions, config_from_dict, load_train_config
 
     cfg = tmp_path / "train.yaml"
-    cfg.write_text("task: depth\noptim: {lr: 1e-3}\n")  # YAML 1.1 reads 1e-3 (no dot) as a string
+    cfg.write_text("task: depth\noptim: {lr: 1e-3}\n")  # a float as in YAML 1.2 (PyYAML's 1.1: a string)
+    assert load_train_config(cfg).optim.lr == pytest.approx(1e-3)
+    cfg.write_text("task: depth\noptim: {lr: '1e-3'}\n")
     with pytest.raises(ValueError, match=r"train\.yaml: optim\.lr: expected float, got str '1e-3'"):
         load_train_config(cfg)
     cfg.write_text("task: depth\nrun: {batch_size: '8'}\noptim:\n")

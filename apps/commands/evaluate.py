@@ -135,11 +135,12 @@ def run(args: argparse.Namespace) -> int:
 def _is_vo_batch(path: str) -> bool:
     import yaml
 
+    from apps.io.yaml_file import load_yaml_text
     from apps.pipeline.batch import is_vo_batch
 
     try:
         with open(path, encoding="utf-8") as f:
-            return is_vo_batch(yaml.safe_load(f))
+            return is_vo_batch(load_yaml_text(f.read()))
     except (OSError, yaml.YAMLError):
         return False  # the entry-list loader reports the problem with the file's name
 

@@ -228,8 +228,10 @@ def _read_keyed_text(path: Path, text: str, camera: int) -> dict[str, Any]:
 def _read_yaml(path: Path, text: str, camera: int = 0) -> dict[str, Any]:
     import yaml
 
+    from apps.io.yaml_file import load_yaml_text
+
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_text(text)
     except yaml.YAMLError as e:
         raise ValueError(f"calibration file {path} is not valid YAML: {e}") from None
     if not isinstance(data, dict):

@@ -64,14 +64,14 @@ def load_config_file(path: str | os.PathLike) -> NetConfig:
 
     A bare name such as ``"keypoint_light"`` is looked up in the repository's ``configs/models``.
     """
-    import yaml
+    from frontend.common.yaml_file import read_yaml
 
     p = Path(path)
     if not p.exists() and p.suffix == "" and (REPO_CONFIG_DIR / f"{p.name}.yaml").exists():
         p = REPO_CONFIG_DIR / f"{p.name}.yaml"
     if not p.is_file():
         raise FileNotFoundError(f"model config {p} not found (expected a YAML file or a name in {REPO_CONFIG_DIR})")
-    data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    data = read_yaml(p, "model config") or {}
     if not isinstance(data, dict) or data.get("kind") not in CONFIG_CLASSES:
         raise ValueError(f"model config {p}: expected a mapping with kind in {sorted(CONFIG_CLASSES)}")
     return CONFIG_CLASSES[data["kind"]].from_dict(data, where=f"model config {p}")
