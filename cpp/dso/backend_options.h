@@ -61,7 +61,8 @@ struct BundleAdjustmentOptions {
   // t_rel 3.68 -> 3.40 %, 02 2.17 -> 1.56 %, but validation 07 ATE 0.30 -> 0.42 m (bench/RESULTS.md).
   bool prior_scale_ground = true;
   // Hold the camera's height above the road (a camera on a vehicle): the median height, in the window's
-  // unit, of the first this many HoldPriorScale updates that find a road plane is the target; later
+  // unit, of the road planes among the first this many HoldPriorScale updates that find a plane (the
+  // largest group of parallel ones, see ground_height_parallel_deg) is the target; later
   // updates rescale the window by exp(ground_height_gain * log(target / height)) instead of following
   // the prior's unit (dso/ground_plane.h, GroundHeightHold). Default dsdso, 3 seeds (bench/RESULTS.md):
   // KITTI 00 / 02 t_rel 3.40 / 1.57 -> 1.28 / 1.16 %, RPE-1 0.053 / 0.075 -> 0.038 / 0.075 m, but
@@ -77,8 +78,8 @@ struct BundleAdjustmentOptions {
   int ground_height_relock = 10;
   // A road plane whose normal is further than this (degrees) from the held one is not used either (and
   // counts toward a relock): the planes fitted to a pavement's side, an embankment or a ramp ahead tilt
-  // by 7-15 deg, the road's by < 5 (instrumented on KITTI 02 / 07). The held normal is the component-wise
-  // median of the target's samples, the target the median height of those near it. Default dsdso, 3
+  // by 7-15 deg, the road's by < 5 (instrumented on KITTI 02 / 07). The held normal and the target come
+  // from the largest group of parallel samples (dso/ground_plane.h, GroundHeightHold). Default dsdso, 3
   // seeds (bench/RESULTS.md): validation 07 ATE 0.49 -> 0.43 m, KITTI 00 / 02, the every-2nd/3rd-frame
   // clips and the demo render unchanged; 3 deg: 02s2 t_rel 1.22 -> 1.87 %. 0 = off.
   double ground_height_max_normal_deg = 7.0;
@@ -89,7 +90,9 @@ struct BundleAdjustmentOptions {
   // scale to the prior, which grew it further; the planes of a pavement's side or an embankment tilt by
   // 7-15 deg. Default dsdso, selector seeds 0-5 (bench/RESULTS.md): KITTI 02 t_rel 1.08 -> 0.97 %, RPE-1
   // 0.056 -> 0.036 m, every-2nd-frame 02 1.29 -> 0.94 %, validation 07 ATE 0.49 -> 0.47 m, 00 unchanged.
-  // 0 = off (one band).
+  // The same angle groups the target's samples: the road is the largest group of planes within it of one
+  // of them (KITTI 07 with a flickering exposure, 3 seeds: ATE 0.79 -> 0.44 m; bench/RESULTS.md).
+  // 0 = off (one band; the target's samples grouped within ground_height_max_normal_deg).
   double ground_height_parallel_deg = 2.0;
   double ground_height_parallel_max_error = 0.20;
   double first_frame_prior = 1e10;      // gauge prior on the first keyframe (until a marg. prior exists)

@@ -113,6 +113,44 @@ bool GroundHeightHold::NormalFar(const Vec3& normal) const {
   return options_.ground_height_max_normal_deg > 0.0 && AngleToHeldDeg(normal) > options_.ground_height_max_normal_deg;
 }
 
+std::vector<size_t> GroundHeightHold::LargestParallelGroup() const {
+  const double band_deg = options_.ground_height_parallel_deg > 0.0 ? options_.ground_height_parallel_deg
+                                                                     : options_.ground_height_max_normal_deg;
+  std::vector<size_t> best;
+  if (!(band_deg > 0.0)) return best;
+  const double min_cos = std::cos(band_deg * kPi / 180.0);
+  for (size_t i = 0; i < normals_.size(); ++i) {
+    std::vector<size_t> group;
+    for (size_t j = 0; j < normals_.size(); ++j) {
+      if (normals_[i].dot(normals_[j]) >= min_cos) group.push_back(j);
+    }
+    if (group.size() > best.size()) best = std::move(group);  // the earliest of equal groups
+  }
+  return best;
+}
+
+void GroundHeightHold::LockTarget() {
+  std::vector<size_t> group = LargestParallelGroup();
+  const bool agreed = group.size() >= 2;
+  if (!agreed) {  // no two planes agree (or both gates off): every sample, the median normal decides
+    group.resize(normals_.size());
+    for (size_t i = 0; i < group.size(); ++i) group[i] = i;
+  }
+  Vec3 n;
+  for (int k = 0; k < 3; ++k) {
+    std::vector<double> c;
+    for (size_t i : group) c.push_back(normals_[i][k]);
+    n[k] = Median(c);
+  }
+  normal_ = n.norm() > 0.0 ? Vec3(n.normalized()) : Vec3(0, 1, 0);
+  std::vector<double> near;  // heights of the group (without agreement: of the planes near the held normal)
+  for (size_t i : group) {
+    if (agreed || !NormalFar(normals_[i])) near.push_back(heights_[i]);
+  }
+  if (near.empty()) near = heights_;
+  target_ = Median(near);
+}
+
 bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_scale) {
   if (options_.ground_height_samples <= 0 || !(height > 0.0) || !normal.allFinite() || normal.norm() == 0.0) {
     return false;
@@ -121,18 +159,7 @@ bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_sca
     heights_.push_back(height);
     normals_.push_back(normal.normalized());
     if (static_cast<int>(heights_.size()) >= options_.ground_height_samples) {
-      Vec3 n;
-      for (int k = 0; k < 3; ++k) {
-        std::vector<double> c;
-        for (const Vec3& v : normals_) c.push_back(v[k]);
-        n[k] = Median(c);
-      }
-      normal_ = n.norm() > 0.0 ? Vec3(n.normalized()) : Vec3(0, 1, 0);
-      std::vector<double> near;  // heights of the planes near the held normal (all when the gate is off)
-      for (size_t i = 0; i < heights_.size(); ++i) {
-        if (!NormalFar(normals_[i])) near.push_back(heights_[i]);
-      }
-      target_ = Median(near.empty() ? heights_ : near);
+      LockTarget();
       heights_.clear();
       normals_.clear();
       rejected_in_a_row_ = 0;

@@ -35,16 +35,21 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
                            uint32_t seed = 1);
 
 // The camera's height above the road held in the window's unit (a camera on a vehicle; System's
-// HoldPriorScale, options ba.ground_height_*). The median of the first ground_height_samples road-plane
-// heights is the target; later heights within ground_height_max_error (|log(target / height)|) of it
-// give the log-scale correction ground_height_gain * log(target / height). A height outside the band is
-// not used (a plane fitted to the wrong structure: 1.2-1.9x the held height at the start of KITTI 07);
-// after ground_height_relock of them in a row the target is measured again (it was itself from the
-// wrong structure). With ground_height_max_normal_deg, a plane tilted further than that from the held
-// normal (a pavement's side, an embankment, a ramp ahead) is not used either and counts toward a relock;
-// the held normal is the component-wise median of the target's samples, the target the median height
-// of the samples near it. A plane within ground_height_parallel_deg of the held normal (the road itself,
-// seen from a map whose scale has moved) is used up to the wider ground_height_parallel_max_error.
+// HoldPriorScale, options ba.ground_height_*). The first ground_height_samples road-plane heights set
+// the target; later heights within ground_height_max_error (|log(target / height)|) of it give the
+// log-scale correction ground_height_gain * log(target / height). A height outside the band is not used
+// (a plane fitted to the wrong structure: 1.2-1.9x the held height at the start of KITTI 07); after
+// ground_height_relock of them in a row the target is measured again (it was itself from the wrong
+// structure). With ground_height_max_normal_deg, a plane tilted further than that from the held normal
+// (a pavement's side, an embankment, a ramp ahead) is not used either and counts toward a relock.
+// The target's samples vote for the road: the largest group of samples within ground_height_parallel_deg
+// (ground_height_max_normal_deg when that is 0) of one of them is the road, the held normal the
+// component-wise median of its normals, the target the median of its heights. (A median over all of
+// them let three tilted planes of a junction, 1.25-1.75x the road's height, set a target 20 % high at
+// the start of KITTI 07 with a flickering exposure, bench/RESULTS.md.) Without two agreeing samples:
+// the median normal of all and the median height of the samples near it. A plane within
+// ground_height_parallel_deg of the held normal (the road itself, seen from a map whose scale has moved)
+// is used up to the wider ground_height_parallel_max_error.
 class GroundHeightHold {
  public:
   explicit GroundHeightHold(const BundleAdjustmentOptions& options) : options_(options) {}
@@ -63,6 +68,8 @@ class GroundHeightHold {
   BundleAdjustmentOptions options_;
   double AngleToHeldDeg(const Vec3& normal) const;  // degrees between a plane's normal and the held one
   bool NormalFar(const Vec3& normal) const;
+  std::vector<size_t> LargestParallelGroup() const;  // indices into normals_ (empty with both gates off)
+  void LockTarget();                                 // target_ and normal_ from heights_ / normals_
   std::vector<double> heights_;  // heights measured while the target is unknown ...
   std::vector<Vec3> normals_;    // ... and their planes' normals
   double target_ = 0.0;

@@ -173,6 +173,45 @@ TEST(GroundHeightHold, NormalGate) {
   EXPECT_TRUE(off.Update(1.65, pavement, &log_s));
 }
 
+// The target's samples vote: at a junction (the start of KITTI 07) three planes fitted to a pavement's
+// side, a ramp and a kerb, each tilted its own way, 1.25-1.75x the road's height, against two road planes.
+// Their component-wise median normal lies within a few degrees of the tilted ones and took them in (the
+// target 2.08); the largest group of parallel samples is the road.
+TEST(GroundHeightHold, TheRoadIsTheLargestGroupOfParallelSamples) {
+  BundleAdjustmentOptions o;
+  o.ground_height_samples = 5;
+  o.ground_height_max_normal_deg = 7.0;
+  o.ground_height_parallel_deg = 2.0;
+  auto normal = [](double x, double z) { return Vec3(x, std::sqrt(1.0 - x * x - z * z), z); };
+  const std::vector<std::pair<double, Vec3>> samples = {
+      {1.63, normal(0.0177, 0.0039)}, {1.71, normal(0.0247, 0.0118)}, {2.08, normal(0.0337, 0.0592)},
+      {2.90, normal(0.0716, 0.1835)}, {2.32, normal(0.0025, 0.0846)}};  // (height, normal) as measured
+  GroundHeightHold hold(o);
+  double log_s = 123.0;
+  for (const auto& [h, n] : samples) EXPECT_FALSE(hold.Update(h, n, &log_s));
+  EXPECT_DOUBLE_EQ(hold.target(), 1.71);  // median of the two road planes (the upper of an even count)
+  auto deg_to = [&hold](const Vec3& n) { return std::acos(std::min(1.0, hold.normal().dot(n))) * 180.0 / 3.14159265358979323846; };
+  EXPECT_LT(deg_to(samples[0].second), 1.0);  // the road's normal
+  EXPECT_LT(deg_to(samples[1].second), 1.0);
+  EXPECT_GT(deg_to(samples[2].second), 2.0);
+  // The same samples with the parallel band off: the groups are formed within the normal gate (7 deg),
+  // where the two road planes and two tilted ones agree with the third.
+  o.ground_height_parallel_deg = 0.0;
+  GroundHeightHold wide(o);
+  for (const auto& [h, n] : samples) EXPECT_FALSE(wide.Update(h, n, &log_s));
+  EXPECT_DOUBLE_EQ(wide.target(), 2.08);
+  // No two samples within 2 deg of each other: the median normal of all and the heights near it.
+  o.ground_height_parallel_deg = 2.0;
+  GroundHeightHold scattered(o);
+  const double deg = 3.14159265358979323846 / 180.0;
+  for (int i = 0; i < 5; ++i) {
+    const double a = (i < 4 ? 3.0 * i : 14.0) * deg;  // 0, 3, 6, 9, 14 deg sideways
+    EXPECT_FALSE(scattered.Update(1.6 + 0.1 * i, Vec3(std::sin(a), std::cos(a), 0.0), &log_s));
+  }
+  EXPECT_DOUBLE_EQ(scattered.target(), 1.8);  // median normal 6 deg: the one at 14 deg is left out
+  EXPECT_EQ(log_s, 123.0);
+}
+
 // ba.ground_height_parallel_*: a plane parallel to the held road (the road seen from a map whose scale
 // moved in a turn) corrects up to the wider band; a plane as far off the target but tilted a few degrees
 // (a pavement's side, an embankment) still needs the narrow one.
