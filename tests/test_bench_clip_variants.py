@@ -1,0 +1,45 @@
+"""bench/clip_variants.py: the gains, the frame orders and a clip written in KITTI's layout."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench_helpers import load_bench
+
+
+def test_gains_and_frame_orders():
+    m = load_bench("clip_variants")
+    walk = m.gains("walk", 300)
+    assert np.array_equal(walk, m.gains("walk", 300))  # deterministic
+    assert walk.min() >= 0.55 - 1e-12 and walk.max() <= 1.6 + 1e-12
+    assert np.abs(np.diff(np.log(walk))).max() > 0.14  # at least one exposure step
+    flicker = np.log(m.gains("flicker", 2000))
+    assert abs(flicker.std() - 0.12) < 0.01 and abs(np.corrcoef(flicker[:-1], flicker[1:])[0, 1]) < 0.1
+    assert m.frame_order("repeat", 11) == [0, 1, 2, 3, 4, 4, 5, 6, 7, 8, 9, 9, 10]
+    assert m.frame_order("drop", 15) == [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 14]
+    assert m.frame_order("walk", 4) == [0, 1, 2, 3]
+
+
+def test_clip_in_kitti_layout(tmp_path):
+    import cv2
+
+    m = load_bench("clip_variants")
+    src = tmp_path / "kitti"
+    (src / "sequences" / "05" / "image_0").mkdir(parents=True)
+    (src / "poses").mkdir()
+    (src / "sequences" / "05" / "calib.txt").write_text("P0: 1 0 0 0 0 1 0 0 0 0 1 0\n")
+    (src / "sequences" / "05" / "times.txt").write_text("".join(f"{0.1 * i:.6f}\n" for i in range(8)))
+    (src / "poses" / "05.txt").write_text("".join(f"1 0 0 {i} 0 1 0 0 0 0 1 0\n" for i in range(8)))
+    for i in range(8):
+        cv2.imwrite(str(src / "sequences" / "05" / "image_0" / f"{i:06d}.png"), np.full((4, 6), 200, np.uint8))
+    out = tmp_path / "out"
+    flicker = m.make_clip(src, "05", "flicker", 8, out)
+    g = np.loadtxt(flicker / "gains.txt")
+    grey = [cv2.imread(str(flicker / "image_0" / f"{k:06d}.png"), cv2.IMREAD_GRAYSCALE)[0, 0] for k in range(8)]
+    assert grey == [min(255, round(200 * x)) for x in g]  # scaled, saturated at 255
+    drop = m.make_clip(src, "05", "drop", 8, out)
+    assert len(list((drop / "image_0").glob("*.png"))) == 7
+    assert [float(line.split()[3]) for line in (out / "poses" / "05x.txt").read_text().splitlines()] == \
+        [0, 1, 2, 3, 4, 5, 7]
+    with pytest.raises(FileNotFoundError, match="no .png frames"):
+        m.make_clip(src, "06", "walk", 8, out)
