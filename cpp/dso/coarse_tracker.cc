@@ -490,6 +490,12 @@ std::vector<TrackingHypothesis> CoarseTracker::MotionHypotheses(const SE3& const
       }
     }
   }
+  const SE3 velocity = constant_velocity * zero_motion.Inverse();  // (cam_from_last, in the same unit)
+  const Vec6 xi = velocity.Log();
+  if (xi.allFinite() && xi.norm() > 1e-12) {
+    out.push_back({velocity * constant_velocity, affine});
+    out.push_back({SE3::Exp(0.5 * xi) * zero_motion, affine});
+  }
   return out;
 }
 

@@ -172,6 +172,24 @@ TEST(CoarseTracker, HypothesesAreTriedInOrderAndBestIsKept) {
   ExpectPoseNear(r.cam_from_ref, world_from_new.Inverse(), 0.01, 0.05);
 }
 
+// DSO's double and half motion close the list (a dropped or a repeated frame); without a motion there
+// are none (they would repeat zero_motion).
+TEST(CoarseTracker, MotionHypothesesEndWithDoubleAndHalfMotion) {
+  const SE3 last_from_ref(SO3::Exp(Vec3(0.01, -0.02, 0.005)), Vec3(0.3, -0.1, -2.0));
+  const SE3 velocity(SO3::Exp(Vec3(0.0, 0.03, 0.0)), Vec3(0.02, 0.0, -0.9));  // cam_from_last
+  const std::vector<TrackingHypothesis> hyps =
+      CoarseTracker::MotionHypotheses(velocity * last_from_ref, last_from_ref, AffineLight(0.1, 2.0));
+  ASSERT_EQ(hyps.size(), 30u);
+  ExpectPoseNear(hyps[0].cam_from_ref, velocity * last_from_ref, 1e-12, 1e-12);
+  ExpectPoseNear(hyps[1].cam_from_ref, last_from_ref, 1e-12, 1e-12);
+  ExpectPoseNear(hyps[28].cam_from_ref, velocity * velocity * last_from_ref, 1e-9, 1e-9);
+  const SE3 half = SE3::Exp(0.5 * velocity.Log());
+  ExpectPoseNear(half * half, velocity, 1e-9, 1e-9);
+  ExpectPoseNear(hyps[29].cam_from_ref, half * last_from_ref, 1e-9, 1e-9);
+  for (const TrackingHypothesis& h : hyps) EXPECT_EQ(h.affine.a, 0.1);
+  EXPECT_EQ(CoarseTracker::MotionHypotheses(last_from_ref, last_from_ref, AffineLight()).size(), 28u);
+}
+
 TEST(CoarseTracker, HypothesisCanStartAtAFinerLevel) {
   const Scene& scene = SharedScene();
   const SE3 world_from_new = TestMotionWorldFromNew();
