@@ -477,7 +477,7 @@ Eigen::Vector3d CoarseTracker::FlowIndicators(const SE3& cam_from_ref) const {
 std::vector<TrackingHypothesis> CoarseTracker::MotionHypotheses(const SE3& constant_velocity,
                                                                 const SE3& zero_motion,
                                                                 const AffineLight& affine,
-                                                                double rotation_delta) {
+                                                                double rotation_delta, bool double_and_half) {
   std::vector<TrackingHypothesis> out;
   out.push_back({constant_velocity, affine});
   out.push_back({zero_motion, affine});
@@ -490,6 +490,7 @@ std::vector<TrackingHypothesis> CoarseTracker::MotionHypotheses(const SE3& const
       }
     }
   }
+  if (!double_and_half) return out;
   const SE3 velocity = constant_velocity * zero_motion.Inverse();  // (cam_from_last, in the same unit)
   const Vec6 xi = velocity.Log();
   if (xi.allFinite() && xi.norm() > 1e-12) {

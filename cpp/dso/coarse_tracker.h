@@ -149,15 +149,17 @@ class CoarseTracker {
 
   // Standard hypotheses: `constant_velocity`, then `zero_motion`, then constant_velocity composed
   // with small rotations of +-rotation_delta (rad; 0.04 ~ 2.3 deg, similar to DSO) about the 26
-  // combinations of axes, then (when the two differ) twice and half the motion from zero_motion to
-  // constant_velocity (DSO's double / half motion: a dropped or repeated frame), all with `affine`.
-  // Last, so that steady footage, which stops at an earlier one, does not track them: every 7th frame
-  // of KITTI 02 dropped, pure DSO t_rel 6.8 -> 2.1 % (bench/RESULTS.md). An externally supplied pose
-  // (e.g. from a pose network) is typically put first by the caller.
+  // combinations of axes, then (with double_and_half, when the two differ) twice and half the motion
+  // from zero_motion to constant_velocity (DSO's double / half motion: a dropped or repeated frame), all
+  // with `affine`. Last, so that steady footage, which stops at an earlier one, does not track them:
+  // every 7th frame of KITTI 02 dropped, pure DSO t_rel 6.8 -> 3.0 % (bench/RESULTS.md). An externally
+  // supplied pose (e.g. PnP on keypoint matches, which sees a dropped frame's double step) is typically
+  // put first by the caller, who then leaves double_and_half off (with it: dsdso on the same clip 0.82 -> 1.00 %).
   static std::vector<TrackingHypothesis> MotionHypotheses(const SE3& constant_velocity,
                                                           const SE3& zero_motion,
                                                           const AffineLight& affine,
-                                                          double rotation_delta = 0.04);
+                                                          double rotation_delta = 0.04,
+                                                          bool double_and_half = true);
 
  private:
   // One pattern pixel of a reference point on one level.

@@ -188,6 +188,8 @@ TEST(CoarseTracker, MotionHypothesesEndWithDoubleAndHalfMotion) {
   ExpectPoseNear(hyps[29].cam_from_ref, half * last_from_ref, 1e-9, 1e-9);
   for (const TrackingHypothesis& h : hyps) EXPECT_EQ(h.affine.a, 0.1);
   EXPECT_EQ(CoarseTracker::MotionHypotheses(last_from_ref, last_from_ref, AffineLight()).size(), 28u);
+  EXPECT_EQ(CoarseTracker::MotionHypotheses(velocity * last_from_ref, last_from_ref, AffineLight(), 0.04, false).size(),
+            28u);
 }
 
 TEST(CoarseTracker, HypothesisCanStartAtAFinerLevel) {

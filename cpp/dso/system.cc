@@ -295,7 +295,8 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
   };
   std::vector<TrackingHypothesis> hyps =
       CoarseTracker::MotionHypotheses(in_ref_unit(predicted * world_from_ref),
-                                      in_ref_unit(last_cam_from_world * world_from_ref), last_light_);
+                                      in_ref_unit(last_cam_from_world * world_from_ref), last_light_, 0.04,
+                                      /*double_and_half=*/input.init_world_from_cam == nullptr);
   TrackingHypothesis fine;  // the initial pose tracked from a finer level (used when coarsest_level >= 0)
   if (input.init_world_from_cam != nullptr) {
     // Its motion from the previous frame is in the depth prior's unit (PnP on network depth): rescaled
