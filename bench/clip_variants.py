@@ -1,7 +1,7 @@
 """Real KITTI clips as a user's camera delivers them: a changing exposure, repeated and dropped frames.
 
     .venv/bin/python bench/clip_variants.py --root ../shared/data/kitti --out DIR [--seqs 00 02 07]
-        [--kinds walk flicker repeat drop] [--frames 300]
+        [--kinds walk flicker repeat drop stamped-drop] [--frames 300]
 
 Renders change their exposure smoothly and arrive at a steady rate; real cameras step their auto-exposure
 (a car leaving a shadow), some flicker, and video converted between frame rates repeats or drops frames.
@@ -12,7 +12,9 @@ Each clip ``NN`` (its first ``--frames`` frames; KITTI 07 at most 160) becomes `
   per frame. Each frame is ``clip(grey * gain, 0, 255)`` rounded to 8 bits (bright pixels saturate); the
   gains are in ``gains.txt``. Deterministic (walk seed 1, flicker seed 2).
 * ``repeat`` (``NNd``): every 5th frame twice (25 -> 30 fps conversion), with its ground-truth pose twice;
-  ``drop`` (``NNx``): every 7th frame left out. Timestamps 0.1 s apart.
+  ``drop`` (``NNx``): every 7th frame left out. Timestamps 0.1 s apart (a stream that does not know);
+  ``stamped-drop`` (``NNy``): the same frames with their recorded timestamps (a camera that stamps its frames:
+  the gap shows in times.txt).
 
 with the clip's calib.txt, times.txt and ground truth ``DIR/poses/NN<x>.txt``. Run them like any KITTI
 clip, e.g. ``bench/pipeline.py --root DIR/sequences --seqs 00e 02f 07x``.
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-KINDS = {"walk": "e", "flicker": "f", "repeat": "d", "drop": "x"}
+KINDS = {"walk": "e", "flicker": "f", "repeat": "d", "drop": "x", "stamped-drop": "y"}
 GAIN_SEEDS = {"walk": 1, "flicker": 2}
 
 
@@ -50,7 +52,7 @@ def frame_order(kind: str, frames: int) -> list[int]:
     """Source frame of each output frame: all of them once (exposure kinds), repeated or dropped."""
     if kind == "repeat":
         return [i for i in range(frames) for _ in range(2 if i % 5 == 4 else 1)]
-    if kind == "drop":
+    if kind in ("drop", "stamped-drop"):
         return [i for i in range(frames) if i % 7 != 6]
     return list(range(frames))
 
@@ -71,6 +73,9 @@ def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path) -> Path:
     order = frame_order(kind, len(images))
     if kind in GAIN_SEEDS:
         times = (src / "times.txt").read_text().splitlines(keepends=True)[:len(order)]
+    elif kind == "stamped-drop":
+        recorded = (src / "times.txt").read_text().splitlines(keepends=True)
+        times = [recorded[i] for i in order]
     else:
         times = [f"{k * 0.1:.6f}\n" for k in range(len(order))]
     (dst / "times.txt").write_text("".join(times))

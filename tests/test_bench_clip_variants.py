@@ -17,6 +17,7 @@ def test_gains_and_frame_orders():
     assert abs(flicker.std() - 0.12) < 0.01 and abs(np.corrcoef(flicker[:-1], flicker[1:])[0, 1]) < 0.1
     assert m.frame_order("repeat", 11) == [0, 1, 2, 3, 4, 4, 5, 6, 7, 8, 9, 9, 10]
     assert m.frame_order("drop", 15) == [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 14]
+    assert m.frame_order("stamped-drop", 15) == m.frame_order("drop", 15)
     assert m.frame_order("walk", 4) == [0, 1, 2, 3]
 
 
@@ -41,5 +42,8 @@ def test_clip_in_kitti_layout(tmp_path):
     assert len(list((drop / "image_0").glob("*.png"))) == 7
     assert [float(line.split()[3]) for line in (out / "poses" / "05x.txt").read_text().splitlines()] == \
         [0, 1, 2, 3, 4, 5, 7]
+    assert np.allclose(np.loadtxt(drop / "times.txt"), 0.1 * np.arange(7))  # a stream that does not know
+    stamped = m.make_clip(src, "05", "stamped-drop", 8, out)
+    assert np.allclose(np.loadtxt(stamped / "times.txt"), [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7])  # the gap shows
     with pytest.raises(FileNotFoundError, match="no .png frames"):
         m.make_clip(src, "06", "walk", 8, out)

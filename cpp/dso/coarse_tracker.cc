@@ -474,6 +474,17 @@ Eigen::Vector3d CoarseTracker::FlowIndicators(const SE3& cam_from_ref) const {
   return Eigen::Vector3d(rms(sum_t, n_t), rms(sum_r, n_r), rms(sum_rt, n_rt));
 }
 
+SE3 CoarseTracker::ConstantVelocityStep(const SE3& last_from_prev, double dt_last, double dt_now,
+                                       double jitter_tolerance) {
+  if (jitter_tolerance < 0 || !(dt_last > 0) || !(dt_now > 0) || !std::isfinite(dt_last) || !std::isfinite(dt_now)) {
+    return last_from_prev;
+  }
+  const double ratio = std::clamp(dt_now / dt_last, 0.125, 8.0);
+  if (std::abs(ratio - 1.0) <= jitter_tolerance) return last_from_prev;
+  const Vec6 xi = last_from_prev.Log();
+  return xi.allFinite() ? SE3::Exp(ratio * xi) : last_from_prev;
+}
+
 std::vector<TrackingHypothesis> CoarseTracker::MotionHypotheses(const SE3& constant_velocity,
                                                                 const SE3& zero_motion,
                                                                 const AffineLight& affine,

@@ -147,6 +147,15 @@ class CoarseTracker {
                            Eigen::Matrix<double, 8, 1>* gradient, double new_exposure = 1.0) const;
   const PinholeCamera& camera() const { return camera_; }
 
+  // The constant-velocity step for a frame: the last step `last_from_prev` (taken over `dt_last` seconds)
+  // scaled to the `dt_now` seconds since the last frame, on se(3) (Exp(r Log)). A camera that stamps its
+  // frames tells a dropped frame (r = 2) and the frame after it (r = 0.5); ratios within 1 +-
+  // `jitter_tolerance` are the timestamps' jitter (KITTI 00's times.txt: +-3 %) and give the step
+  // unchanged, as do non-positive or non-finite intervals and a negative tolerance. r is capped to [1/8, 8]
+  // (a pause of the recording is no motion to extrapolate).
+  static SE3 ConstantVelocityStep(const SE3& last_from_prev, double dt_last, double dt_now,
+                                  double jitter_tolerance);
+
   // Standard hypotheses: `constant_velocity`, then `zero_motion`, then constant_velocity composed
   // with small rotations of +-rotation_delta (rad; 0.04 ~ 2.3 deg, similar to DSO) about the 26
   // combinations of axes, then (with double_and_half, when the two differ) twice and half the motion

@@ -192,6 +192,24 @@ TEST(CoarseTracker, MotionHypothesesEndWithDoubleAndHalfMotion) {
             28u);
 }
 
+TEST(CoarseTracker, ConstantVelocityStepFollowsTheTimestamps) {
+  const SE3 step(SO3::Exp(Vec3(0.0, 0.03, 0.002)), Vec3(0.02, 0.0, -0.9));  // last_from_prev, 0.1 s
+  // A dropped frame: 0.2 s since the last one -> the step twice; the frame after it: half the step.
+  ExpectPoseNear(CoarseTracker::ConstantVelocityStep(step, 0.1, 0.2, 0.25), step * step, 1e-9, 1e-9);
+  const SE3 half = CoarseTracker::ConstantVelocityStep(step, 0.2, 0.1, 0.25);
+  ExpectPoseNear(half * half, step, 1e-9, 1e-9);
+  // Jitter inside the tolerance, a negative tolerance (off) and unusable intervals: the step unchanged.
+  for (const SE3& same : {CoarseTracker::ConstantVelocityStep(step, 0.1036, 0.1019, 0.25),
+                          CoarseTracker::ConstantVelocityStep(step, 0.1, 0.2, -1.0),
+                          CoarseTracker::ConstantVelocityStep(step, 0.0, 0.1, 0.25),
+                          CoarseTracker::ConstantVelocityStep(step, 0.1, -0.1, 0.25),
+                          CoarseTracker::ConstantVelocityStep(step, 0.1, std::nan(""), 0.25)}) {
+    ExpectPoseNear(same, step, 1e-12, 1e-12);
+  }
+  // A pause of the recording (10 s after 0.1 s steps) is capped to 8 steps.
+  ExpectPoseNear(CoarseTracker::ConstantVelocityStep(step, 0.1, 10.0, 0.25), SE3::Exp(8.0 * step.Log()), 1e-9, 1e-9);
+}
+
 TEST(CoarseTracker, HypothesisCanStartAtAFinerLevel) {
   const Scene& scene = SharedScene();
   const SE3 world_from_new = TestMotionWorldFromNew();

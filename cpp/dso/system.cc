@@ -285,8 +285,12 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
     last_cam_from_world = WorldFromCam(n - 1).Inverse();
     predicted = last_cam_from_world;
     if (n >= 2 && frames_[n - 2].status != FrameStatus::kInitializing) {
-      const SE3 velocity = last_cam_from_world * WorldFromCam(n - 2);  // last_from_prev
-      predicted = velocity * last_cam_from_world;
+      // (with an external initial pose, which measures a gap itself, the plain last step: see the option)
+      const double tolerance = input.init_world_from_cam == nullptr ? options_.tracking.motion_time_tolerance : -1.0;
+      const SE3 step = CoarseTracker::ConstantVelocityStep(
+          last_cam_from_world * WorldFromCam(n - 2), frames_[n - 1].timestamp - frames_[n - 2].timestamp,
+          frames_[n].timestamp - frames_[n - 1].timestamp, tolerance);
+      predicted = step * last_cam_from_world;
     }
   }
   auto in_ref_unit = [to_ref_unit](SE3 cam_from_ref) {

@@ -157,7 +157,8 @@ void BindOptions(py::module& m) {
       KP3D_RW(TrackingOptions, max_rmse) KP3D_RW(TrackingOptions, lost_frames_before_reinit)
       KP3D_RW(TrackingOptions, pyramid_levels)
       KP3D_RW(TrackingOptions, retrack_rmse_history)
-      KP3D_RW(TrackingOptions, init_pose_coarsest_level);
+      KP3D_RW(TrackingOptions, init_pose_coarsest_level)
+      KP3D_RW(TrackingOptions, motion_time_tolerance);
 
   WithDict(py::class_<SystemOptions>(m, "SystemOptions", "All backend options; check() raises ValueError naming a bad field."))
       .def(py::init<>())
