@@ -151,8 +151,8 @@ class CoarseTracker {
   // scaled to the `dt_now` seconds since the last frame, on se(3) (Exp(r Log)). A camera that stamps its
   // frames tells a dropped frame (r = 2) and the frame after it (r = 0.5); ratios within 1 +-
   // `jitter_tolerance` are the timestamps' jitter (KITTI 00's times.txt: +-3 %) and give the step
-  // unchanged, as do non-positive or non-finite intervals and a negative tolerance. r is capped to [1/8, 8]
-  // (a pause of the recording is no motion to extrapolate).
+  // unchanged, as do non-positive or non-finite intervals and a negative tolerance. r is capped to [1/8, 8]:
+  // beyond that the last step says little about the motion (a paused recording); the other hypotheses remain.
   static SE3 ConstantVelocityStep(const SE3& last_from_prev, double dt_last, double dt_now,
                                   double jitter_tolerance);
 
