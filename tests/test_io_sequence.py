@@ -106,3 +106,21 @@ def test_real_kitti_06_resized(shared_data):
     assert img.shape == (192, 640) and img.dtype == np.uint8
     full = base.image(50)
     assert abs(float(img.mean()) - float(full.mean())) < 1.0
+
+
+def test_time_gaps_are_reported(tmp_path, caplog):
+    from apps.io.kitti_format import write_times
+    from apps.io.sequence_base import describe_time_gaps
+
+    jitter = 0.1037 * np.arange(20) + np.where(np.arange(20) % 2 == 0, 0.003, -0.003)  # KITTI 00's +-3 %
+    assert describe_time_gaps(jitter) is None
+    assert describe_time_gaps(np.array([0.0, 0.1])) is None  # one step: nothing to compare with
+    dropped = np.delete(0.1 * np.arange(15), [6, 13])  # every 7th frame of a 10 Hz stream missing
+    text = describe_time_gaps(dropped)
+    assert text is not None and text.startswith("2 time step(s) longer than 1.5 x the median 100.0 ms")
+    assert "the first 200.0 ms between frames 5 and 6" in text
+    seq = make_kitti(tmp_path, n=13)
+    write_times(seq / "times.txt", dropped)
+    with caplog.at_level(logging.INFO, logger="apps.io.kitti"):
+        KittiSequence(seq)
+    assert "2 time step(s) longer than" in caplog.text and "times.txt" in caplog.text

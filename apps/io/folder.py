@@ -29,8 +29,8 @@ import numpy as np
 from apps.io.calibration import read_calibration
 from apps.io.kitti_format import read_times_and_exposures
 from apps.io.ground_truth import load_gt_poses
-from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, name_timestamps,
-                                   nominal_timestamps, read_grey, reference_size)
+from apps.io.sequence_base import (Sequence, describe_gaps, describe_time_gaps, frame_numbers, list_images,
+                                   name_timestamps, nominal_timestamps, read_grey, reference_size)
 
 logger = logging.getLogger(__name__)
 DEFAULT_CALIB_NAMES = ("calib.yaml", "calib.yml", "calib.txt", "camera.txt")
@@ -88,6 +88,9 @@ class ImageFolderSequence(Sequence):
             self.timestamps = name_times
         else:
             self.timestamps = nominal_timestamps(n, fps) if steps is None else steps.astype(np.float64) / fps
+        time_gaps = describe_time_gaps(self.timestamps) if has_times or name_times is not None else None
+        if time_gaps is not None:
+            logger.info("%s: %s", times_path if has_times else self.path, time_gaps)
         if gaps is not None:
             logger.warning("%s: %s; frames keep their numbers: a KITTI-format ground-truth line = frame number - "
                            "first number%s", self.path, gaps,

@@ -35,8 +35,8 @@ from apps.io.camera import Intrinsics
 from apps.io.kitti_format import (NOMINAL_FPS, normalized_projection, parse_calib, projection_matrix, read_times,
                                   write_calib, write_times)
 from apps.io.ground_truth import load_gt_poses
-from apps.io.sequence_base import (Sequence, describe_gaps, frame_numbers, list_images, nominal_timestamps,
-                                   read_grey, reference_size)
+from apps.io.sequence_base import (Sequence, describe_gaps, describe_time_gaps, frame_numbers, list_images,
+                                   nominal_timestamps, read_grey, reference_size)
 
 __all__ = ["KittiSequence", "NOMINAL_FPS", "parse_calib", "projection_matrix", "read_times", "write_calib",
            "write_times"]
@@ -118,6 +118,9 @@ class KittiSequence(Sequence):
             if len(self.timestamps) != n:
                 raise ValueError(f"{times_path} has {len(self.timestamps)} timestamps but {self.image_dir} has "
                                  f"{n} images (expected one timestamp per image)")
+            time_gaps = describe_time_gaps(self.timestamps)
+            if time_gaps is not None:
+                logger.info("%s: %s", times_path, time_gaps)
         else:
             logger.info("%s not found: using nominal %.0f Hz timestamps", times_path, NOMINAL_FPS)
             self.timestamps = (nominal_timestamps(n, NOMINAL_FPS) if numbers is None

@@ -295,6 +295,22 @@ def nominal_timestamps(n: int, fps: float) -> np.ndarray:
     return np.arange(n, dtype=np.float64) / float(fps)
 
 
+def describe_time_gaps(timestamps: np.ndarray, factor: float = 1.5) -> str | None:
+    """``None`` when no step of ``timestamps`` ((N,) float64 seconds) exceeds ``factor`` x the median step,
+    else a short description of those steps (a camera's dropped frames; the backend's motion prediction
+    follows the timestamps across them)."""
+    steps = np.diff(np.asarray(timestamps, dtype=np.float64))
+    if steps.size < 2:
+        return None
+    median = float(np.median(steps))
+    at = np.flatnonzero(steps > factor * median) if median > 0 else np.array([], dtype=np.int64)
+    if at.size == 0:
+        return None
+    k = int(at[0])
+    return (f"{at.size} time step(s) longer than {factor:g} x the median {median * 1e3:.1f} ms (dropped frames?), "
+            f"the first {steps[k] * 1e3:.1f} ms between frames {k} and {k + 1}")
+
+
 def frame_numbers(files: list[Path]) -> np.ndarray | None:
     """The frame number in each file name (the last run of digits of the stem), ``(N,) int64``.
 

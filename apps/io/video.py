@@ -22,7 +22,7 @@ import numpy as np
 
 from apps.io.calibration import read_calibration
 from apps.io.ground_truth import load_gt_poses
-from apps.io.sequence_base import Sequence, nominal_timestamps
+from apps.io.sequence_base import Sequence, describe_time_gaps, nominal_timestamps
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,9 @@ class VideoSequence(Sequence):
             self.timestamps = nominal_timestamps(n, fps)
         elif container_ok:
             self.timestamps = self._container_times.copy()
+            time_gaps = describe_time_gaps(self.timestamps)
+            if time_gaps is not None:
+                logger.info("video %s: container timestamps: %s", self.path, time_gaps)
         elif container_fps > 0:
             logger.warning("video %s: container timestamps are not increasing; using index / %.3f fps",
                            self.path, container_fps)
