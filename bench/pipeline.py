@@ -101,7 +101,7 @@ def run_once(sequence: Path, mode: str, max_frames: int, extra: list[str], workd
         "mapping_thread_ms": summary.get("mapping_thread_ms_per_frame"), "latency_ms": summary.get("latency_ms"),
         "t_rel": ev.get("t_rel"), "r_rel": ev.get("r_rel"), "ate_rmse": ev.get("ate_rmse"),
         "rpe_trans_rmse": ev.get("rpe_trans_rmse"), "rpe_rot_rmse": ev.get("rpe_rot_rmse"),
-        "scale": ev.get("scale"), "local_scale": ev.get("local_scale"),
+        "scale": ev.get("scale"), "local_scale": ev.get("local_scale"), "ground_height": summary.get("ground_height"),
         "modules": probed["modules"], "load_before": load_before, "load_after": os.getloadavg()[0],
         "statuses": probed.get("statuses"),
     }

@@ -369,6 +369,12 @@ class BundleAdjustmentOptions:
     def affine_b_prior(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def camera_height(self) -> float:
+        ...
+    @camera_height.setter
+    def camera_height(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def depth_prior_weight(self) -> float:
         ...
     @depth_prior_weight.setter
@@ -822,6 +828,11 @@ class System:
     def trajectory(self) -> numpy.typing.NDArray[numpy.float64]:
         """
         (N, 4, 4) float64 world_from_cam of every frame (current estimates; flush() first for final ones).
+        """
+    @property
+    def ground_height(self) -> float:
+        """
+        The camera's height above the road held by ba.ground_height_*, in the map's unit (0 until measured).
         """
     @property
     def num_frames(self) -> int:

@@ -243,3 +243,10 @@ class Backend:
     @property
     def num_frames(self) -> int:
         return int(self._system.num_frames)
+
+    @property
+    def ground_height(self) -> float:
+        """The camera's height above the road held by ``ba.ground_height_*``, in the map's unit; 0 until
+        measured (or with the hold off). A vehicle camera's known height in metres divided by it is the
+        map's metres per unit."""
+        return float(self._system.ground_height)

@@ -17,6 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "Time-stamped ones may cover part of the frames (those are scored); EuRoC's body poses "
                    "move to the camera with --calib's T_BS")
     p.add_argument("--max-frames", type=int, help="process only the first N frames")
+    p.add_argument("--camera-height", type=float, metavar="M",
+                   help="metres from the camera to the road: poses and map in metres once the backend has "
+                        "measured the road (dsdso; KITTI folders: 1.65 by default; 0 = the depth prior's unit)")
     p.add_argument("--model-dir", help="TorchScript frontend folder (default: the shipped models)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--realtime", nargs="?", type=float, const=1.0, metavar="SPEED",
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     from apps.pipeline.runner import run_sequence
 
     check_output_dir(args.output)  # before anything slow: a bad --output is reported at once
-    config = load_config(args.config, mode=args.mode, model_dir=args.model_dir, realtime_speed=args.realtime)
+    config = load_config(args.config, mode=args.mode, model_dir=args.model_dir, realtime_speed=args.realtime,
+                         camera_height=args.camera_height)
     if args.device is not None and config.mode == "dso":
         logging.getLogger("apps.commands.run").warning(
             "--device %s has no effect with --mode dso: the backend runs on the CPU (the device is for the "
@@ -69,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         covered = ev["n_frames"] < s["frames"]
         print(f"t_rel {fmt(ev['t_rel'])} %  r_rel {fmt(ev['r_rel'])} deg/100m  ATE {fmt(ev['ate_rmse'])} m "
               "(scale-only alignment, KITTI devkit metric" +
-              (f"; the {ev['n_frames']} frames with ground truth)" if covered else ")"))
+              (f"; the {ev['n_frames']} frames with ground truth)" if covered else ")") +
+              (f"; fitted scale {ev['scale']:.3f}" if ev.get("scale") else ""))
         if ev.get("local_scale"):
             ls = ev["local_scale"]
             print(f"local scale over {ls['window_m']:.0f} m of path: p5 {ls['p5']:.3f}  median {ls['median']:.3f}  "

@@ -24,7 +24,9 @@ increasing; blank lines and lines starting with ``#`` are ignored.
 """
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -38,10 +40,12 @@ from apps.io.ground_truth import load_gt_poses
 from apps.io.sequence_base import (Sequence, describe_gaps, describe_time_gaps, frame_numbers, list_images,
                                    nominal_timestamps, read_grey, reference_size)
 
-__all__ = ["KittiSequence", "NOMINAL_FPS", "parse_calib", "projection_matrix", "read_times", "write_calib",
-           "write_times"]
+__all__ = ["KITTI_CAMERA_HEIGHT_M", "KittiSequence", "NOMINAL_FPS", "parse_calib", "projection_matrix", "read_times",
+           "write_calib", "write_times"]
 
 logger = logging.getLogger(__name__)
+
+KITTI_CAMERA_HEIGHT_M = 1.65  # the KITTI rig's cameras above the road, metres
 
 
 class KittiSequence(Sequence):
@@ -143,6 +147,23 @@ class KittiSequence(Sequence):
             if missing:
                 raise ValueError(f"depth folder {self.depth_dir} lacks {len(missing)} of {n} depth files "
                                  f"(first missing: {missing[0].name}; expected <image stem>.npy per image)")
+
+        self.camera_height = self._stated_camera_height()
+
+    def _stated_camera_height(self) -> float:
+        """Metres from the camera to the road: KITTI's cameras are 1.65 m above it (the rig of Geiger et al.
+        2013); a render by ``kp3d-vo synth`` states its own in ``synth.json`` (options.camera_height)."""
+        meta_path = self.path / "synth.json"
+        if not meta_path.is_file():
+            return KITTI_CAMERA_HEIGHT_M
+        try:
+            height = float(json.loads(meta_path.read_text())["options"]["camera_height"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{meta_path}: expected a kp3d-vo synth metadata file with options.camera_height "
+                             f"(metres), could not read it: {e!r}") from None
+        if not (math.isfinite(height) and height > 0):
+            raise ValueError(f"{meta_path}: options.camera_height must be > 0 metres, got {height}")
+        return height
 
     def _find_gt(self, gt: str | os.PathLike | bool | None) -> Path | None:
         if gt is False:

@@ -72,6 +72,7 @@ class Sequence(abc.ABC):
     undistorter: Undistorter | None = None
     photometric: Photometric | None = None  # in the geometry of the frames returned (set_photometric)
     exposures: np.ndarray | None = None     # (N,) float64 exposure times (TUM monoVO, ms) or None
+    camera_height: float | None = None      # metres from the camera to the road, when the source states it
 
     def set_photometric(self, photometric: Photometric | None) -> None:
         """The camera's photometric calibration (:mod:`apps.io.photometric`), given in the geometry of the
@@ -173,6 +174,7 @@ class SequenceView(Sequence):
         self.intrinsics = base.intrinsics if preprocess is None else preprocess.intrinsics(base.intrinsics)
         self.timestamps = base.timestamps[:n]
         self.exposures = None if base.exposures is None else base.exposures[:n]
+        self.camera_height = base.camera_height
         gt = base.gt_world_from_cam
         self.gt_world_from_cam = None if gt is None else gt[:n]
 

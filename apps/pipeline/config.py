@@ -54,6 +54,13 @@ class RunConfig:
     # > 0: frames arrive as from a live camera, at this multiple of their timestamps' rate (1.0 = the camera's
     # own), and summary.json reports each frame's latency (arrival to pose); 0: as fast as they are processed.
     realtime_speed: float = 0.0
+    # Metres from the camera to the road. With it the backend puts its map and poses in metres once it has
+    # measured the road in the map's unit (backend ba.camera_height, ba.ground_height_*; dsdso: pure dso
+    # has no depth prior to hold the road with). None: the sequence's own when its source states one
+    # (KITTI layout: 1.65 m, a render's synth.json), else the depth prior's unit; 0: the prior's unit.
+    # A backend ba.camera_height in this config wins. KITTI 00 / 02 / 07 and their clip variants: fitted
+    # scale (GT / estimate) 1.00-1.03 against 0.99-1.37 in the prior's unit (bench/RESULTS.md).
+    camera_height: float | None = None
     backend: dict[str, Any] = field(default_factory=dict)  # dso_bridge options (see dso_bridge docs)
     f2f: F2FOptions = field(default_factory=F2FOptions)
 
@@ -74,6 +81,9 @@ class RunConfig:
                              f"{self.pnp_reprojection_px}")
         if not (math.isfinite(self.realtime_speed) and self.realtime_speed >= 0):
             raise ValueError(f"realtime_speed must be >= 0 (0 = as fast as possible), got {self.realtime_speed}")
+        if self.camera_height is not None and not (math.isfinite(self.camera_height) and self.camera_height >= 0):
+            raise ValueError(f"camera_height must be >= 0 metres (0 = the depth prior's unit, None = the "
+                             f"sequence's own), got {self.camera_height}")
         if self.pnp_solver not in PNP_SOLVERS:
             raise ValueError(f"pnp_solver must be one of {tuple(PNP_SOLVERS)}, got {self.pnp_solver!r}")
         self.f2f.check()
@@ -136,3 +146,18 @@ def with_model_depth_prior(config: RunConfig, frontend_meta: dict[str, Any] | No
         return config
     points["default_prior_relative_sigma"] = float(sigma)
     return dataclasses.replace(config, backend={**config.backend, "points": points})
+
+
+def with_camera_height(config: RunConfig, sequence_camera_height: float | None) -> RunConfig:
+    """``config`` with the camera's height above the road for the backend (``backend.ba.camera_height``).
+
+    ``config.camera_height`` (None: ``sequence_camera_height``, the height the sequence's source states,
+    e.g. KITTI's 1.65 m) unless the run config sets the backend option itself. Only for the backend
+    modes; returns a new config (the input is not modified) or ``config`` when there is nothing to set.
+    """
+    height = config.camera_height if config.camera_height is not None else sequence_camera_height
+    ba = dict((config.backend or {}).get("ba") or {})
+    if config.mode == "f2f" or not height or "camera_height" in ba:
+        return config
+    ba["camera_height"] = float(height)
+    return dataclasses.replace(config, backend={**config.backend, "ba": ba})

@@ -57,6 +57,11 @@ class OdometryBase:
         """Summed ms by stage of work done behind :meth:`step` (the backend's mapping thread); empty here."""
         return {}
 
+    def ground_height(self) -> float | None:
+        """The camera's height above the road in the trajectory's unit, held by the backend
+        (``ba.ground_height_*``); None without such a backend or before it is measured."""
+        return None
+
     def _previous_pose(self) -> np.ndarray:
         est = self._estimates()
         return est[-1].copy() if len(est) else np.eye(4)
@@ -227,6 +232,11 @@ class BackendMode(OdometryBase):
     def _estimates(self):
         self._backend.flush()  # the mapping thread's last keyframes (backend option mapping_thread)
         return np.asarray(self._backend.trajectory(), np.float64).reshape(-1, 4, 4)
+
+    def ground_height(self):
+        self._backend.flush()
+        h = self._backend.ground_height
+        return h if h > 0.0 else None
 
     def mapping_timings(self):
         t = self._backend.mapping_timings()

@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from apps.io.sequence_base import source_undistorter
 from apps.pipeline.config import RunConfig
-from apps.pipeline.config import with_model_depth_prior
+from apps.pipeline.config import with_camera_height, with_model_depth_prior
 from apps.pipeline.odometry import make_odometry
 from apps.pipeline.outputs import RunOutputWriter, RunResult, check_output_dir, versions
 from apps.pipeline.status import FrameStatus
@@ -192,6 +192,7 @@ def run_sequence(sequence, config: RunConfig, output_dir: str | Path | None = No
                                    parallel=config.parallel_networks)
     if config.mode == "dsdso":
         config = with_model_depth_prior(config, getattr(frontend, "meta", None))
+    config = with_camera_height(config, getattr(sequence, "camera_height", None))
     odometry = make_odometry(sequence.intrinsics, config, photometric=getattr(sequence, "photometric", None),
                              exposures=getattr(sequence, "exposures", None))
     if not odometry.needs_frontend:
@@ -316,6 +317,8 @@ def _collect(sequence, config, odometry, n_requested, skipped, stage_ms, wall_s,
         **({"mapping_thread_ms_per_frame": {k: v / max(n_processed, 1) for k, v in mapping.items()}}
            if (mapping := odometry.mapping_timings()) else {}),
         "mean_grey": mean_grey,
+        # the camera's height above the road in the trajectory's unit (backend ba.ground_height_*; None: not measured)
+        "ground_height": odometry.ground_height(),
         "points": int(len(xyz)),
         "intrinsics": vars(sequence.intrinsics) if hasattr(sequence.intrinsics, "__dict__") else str(sequence.intrinsics),
         # frames undistorted on reading (a calibration with lens distortion): the lens as calibrated

@@ -188,4 +188,9 @@ void GroundHeightHold::Rescale(double s) {
   for (double& h : heights_) h *= s;
 }
 
+void GroundHeightHold::ChangeUnit(double s) {
+  Rescale(s);
+  target_ *= s;
+}
+
 }  // namespace dso

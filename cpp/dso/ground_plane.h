@@ -61,6 +61,8 @@ class GroundHeightHold {
   // The window was rescaled by s: the heights still being collected follow; the target does not (it
   // defines the held unit: a rescale by the depth prior is undone by later corrections).
   void Rescale(double s);
+  // The map's unit changed by s (a gauge change, not a correction, e.g. to metres): the target follows too.
+  void ChangeUnit(double s);
   double target() const { return target_; }  // 0 until measured
   const Vec3& normal() const { return normal_; }  // the held normal (valid once target() > 0)
 

@@ -116,6 +116,11 @@ TEST(GroundHeightHold, MedianTargetGatedCorrectionAndRelock) {
   EXPECT_FALSE(hold.Update(10.0, kDown, &log_s));
   EXPECT_DOUBLE_EQ(hold.target(), 10.0);
   EXPECT_TRUE(hold.Update(10.0, kDown, &log_s));
+  // A change of unit (System's ba.camera_height: to metres) moves the target with the map.
+  hold.ChangeUnit(0.165);
+  EXPECT_DOUBLE_EQ(hold.target(), 1.65);
+  ASSERT_TRUE(hold.Update(1.65, kDown, &log_s));
+  EXPECT_NEAR(log_s, 0.0, 1e-12);
   // Off: never a correction.
   o.ground_height_samples = 0;
   GroundHeightHold off(o);

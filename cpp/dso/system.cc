@@ -79,6 +79,11 @@ int System::PriorFrames() const {
   return ba_.PriorFrames();
 }
 
+double System::GroundHeight() const {
+  std::lock_guard<std::mutex> lock(map_mutex_);
+  return ground_height_.target();
+}
+
 SE3 System::WorldFromCam(int frame_index) const {
   const FrameRecord& rec = frames_.at(frame_index);
   return rec.ref_keyframe >= 0 ? KeyframeWorldFromCam(rec.ref_keyframe) * rec.ref_from_cam : rec.world_from_cam;

@@ -149,6 +149,10 @@ class System {
   int PriorFrames() const;
   // Affine brightness `a` (log gain) of the window's keyframes, oldest first.
   std::vector<double> WindowLogGains() const;
+  // The camera's height above the road held by ba.ground_height_* (dso/ground_plane.h), in the map's
+  // unit; 0 until measured (or with the hold off). A vehicle camera's known height in metres divided by
+  // it is the map's metres per unit.
+  double GroundHeight() const;
 
  private:
   struct FrameRecord {
@@ -250,6 +254,8 @@ class System {
   int prior_scale_updates_ = 0;         // HoldPriorScale updates so far (its gain schedule)
   bool prior_unit_known_ = false;       // prior_idepth_scale_ holds for the current map
   GroundHeightHold ground_height_;      // the camera's height above the road (HoldPriorScale)
+  bool metric_unit_ = false;            // ba.camera_height applied (HoldPriorScale; once per System) ...
+  double metric_log_scale_ = 0.0;       // ... log of that change of the map's unit (metres per prior unit)
   std::vector<FrameRecord> frames_;
   double map_scale_ = 1.0;  // product of HoldPriorScale's factors so far (pose_mutex_)
   std::vector<Eigen::Vector3f> marginalized_xyz_;

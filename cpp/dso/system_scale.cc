@@ -63,14 +63,29 @@ double System::HoldPriorScale() {
   // far, not frame 0's alone) and settles at prior_scale_gain (an exponential memory).
   const double gain = std::max(o.prior_scale_gain, 1.0 / (2.0 + prior_scale_updates_));
   ++prior_scale_updates_;
-  double log_s = gain * r;
+  // (after ba.camera_height's change of unit the map is in metres: the prior's unit times that change is
+  // what it follows, or every update without the road would pull the map back to the prior's own unit)
+  double log_s = gain * (r + metric_log_scale_);
   // ba.ground_height_samples: the camera's height above the road, in the window's unit, is held once
   // measured (GroundHeightHold): the prior then only fixes the start's unit and the points' shape, the
   // road the scale (a camera on a vehicle). Planes off the held height or tilted from the held normal
   // follow the prior as above.
   if (ground.found) ground_height_.Update(ground.height, ground.normal, &log_s);
+  // ba.camera_height: the first measured height becomes the camera's known height in metres by one change
+  // of the whole map's unit (a gauge, not a correction: the target follows, and so does every pose and
+  // point since frame 0, about the world origin).
+  const bool to_metres = o.camera_height > 0.0 && !metric_unit_ && ground_height_.target() > 0.0;
+  if (to_metres) {
+    log_s = std::log(o.camera_height / ground_height_.target());
+    metric_log_scale_ = log_s;
+    metric_unit_ = true;
+  }
   const double s = std::exp(log_s);
-  ground_height_.Rescale(s);
+  if (to_metres) {
+    ground_height_.ChangeUnit(s);
+  } else {
+    ground_height_.Rescale(s);
+  }
   // (kept over a map reset: the new map starts in the prior's unit times prior_idepth_scale_, as before)
   prior_idepth_scale_ = std::exp(r) / s;
   const double k = prior_idepth_scale_;
@@ -81,7 +96,7 @@ double System::HoldPriorScale() {
     *prior_var *= f * f;
     *unit = k;
   };
-  const Vec3 anchor = window_.front()->cam_from_world.Inverse().Translation();
+  const Vec3 anchor = to_metres ? Vec3::Zero() : Vec3(window_.front()->cam_from_world.Inverse().Translation());
   auto rescale = [&](SE3* cam_from_world) {
     const Vec3 centre = cam_from_world->Inverse().Translation();
     const Vec3 scaled = anchor + s * (centre - anchor);
@@ -108,18 +123,24 @@ double System::HoldPriorScale() {
   // The trajectory after the anchor scales with the window: keyframes already marginalised (DSO
   // marginalises by point loss, not age) and every frame's translation relative to its reference.
   // Keyframe ids and frame indices both grow with time: only the tail after the anchor is visited.
-  const int anchor_frame = window_.front()->frame_index;
+  // (to_metres: all of them, and the absolute poses and the marginalised points too)
+  const int anchor_frame = to_metres ? -1 : window_.front()->frame_index;
   std::lock_guard<std::mutex> lock(pose_mutex_);
   map_scale_ *= s;  // frames tracked later against an older tracking reference are rescaled when recorded
   for (size_t id = keyframe_world_from_cam_.size(); id-- > 0 && keyframe_frame_index_[id] > anchor_frame;) {
     SE3& world_from_cam = keyframe_world_from_cam_[id];
     world_from_cam.SetTranslation(anchor + s * (world_from_cam.Translation() - anchor));
   }
-  for (size_t i = static_cast<size_t>(anchor_frame); i < frames_.size(); ++i) {
+  for (size_t i = static_cast<size_t>(std::max(anchor_frame, 0)); i < frames_.size(); ++i) {
     FrameRecord& rec = frames_[i];
     if (rec.ref_keyframe >= 0 && keyframe_frame_index_[rec.ref_keyframe] >= anchor_frame) {
       rec.ref_from_cam.SetTranslation(rec.ref_from_cam.Translation() * s);
+    } else if (rec.ref_keyframe < 0 && to_metres) {
+      rec.world_from_cam.SetTranslation(rec.world_from_cam.Translation() * s);
     }
+  }
+  if (to_metres) {
+    for (Eigen::Vector3f& x : marginalized_xyz_) x *= static_cast<float>(s);
   }
   return s;
 }

@@ -19,30 +19,48 @@ using testing_util::RenderedInput;
 using testing_util::TestCamera;
 using testing_util::TrajectoryPose;
 
-// Estimated / true path length over the last `tail` frames of a run of `n` frames; the depth prior of
-// frame i is the true z-depth map changed in place by make_prior(i, world_from_cam, &depth).
+// Runs `n` frames of the render; the depth prior of frame i is the true z-depth map changed in place by
+// make_prior(i, world_from_cam, &depth). Returns the estimated and true camera centres and the system's
+// held road height (System::GroundHeight).
 using PriorFn = std::function<void(int, const SE3&, std::vector<float>*)>;
-double TailScale(const SystemOptions& o, int n, int tail, const PriorFn& make_prior, int* lost) {
+struct RenderRun {
+  std::vector<Vec3> est, gt;
+  int lost = 0;
+  double ground_height = 0.0;
+};
+RenderRun RunRender(const SystemOptions& o, int n, const PriorFn& make_prior) {
   System system(TestCamera(), o);
   const PinholeCamera cam = system.camera();
-  std::vector<Vec3> gt;
+  RenderRun run;
   for (int i = 0; i < n; ++i) {
     std::vector<float> image, depth;
     const SE3 world_from_cam = TrajectoryPose(i);
     Render(cam, world_from_cam, &image, &depth);
-    gt.push_back(world_from_cam.Translation());
+    run.gt.push_back(world_from_cam.Translation());
     make_prior(i, world_from_cam, &depth);
     system.Track(RenderedInput(cam, image, &depth, 0.1 * i));
   }
-  const std::vector<Mat4> est = system.Trajectory();
+  for (const Mat4& m : system.Trajectory()) run.est.push_back(m.block<3, 1>(0, 3));
+  for (FrameStatus st : system.FrameStatuses()) run.lost += st == FrameStatus::kLost ? 1 : 0;
+  run.ground_height = system.GroundHeight();
+  return run;
+}
+
+// Estimated / true path length from frame `first` to frame `last` (inclusive).
+double PathScale(const RenderRun& run, int first, int last) {
   double est_len = 0, gt_len = 0;
-  for (int i = n - tail; i < n; ++i) {
-    est_len += (est[i].block<3, 1>(0, 3) - est[i - 1].block<3, 1>(0, 3)).norm();
-    gt_len += (gt[i] - gt[i - 1]).norm();
+  for (int i = first + 1; i <= last; ++i) {
+    est_len += (run.est[i] - run.est[i - 1]).norm();
+    gt_len += (run.gt[i] - run.gt[i - 1]).norm();
   }
-  *lost = 0;
-  for (FrameStatus st : system.FrameStatuses()) *lost += st == FrameStatus::kLost ? 1 : 0;
   return est_len / gt_len;
+}
+
+// Estimated / true path length over the last `tail` frames of a run of `n` frames.
+double TailScale(const SystemOptions& o, int n, int tail, const PriorFn& make_prior, int* lost) {
+  const RenderRun run = RunRender(o, n, make_prior);
+  *lost = run.lost;
+  return PathScale(run, n - 1 - tail, n - 1);
 }
 
 SystemOptions SmallMapOptions() {
@@ -163,6 +181,28 @@ TEST(SystemScale, HeldGroundHeightKeepsTheScaleWhenThePriorsUnitChanges) {
               follow, hold);
   EXPECT_GT(follow, 1.15);
   EXPECT_NEAR(hold, 1.0, 0.06);
+}
+
+// ba.camera_height: a prior in the wrong unit (0.7 x the true depth) gives a map in that unit; with the
+// camera's known height above the floor (1.5) the map is rescaled to it once the height is measured, every
+// frame since the first included.
+TEST(SystemScale, KnownCameraHeightPutsTheWholeTrajectoryInMetres) {
+  SystemOptions o = SmallMapOptions();
+  const PriorFn short_prior = PerPixel([](int, float d) { return 0.7f * d; });
+  const RenderRun prior_unit = RunRender(o, 32, short_prior);
+  o.ba.camera_height = 1.5;
+  const RenderRun metres = RunRender(o, 32, short_prior);
+  EXPECT_EQ(prior_unit.lost, 0);
+  EXPECT_EQ(metres.lost, 0);
+  std::printf("prior x0.7: path scale in the prior's unit %.3f (held height %.3f); with the camera height: first "
+              "8 frames %.3f, all %.3f (held height %.3f)\n",
+              PathScale(prior_unit, 0, 31), prior_unit.ground_height, PathScale(metres, 0, 8), PathScale(metres, 0, 31),
+              metres.ground_height);
+  EXPECT_NEAR(PathScale(prior_unit, 0, 31), 0.7, 0.06);
+  EXPECT_NEAR(prior_unit.ground_height, 0.7 * 1.5, 0.1);
+  EXPECT_NEAR(PathScale(metres, 0, 8), 1.0, 0.06);
+  EXPECT_NEAR(PathScale(metres, 0, 31), 1.0, 0.06);
+  EXPECT_NEAR(metres.ground_height, 1.5, 1e-9);  // the held target is the known height from then on
 }
 
 }  // namespace

@@ -261,5 +261,8 @@ void BindSystem(py::module& m) {
              return out;
            })
       .def_property_readonly("num_frames", &dso::System::NumFrames)
-      .def_property_readonly("prior_frames", &dso::System::PriorFrames);
+      .def_property_readonly("prior_frames", &dso::System::PriorFrames)
+      .def_property_readonly("ground_height", &dso::System::GroundHeight,
+                             "The camera's height above the road held by ba.ground_height_*, in the map's unit "
+                             "(0 until measured).");
 }
