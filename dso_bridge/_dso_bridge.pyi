@@ -835,6 +835,11 @@ class System:
         The camera's height above the road held by ba.ground_height_*, in the map's unit (0 until measured).
         """
     @property
+    def marginalized_revision(self) -> int:
+        """
+        Changes of the map's unit that moved the marginalised points already returned (ba.camera_height): when it changes, fetch them all again.
+        """
+    @property
     def num_frames(self) -> int:
         ...
     @property

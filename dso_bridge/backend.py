@@ -236,6 +236,12 @@ class Backend:
         Raises IndexError when ``start`` exceeds their number M."""
         return self._system.marginalized_points(int(start))
 
+    @property
+    def marginalized_revision(self) -> int:
+        """Counts the changes of the map's unit (``ba.camera_height``: to metres, once) that moved the
+        marginalised points already returned; when it changes, fetch them all again (``start=0``)."""
+        return int(self._system.marginalized_revision)
+
     def frame_statuses(self) -> list[str]:
         """Status of every frame (INITIALIZING / TRACKED / KEYFRAME / LOST / RECOVERED)."""
         return list(self._system.frame_statuses())

@@ -194,6 +194,7 @@ class BackendMode(OdometryBase):
                                                 ransac_reprojection_px=config.pnp_reprojection_px)
         self._last_pose = np.eye(4)
         self._marginalized = GrowingPoints()
+        self._marginalized_revision = 0  # the backend's marginalized_revision of those points
 
     def _pnp_init_pose(self, fe) -> np.ndarray | None:
         """Initial pose for the tracker from keypoint matches + PnP on the previous frame's depth."""
@@ -257,8 +258,16 @@ class BackendMode(OdometryBase):
         return np.asarray(xyz, np.float32).reshape(-1, 3), np.asarray(grey, np.uint8).reshape(-1)
 
     def marginalized_points(self):
-        xyz, grey = self._backend.marginalized_points(self._marginalized.count)  # only the new ones
-        self._marginalized.append(np.asarray(xyz, np.float32).reshape(-1, 3), np.asarray(grey, np.uint8).reshape(-1))
+        # Only the new ones, unless the map's unit changed since the last copy (then all of them, once).
+        for _ in range(2):
+            revision = self._backend.marginalized_revision
+            if revision != self._marginalized_revision:
+                self._marginalized, self._marginalized_revision = GrowingPoints(), revision
+            xyz, grey = self._backend.marginalized_points(self._marginalized.count)
+            self._marginalized.append(np.asarray(xyz, np.float32).reshape(-1, 3),
+                                      np.asarray(grey, np.uint8).reshape(-1))
+            if self._backend.marginalized_revision == revision:  # (a mapping thread may change it meanwhile)
+                break
         return self._marginalized.view()
 
     def window_points(self):

@@ -558,6 +558,11 @@ void System::MarginalizedPointsSince(size_t start, std::vector<Eigen::Vector3f>*
   grey->assign(marginalized_grey_.begin() + static_cast<std::ptrdiff_t>(start), marginalized_grey_.end());
 }
 
+int System::MarginalizedRevision() const {
+  std::lock_guard<std::mutex> lock(map_mutex_);
+  return marginalized_revision_;
+}
+
 int System::CountActivePoints() const {
   int n = 0;
   for (const auto& kf : window_) n += static_cast<int>(kf->points.size());

@@ -143,6 +143,9 @@ class System {
   // The marginalised points from the `start`-th on (they only ever grow, in marginalisation order), so a
   // viewer copies each point once. Throws std::out_of_range when start exceeds their number.
   void MarginalizedPointsSince(size_t start, std::vector<Eigen::Vector3f>* world_xyz, std::vector<uint8_t>* grey) const;
+  // Counts the changes of the map's unit that moved the points already marginalised (ba.camera_height's
+  // change to metres, once): when it changes, copy them all again.
+  int MarginalizedRevision() const;
   std::vector<FrameStatus> FrameStatuses() const;
   const SystemOptions& options() const { return options_; }
   const PinholeCamera& camera() const { return camera_; }
@@ -260,6 +263,7 @@ class System {
   double map_scale_ = 1.0;  // product of HoldPriorScale's factors so far (pose_mutex_)
   std::vector<Eigen::Vector3f> marginalized_xyz_;
   std::vector<uint8_t> marginalized_grey_;
+  int marginalized_revision_ = 0;  // MarginalizedRevision()
 
   enum class State { kUninitialized, kTwoViewPending, kRunning } state_ = State::kUninitialized;
   // Two-view initialisation buffer: pyramids of frames since the first one.

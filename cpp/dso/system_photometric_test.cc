@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <vector>
 
@@ -104,8 +105,14 @@ TEST(SystemPhotometric, ExposureTimesAreDividedOut) {
   const std::vector<Mat4> told = RunFrames(true, 0, true, true);
   const std::vector<Mat4> irradiance = RunFrames(false, 2, true);
   ASSERT_EQ(told.size(), 20u);
-  EXPECT_LT(MaxPositionDifference(told, irradiance), 0.01);  // measured 0.0028 m over 4.75 m
-  EXPECT_GT(MaxPositionDifference(RunFrames(true, 0, true, false), irradiance), 0.025);  // measured 0.051 m
+  const double with_times = MaxPositionDifference(told, irradiance);
+  const double without_times = MaxPositionDifference(RunFrames(true, 0, true, false), irradiance);
+  std::printf("largest position difference from the irradiance run over 4.75 m: with the exposure times %.4f m, "
+              "without %.4f m\n", with_times, without_times);
+  // measured 0.0037 / 0.0106 m (0.0028 / 0.051 before a new keyframe's candidates took the prior in the
+  // window's current unit: the exact prior now corrects more of what the affine model misses)
+  EXPECT_LT(with_times, 0.01);
+  EXPECT_GT(without_times, 2.0 * with_times);
 }
 
 TEST(SystemPhotometric, RejectsACalibrationThatDoesNotFitOrComesLate) {

@@ -139,8 +139,9 @@ double System::HoldPriorScale() {
       rec.world_from_cam.SetTranslation(rec.world_from_cam.Translation() * s);
     }
   }
-  if (to_metres) {
+  if (to_metres && !marginalized_xyz_.empty()) {
     for (Eigen::Vector3f& x : marginalized_xyz_) x *= static_cast<float>(s);
+    ++marginalized_revision_;
   }
   return s;
 }

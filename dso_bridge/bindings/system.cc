@@ -262,6 +262,9 @@ void BindSystem(py::module& m) {
            })
       .def_property_readonly("num_frames", &dso::System::NumFrames)
       .def_property_readonly("prior_frames", &dso::System::PriorFrames)
+      .def_property_readonly("marginalized_revision", &dso::System::MarginalizedRevision,
+                             "Changes of the map's unit that moved the marginalised points already returned "
+                             "(ba.camera_height): when it changes, fetch them all again.")
       .def_property_readonly("ground_height", &dso::System::GroundHeight,
                              "The camera's height above the road held by ba.ground_height_*, in the map's unit "
                              "(0 until measured).");
