@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Any
 
 from apps.pipeline.f2f import PNP_SOLVERS, F2FOptions
 from frontend.common.typed_config import load_yaml_dataclass
+
+logger = logging.getLogger(__name__)
 
 MODES = ("dsdso", "dso", "f2f")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -157,6 +160,12 @@ def with_camera_height(config: RunConfig, sequence_camera_height: float | None) 
     """
     height = config.camera_height if config.camera_height is not None else sequence_camera_height
     ba = dict((config.backend or {}).get("ba") or {})
+    held = config.mode == "dsdso" and config.depth_prior and ba.get("ground_height_samples", 1) != 0
+    if config.camera_height and not held:  # asked for by the user, to no effect: say so
+        logger.warning("camera_height %g m has no effect here: the backend measures the road's height only in "
+                       "mode dsdso with the depth prior and ba.ground_height_samples > 0 (this run: mode %s, "
+                       "depth_prior %s); the output is in the %s's unit", config.camera_height, config.mode,
+                       config.depth_prior, "network" if config.mode == "f2f" else "map")
     if config.mode == "f2f" or not height or "camera_height" in ba:
         return config
     ba["camera_height"] = float(height)
