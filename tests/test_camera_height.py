@@ -50,9 +50,9 @@ def test_the_backend_gets_the_height_unless_the_config_says_otherwise():
         load_config(None, camera_height=-1.0)
 
 
-@pytest.mark.parametrize("cfg", [RunConfig(mode="dso", camera_height=1.4), RunConfig(mode="f2f", camera_height=1.4),
-                                 RunConfig(camera_height=1.4, depth_prior=False),
-                                 RunConfig(camera_height=1.4, backend={"ba": {"ground_height_samples": 0}})])
+@pytest.mark.parametrize("cfg", [RunConfig(mode="f2f", camera_height=1.4),
+                                 RunConfig(camera_height=1.4, backend={"ba": {"ground_height_samples": 0}}),
+                                 RunConfig(mode="dso", camera_height=1.4, backend={"ba": {"ground_height_samples": 0}})])
 def test_a_camera_height_without_effect_is_reported(cfg, caplog):
     with caplog.at_level("WARNING", logger="apps.pipeline.config"):
         with_camera_height(cfg, None)
@@ -61,6 +61,7 @@ def test_a_camera_height_without_effect_is_reported(cfg, caplog):
     with caplog.at_level("WARNING", logger="apps.pipeline.config"):
         with_camera_height(RunConfig(mode=cfg.mode), 1.65)  # the sequence's own: silent
         with_camera_height(RunConfig(camera_height=1.4), None)  # dsdso with the hold: in effect
+        with_camera_height(RunConfig(mode="dso", camera_height=1.4), None)  # pure DSO holds the road too
     assert caplog.text == ""
 
 

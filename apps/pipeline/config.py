@@ -58,8 +58,8 @@ class RunConfig:
     # own), and summary.json reports each frame's latency (arrival to pose); 0: as fast as they are processed.
     realtime_speed: float = 0.0
     # Metres from the camera to the road. With it the backend puts its map and poses in metres once it has
-    # measured the road in the map's unit (backend ba.camera_height, ba.ground_height_*; dsdso: pure dso
-    # has no depth prior to hold the road with). None: the sequence's own when its source states one
+    # measured the road in the map's unit (backend ba.camera_height, ba.ground_height_*; dsdso and dso).
+    # None: the sequence's own when its source states one
     # (KITTI layout: 1.65 m, a render's synth.json), else the depth prior's unit; 0: the prior's unit.
     # A backend ba.camera_height in this config wins. KITTI 00 / 02 / 07 and their clip variants: fitted
     # scale (GT / estimate) 1.00-1.03 against 0.99-1.37 in the prior's unit (bench/RESULTS.md).
@@ -160,12 +160,12 @@ def with_camera_height(config: RunConfig, sequence_camera_height: float | None) 
     """
     height = config.camera_height if config.camera_height is not None else sequence_camera_height
     ba = dict((config.backend or {}).get("ba") or {})
-    held = config.mode == "dsdso" and config.depth_prior and ba.get("ground_height_samples", 1) != 0
+    held = config.mode != "f2f" and ba.get("ground_height_samples", 1) != 0
     if config.camera_height and not held:  # asked for by the user, to no effect: say so
         logger.warning("camera_height %g m has no effect here: the backend measures the road's height only in "
-                       "mode dsdso with the depth prior and ba.ground_height_samples > 0 (this run: mode %s, "
-                       "depth_prior %s); the output is in the %s's unit", config.camera_height, config.mode,
-                       config.depth_prior, "network" if config.mode == "f2f" else "map")
+                       "modes dsdso and dso with ba.ground_height_samples > 0 (this run: mode %s); the output is in "
+                       "the %s's unit", config.camera_height, config.mode,
+                       "network" if config.mode == "f2f" else "map")
     if config.mode == "f2f" or not height or "camera_height" in ba:
         return config
     ba["camera_height"] = float(height)

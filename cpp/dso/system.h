@@ -228,6 +228,8 @@ class System {
   void MarginalizeKeyframes();
   // Rescales the window toward the depth prior's scale (system_scale.cc); returns the factor applied.
   double HoldPriorScale();
+  double HoldRoadHeightWithoutPrior();  // HoldPriorScale without prior points (pure DSO)
+  void RescaleMap(double s, bool whole_history);  // HoldPriorScale's rescale (system_scale.cc)
   // Tracker reference: window points projected into `ref` (default: the newest keyframe).
   void UpdateTrackerReference(Keyframe* ref = nullptr);
   void FreezeKeyframe(const Keyframe& kf);

@@ -35,7 +35,9 @@ double System::HoldPriorScale() {
       }
     }
   }
-  if (static_cast<int>(samples.size()) < o.prior_scale_min_points) return 1.0;
+  if (static_cast<int>(samples.size()) < o.prior_scale_min_points) {
+    return samples.empty() ? HoldRoadHeightWithoutPrior() : 1.0;
+  }
   size_t near_count = 0;
   GroundPlane ground;
   if (!newest_xyz.empty()) ground = FitGroundPlane(newest_xyz, GroundPlaneOptions(), 1u + prior_scale_updates_);
@@ -96,21 +98,64 @@ double System::HoldPriorScale() {
     *prior_var *= f * f;
     *unit = k;
   };
-  const Vec3 anchor = to_metres ? Vec3::Zero() : Vec3(window_.front()->cam_from_world.Inverse().Translation());
+  for (auto& kf : window_) {
+    for (ActivePoint& p : kf->points) to_window_unit(&p.prior_idepth, &p.prior_idepth_var, &p.prior_unit);
+    for (ImmaturePoint& ip : kf->immature) to_window_unit(&ip.prior_idepth, &ip.prior_idepth_var, &ip.prior_unit);
+  }
+  RescaleMap(s, to_metres);
+  return s;
+}
+
+// Pure DSO (no prior points): the road's height alone holds the scale once measured (and becomes
+// ba.camera_height); before that the map keeps the two-view start's unit. KITTI 00 / 02 [0:300], selector
+// seeds 0-2: t_rel 4.33 / 1.90 -> 1.18 / 1.00 %, fitted scale 14 / 24 -> 1.02 / 1.00 (bench/RESULTS.md).
+double System::HoldRoadHeightWithoutPrior() {
+  const BundleAdjustmentOptions& o = options_.ba;
+  if (o.ground_height_samples <= 0) return 1.0;
+  std::vector<Vec3> newest_xyz;
+  const SE3 newest_from_world = window_.back()->cam_from_world;
+  for (const auto& kf : window_) {
+    const SE3 newest_from_host = newest_from_world * kf->cam_from_world.Inverse();
+    for (const ActivePoint& p : kf->points) {
+      if (!p.marked_for_removal && p.idepth > 0.0 && !p.residuals.empty()) {
+        newest_xyz.push_back(newest_from_host * camera_.Unproject(Vec2(p.pixel.x(), p.pixel.y()), 1.0 / p.idepth));
+      }
+    }
+  }
+  const GroundPlane ground = FitGroundPlane(newest_xyz, GroundPlaneOptions(), 1u + prior_scale_updates_);
+  ++prior_scale_updates_;
+  double log_s = 0.0;
+  if (ground.found) ground_height_.Update(ground.height, ground.normal, &log_s);
+  const bool to_metres = o.camera_height > 0.0 && !metric_unit_ && ground_height_.target() > 0.0;
+  if (to_metres) {
+    log_s = std::log(o.camera_height / ground_height_.target());
+    metric_unit_ = true;
+  }
+  const double s = std::exp(log_s);
+  if (to_metres) {
+    ground_height_.ChangeUnit(s);
+  } else {
+    ground_height_.Rescale(s);
+  }
+  RescaleMap(s, to_metres);
+  return s;
+}
+
+// The world scaled by s about the oldest window keyframe's centre (whole_history: about the world origin,
+// every pose and point since frame 0): window points and poses, the marginalisation prior, the trajectory
+// after the anchor.
+void System::RescaleMap(double s, bool whole_history) {
+  const Vec3 anchor = whole_history ? Vec3::Zero() : Vec3(window_.front()->cam_from_world.Inverse().Translation());
   auto rescale = [&](SE3* cam_from_world) {
     const Vec3 centre = cam_from_world->Inverse().Translation();
     const Vec3 scaled = anchor + s * (centre - anchor);
     cam_from_world->SetTranslation(-(cam_from_world->RotationMatrix() * scaled));
   };
   for (auto& kf : window_) {
-    for (ActivePoint& p : kf->points) {
-      p.idepth /= s;
-      to_window_unit(&p.prior_idepth, &p.prior_idepth_var, &p.prior_unit);
-    }
+    for (ActivePoint& p : kf->points) p.idepth /= s;
     for (ImmaturePoint& ip : kf->immature) {
       ip.idepth_min /= s;
       if (ip.idepth_max < kUnboundedIdepth) ip.idepth_max /= s;
-      to_window_unit(&ip.prior_idepth, &ip.prior_idepth_var, &ip.prior_unit);
     }
     if (s == 1.0) continue;
     rescale(&kf->cam_from_world);
@@ -118,13 +163,13 @@ double System::HoldPriorScale() {
     // energy (its relative translations scale with s) and so does not pull the scale back.
     if (kf->in_prior) rescale(&kf->fej_cam_from_world);
   }
-  if (s == 1.0) return s;
+  if (s == 1.0) return;
   ba_.RescalePrior(s, anchor);
   // The trajectory after the anchor scales with the window: keyframes already marginalised (DSO
   // marginalises by point loss, not age) and every frame's translation relative to its reference.
   // Keyframe ids and frame indices both grow with time: only the tail after the anchor is visited.
-  // (to_metres: all of them, and the absolute poses and the marginalised points too)
-  const int anchor_frame = to_metres ? -1 : window_.front()->frame_index;
+  // (whole_history: all of them, and the absolute poses and the marginalised points too)
+  const int anchor_frame = whole_history ? -1 : window_.front()->frame_index;
   std::lock_guard<std::mutex> lock(pose_mutex_);
   map_scale_ *= s;  // frames tracked later against an older tracking reference are rescaled when recorded
   for (size_t id = keyframe_world_from_cam_.size(); id-- > 0 && keyframe_frame_index_[id] > anchor_frame;) {
@@ -135,15 +180,14 @@ double System::HoldPriorScale() {
     FrameRecord& rec = frames_[i];
     if (rec.ref_keyframe >= 0 && keyframe_frame_index_[rec.ref_keyframe] >= anchor_frame) {
       rec.ref_from_cam.SetTranslation(rec.ref_from_cam.Translation() * s);
-    } else if (rec.ref_keyframe < 0 && to_metres) {
+    } else if (rec.ref_keyframe < 0 && whole_history) {
       rec.world_from_cam.SetTranslation(rec.world_from_cam.Translation() * s);
     }
   }
-  if (to_metres && !marginalized_xyz_.empty()) {
+  if (whole_history && !marginalized_xyz_.empty()) {
     for (Eigen::Vector3f& x : marginalized_xyz_) x *= static_cast<float>(s);
     ++marginalized_revision_;
   }
-  return s;
 }
 
 }  // namespace dso

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <vector>
@@ -39,7 +40,7 @@ RenderRun RunRender(const SystemOptions& o, int n, const PriorFn& make_prior) {
     Render(cam, world_from_cam, &image, &depth);
     run.gt.push_back(world_from_cam.Translation());
     make_prior(i, world_from_cam, &depth);
-    system.Track(RenderedInput(cam, image, &depth, 0.1 * i));
+    system.Track(RenderedInput(cam, image, depth.empty() ? nullptr : &depth, 0.1 * i));  // empty: no prior
   }
   for (const Mat4& m : system.Trajectory()) run.est.push_back(m.block<3, 1>(0, 3));
   for (FrameStatus st : system.FrameStatuses()) run.lost += st == FrameStatus::kLost ? 1 : 0;
@@ -208,6 +209,24 @@ TEST(SystemScale, KnownCameraHeightPutsTheWholeTrajectoryInMetres) {
   // the points marginalised before the change of unit moved with it: once
   EXPECT_EQ(prior_unit.marginalized_revision, 0);
   EXPECT_EQ(metres.marginalized_revision, 1);
+}
+
+// Pure DSO (no depth prior): the two-view start's unit is arbitrary; with the camera's height above the floor
+// the road alone puts the map in metres, as with a prior (System::HoldRoadHeightWithoutPrior).
+TEST(SystemScale, PureDsoHoldsTheRoadHeightInMetres) {
+  SystemOptions o = SmallMapOptions();
+  const PriorFn no_prior = [](int, const SE3&, std::vector<float>* depth) { depth->clear(); };
+  o.ba.ground_height_samples = 0;
+  const RenderRun own_unit = RunRender(o, 40, no_prior);
+  o.ba.ground_height_samples = 5;
+  o.ba.camera_height = 1.5;
+  const RenderRun metres = RunRender(o, 40, no_prior);
+  std::printf("pure DSO: path scale %.3f in the two-view start's unit, %.3f with the camera height (held %.3f)\n",
+              PathScale(own_unit, 0, 39), PathScale(metres, 0, 39), metres.ground_height);
+  EXPECT_EQ(metres.lost, 0);
+  EXPECT_GT(std::abs(PathScale(own_unit, 0, 39) - 1.0), 0.2);  // DSO's own unit is arbitrary
+  EXPECT_NEAR(PathScale(metres, 0, 39), 1.0, 0.06);  // every frame since the first
+  EXPECT_NEAR(metres.ground_height, 1.5, 1e-9);
 }
 
 }  // namespace
