@@ -229,6 +229,7 @@ class System {
   // Rescales the window toward the depth prior's scale (system_scale.cc); returns the factor applied.
   double HoldPriorScale();
   double HoldRoadHeightWithoutPrior();  // HoldPriorScale without prior points (pure DSO)
+  double HeldHeightScale(double log_s, bool* to_metres);  // HoldPriorScale's factor (ba.camera_height)
   void RescaleMap(double s, bool whole_history);  // HoldPriorScale's rescale (system_scale.cc)
   // Tracker reference: window points projected into `ref` (default: the newest keyframe).
   void UpdateTrackerReference(Keyframe* ref = nullptr);

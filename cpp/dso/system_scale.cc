@@ -73,21 +73,8 @@ double System::HoldPriorScale() {
   // road the scale (a camera on a vehicle). Planes off the held height or tilted from the held normal
   // follow the prior as above.
   if (ground.found) ground_height_.Update(ground.height, ground.normal, &log_s);
-  // ba.camera_height: the first measured height becomes the camera's known height in metres by one change
-  // of the whole map's unit (a gauge, not a correction: the target follows, and so does every pose and
-  // point since frame 0, about the world origin).
-  const bool to_metres = o.camera_height > 0.0 && !metric_unit_ && ground_height_.target() > 0.0;
-  if (to_metres) {
-    log_s = std::log(o.camera_height / ground_height_.target());
-    metric_log_scale_ = log_s;
-    metric_unit_ = true;
-  }
-  const double s = std::exp(log_s);
-  if (to_metres) {
-    ground_height_.ChangeUnit(s);
-  } else {
-    ground_height_.Rescale(s);
-  }
+  bool to_metres = false;
+  const double s = HeldHeightScale(log_s, &to_metres);
   // (kept over a map reset: the new map starts in the prior's unit times prior_idepth_scale_, as before)
   prior_idepth_scale_ = std::exp(r) / s;
   const double k = prior_idepth_scale_;
@@ -126,18 +113,30 @@ double System::HoldRoadHeightWithoutPrior() {
   ++prior_scale_updates_;
   double log_s = 0.0;
   if (ground.found) ground_height_.Update(ground.height, ground.normal, &log_s);
-  const bool to_metres = o.camera_height > 0.0 && !metric_unit_ && ground_height_.target() > 0.0;
-  if (to_metres) {
-    log_s = std::log(o.camera_height / ground_height_.target());
+  bool to_metres = false;
+  const double s = HeldHeightScale(log_s, &to_metres);
+  RescaleMap(s, to_metres);
+  return s;
+}
+
+// The factor exp(log_s) to rescale the map by after a GroundHeightHold update, except that with
+// ba.camera_height the first measured height becomes the camera's known height in metres by one change of
+// the whole map's unit (*to_metres; a gauge, not a correction: the target follows, and so does every pose
+// and point since frame 0, about the world origin).
+double System::HeldHeightScale(double log_s, bool* to_metres) {
+  const double known = options_.ba.camera_height;
+  *to_metres = known > 0.0 && !metric_unit_ && ground_height_.target() > 0.0;
+  if (*to_metres) {
+    log_s = std::log(known / ground_height_.target());
+    metric_log_scale_ = log_s;
     metric_unit_ = true;
   }
   const double s = std::exp(log_s);
-  if (to_metres) {
+  if (*to_metres) {
     ground_height_.ChangeUnit(s);
   } else {
     ground_height_.Rescale(s);
   }
-  RescaleMap(s, to_metres);
   return s;
 }
 
