@@ -55,7 +55,6 @@ struct ActivePoint {
   double prior_idepth_var = 0.0;  // variance of prior_idepth
   double prior_unit = 1.0;        // window idepth per prior (network) idepth; prior_idepth is in window units
   std::vector<PointResidual> residuals;
-  double hessian = 0.0;           // d2E/didepth2 at the last linearisation (confidence)
   bool marked_for_removal = false;
 };
 
