@@ -393,6 +393,12 @@ class BundleAdjustmentOptions:
     def gradient_weight_c(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def ground_height_bias(self) -> float:
+        ...
+    @ground_height_bias.setter
+    def ground_height_bias(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def ground_height_gain(self) -> float:
         ...
     @ground_height_gain.setter
@@ -832,7 +838,7 @@ class System:
     @property
     def ground_height(self) -> float:
         """
-        The camera's height above the road held by ba.ground_height_*, in the map's unit (0 until measured).
+        The camera's height above the road held by ba.ground_height_*, in the map's unit (the planes' fitted height / ba.ground_height_bias; 0 until measured).
         """
     @property
     def marginalized_revision(self) -> int:

@@ -40,6 +40,7 @@ TEST(SystemOptions, RejectsBadValuesNamingTheField) {
   ExpectRejected([](SystemOptions* o) { o->ba.ground_height_parallel_deg = 95; }, "ba.ground_height_parallel_deg");
   ExpectRejected([](SystemOptions* o) { o->ba.ground_height_parallel_max_error = 0; },
                  "ba.ground_height_parallel_max_error");
+  ExpectRejected([](SystemOptions* o) { o->ba.ground_height_bias = 0.99; }, "ba.ground_height_bias");
 }
 
 TEST(SystemOptions, OneHuberThresholdForTrackerAndBa) {

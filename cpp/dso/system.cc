@@ -81,7 +81,7 @@ int System::PriorFrames() const {
 
 double System::GroundHeight() const {
   std::lock_guard<std::mutex> lock(map_mutex_);
-  return ground_height_.target();
+  return ground_height_.target() / options_.ba.ground_height_bias;  // the fit's bias removed
 }
 
 SE3 System::WorldFromCam(int frame_index) const {

@@ -127,7 +127,8 @@ double System::HeldHeightScale(double log_s, bool* to_metres) {
   const double known = options_.ba.camera_height;
   *to_metres = known > 0.0 && !metric_unit_ && ground_height_.target() > 0.0;
   if (*to_metres) {
-    log_s = std::log(known / ground_height_.target());
+    // (the fitted heights read ba.ground_height_bias above the true one: the map is made that much larger)
+    log_s = std::log(known * options_.ba.ground_height_bias / ground_height_.target());
     metric_log_scale_ = log_s;
     metric_unit_ = true;
   }

@@ -211,6 +211,23 @@ TEST(SystemScale, KnownCameraHeightPutsTheWholeTrajectoryInMetres) {
   EXPECT_EQ(metres.marginalized_revision, 1);
 }
 
+// ba.ground_height_bias: the fitted road height is divided by it before the change to metres, so the map is
+// that factor larger, and the height reported is still the known one.
+TEST(SystemScale, GroundHeightBiasEnlargesTheMetricMap) {
+  SystemOptions o = SmallMapOptions();
+  const PriorFn short_prior = PerPixel([](int, float d) { return 0.7f * d; });
+  o.ba.camera_height = 1.5;
+  o.ba.ground_height_bias = 1.0;
+  const RenderRun plain = RunRender(o, 32, short_prior);
+  o.ba.ground_height_bias = 1.05;
+  const RenderRun biased = RunRender(o, 32, short_prior);
+  std::printf("path scale with the height read as fitted %.3f, divided by 1.05 %.3f (held height %.3f)\n",
+              PathScale(plain, 0, 31), PathScale(biased, 0, 31), biased.ground_height);
+  EXPECT_EQ(biased.lost, 0);
+  EXPECT_NEAR(PathScale(biased, 0, 31) / PathScale(plain, 0, 31), 1.05, 0.025);
+  EXPECT_NEAR(biased.ground_height, 1.5, 1e-9);
+}
+
 // Pure DSO (no depth prior): the two-view start's unit is arbitrary; with the camera's height above the floor
 // the road alone puts the map in metres, as with a prior (System::HoldRoadHeightWithoutPrior).
 TEST(SystemScale, PureDsoHoldsTheRoadHeightInMetres) {

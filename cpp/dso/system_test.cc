@@ -138,6 +138,9 @@ TEST(System, SyntheticSequenceWithoutPrior) {
 double ScaleKeptThroughAStop(double forced_keyframe_min_translation, int stop) {
   SystemOptions o = SmallOptions();
   o.keyframes.forced_keyframe_min_translation = forced_keyframe_min_translation;
+  // The keyframe rule on its own: the held road height (on by default since it was written) rescues the scale
+  // through the stop on some CPUs and not on others (measured 1.000 on a Xeon, < 0.5 on an EPYC).
+  o.ba.ground_height_samples = 0;
   System system(TestCamera(), o);
   const PinholeCamera cam = system.camera();
   std::vector<int> pose_index;
@@ -177,7 +180,10 @@ TEST(System, PureDsoKeepsItsScaleThroughAStop) {
   // of them lost the map's scale for good (measured: 0.005 with the count rule alone, 0.999 with the flow
   // condition; noise-free frames keep it either way).
   EXPECT_NEAR(ScaleKeptThroughAStop(0.2, 60), 1.0, 0.15);
-  EXPECT_LT(ScaleKeptThroughAStop(0.0, 60), 0.5);
+  EXPECT_NEAR(ScaleKeptThroughAStop(0.2, 200), 1.0, 0.15);
+  // Without the flow condition the scale is lost, after a CPU-dependent time (60 frames on an AMD EPYC; on an
+  // Intel Xeon 0.998 / 0.999 / 1.001 after 60 / 90 / 120 frames, 0.004 after 200): the long stop.
+  EXPECT_LT(ScaleKeptThroughAStop(0.0, 200), 0.5);
 }
 
 // Pure DSO over a render with frames 21-27 missing from the stream (a camera's dropped frames, 1.75 m of

@@ -267,5 +267,5 @@ void BindSystem(py::module& m) {
                              "(ba.camera_height): when it changes, fetch them all again.")
       .def_property_readonly("ground_height", &dso::System::GroundHeight,
                              "The camera's height above the road held by ba.ground_height_*, in the map's unit "
-                             "(0 until measured).");
+                             "(the planes' fitted height / ba.ground_height_bias; 0 until measured).");
 }
