@@ -15,7 +15,8 @@ For every (sequence, mode, repeat) the CLI runs in a fresh Python process (``pyt
 * ``stage_ms``: per processed frame, from ``summary.json`` (``decode``: image I/O; ``frontend``: the
   networks in the prefetch thread; ``backend``: ``track()``; ``observer``: map copies + observer calls);
 * keyframes, t_rel (%), r_rel (deg/100 m), RPE-1 translation (m) / rotation (deg) and the local scale
-  over 100 m of path (``apps.evaluation.scale_drift``: p5-p95 of estimated / true length) from the run's
+  over 100 m of path (``apps.evaluation.scale_drift``: p5-p95 of estimated / true length), and for a run in
+  metres its t_rel / r_rel / ATE without alignment (``in_metres``) from the run's
   evaluation, which heavy modules the child had imported (torch, open3d, matplotlib, evo, scipy), and
   the per-frame statuses (``--json`` only; the keyframe pattern for issue 11's "run the DepthNet only
   on keyframes").
@@ -102,6 +103,7 @@ def run_once(sequence: Path, mode: str, max_frames: int, extra: list[str], workd
         "t_rel": ev.get("t_rel"), "r_rel": ev.get("r_rel"), "ate_rmse": ev.get("ate_rmse"),
         "rpe_trans_rmse": ev.get("rpe_trans_rmse"), "rpe_rot_rmse": ev.get("rpe_rot_rmse"),
         "scale": ev.get("scale"), "local_scale": ev.get("local_scale"), "ground_height": summary.get("ground_height"),
+        "in_metres": ev.get("in_metres"),
         "modules": probed["modules"], "load_before": load_before, "load_after": os.getloadavg()[0],
         "statuses": probed.get("statuses"),
     }

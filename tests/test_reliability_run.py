@@ -214,7 +214,7 @@ def test_second_signal_during_evaluation_keeps_the_written_poses(synth_sequence,
     seq = open_sequence(synth_sequence)
     out = tmp_path / "out"
 
-    def slow_evaluation(gt, est, timestamps):
+    def slow_evaluation(gt, est, timestamps, **kwargs):
         assert read_kitti_poses(out / "poses_kitti.txt").shape == (13, 4, 4)  # written before evaluating
         os.kill(os.getpid(), signal.SIGINT)
         raise AssertionError("the second signal should have interrupted the evaluation")

@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
               "(scale-only alignment, KITTI devkit metric" +
               (f"; the {ev['n_frames']} frames with ground truth)" if covered else ")") +
               (f"; fitted scale {ev['scale']:.3f}" if ev.get("scale") else ""))
+        if ev.get("in_metres"):
+            m = ev["in_metres"]
+            print(f"in metres as output (no alignment): t_rel {fmt(m['t_rel'])} %  ATE {fmt(m['ate_rmse'])} m")
         if ev.get("local_scale"):
             ls = ev["local_scale"]
             print(f"local scale over {ls['window_m']:.0f} m of path: p5 {ls['p5']:.3f}  median {ls['median']:.3f}  "

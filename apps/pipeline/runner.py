@@ -353,7 +353,8 @@ def _finish(result: RunResult, sequence, writer: RunOutputWriter | None, observe
         else:
             try:
                 with signals.interruptible():
-                    summary["evaluation"] = _evaluate(gt[:n_done], result.world_from_cam, result.timestamps)
+                    summary["evaluation"] = _evaluate(gt[:n_done], result.world_from_cam, result.timestamps,
+                                                      in_metres=_output_in_metres(summary))
             except KeyboardInterrupt:
                 logger.warning("evaluation interrupted; the poses are written")
                 summary["evaluation"] = {"error": "interrupted"}
@@ -383,14 +384,26 @@ def _write_partial(sequence, config, odometry, n, skipped, stage_ms, t_start, wr
         logger.warning("could not write the partial outputs: %s", inner)
 
 
-def _evaluate(gt: np.ndarray, est: np.ndarray, timestamps: np.ndarray) -> dict[str, Any]:
+def _output_in_metres(summary: dict[str, Any]) -> bool:
+    """The backend put the trajectory in metres: a camera height was given and the road was measured."""
+    ba = ((summary.get("config") or {}).get("backend") or {}).get("ba") or {}
+    return bool(ba.get("camera_height")) and summary.get("ground_height") is not None
+
+
+def _evaluate(gt: np.ndarray, est: np.ndarray, timestamps: np.ndarray, in_metres: bool = False) -> dict[str, Any]:
+    """Scale-aligned scores of the covered frames; with ``in_metres`` also ``"in_metres"``: t_rel, r_rel and
+    ATE of the trajectory as output, without alignment (how close its metres are)."""
     from apps.evaluation.evaluate import evaluate_covered
 
     try:  # the frames the ground truth covers (all, for KITTI)
-        return evaluate_covered(gt, est, align="scale", timestamps=timestamps).to_dict()
+        out = evaluate_covered(gt, est, align="scale", timestamps=timestamps).to_dict()
     except ValueError as exc:  # e.g. a degenerate (static) estimate cannot be aligned
         logger.warning("evaluation failed: %s", exc)
         return {"error": str(exc)}
+    if in_metres:
+        raw = evaluate_covered(gt, est, align="none", timestamps=timestamps).to_dict()
+        out["in_metres"] = {k: raw.get(k) for k in ("t_rel", "r_rel", "ate_rmse")}
+    return out
 
 
 __all__ = ["run_sequence", "never_started_message", "StopSignals", "check_output_dir", "peak_rss_mb"]
