@@ -838,7 +838,12 @@ class System:
     @property
     def ground_height(self) -> float:
         """
-        The camera's height above the road held by ba.ground_height_*, in the map's unit (the planes' fitted height / ba.ground_height_bias; 0 until measured).
+        The camera's height above the road held by ba.ground_height_*, in the map's unit (the planes' fitted height / ba.ground_height_bias; 0 until measured, and again while it is measured anew after a relock).
+        """
+    @property
+    def in_metres(self) -> bool:
+        """
+        True once ba.camera_height has put the map in metres (for the rest of the run, relocks of the held height and map resets included).
         """
     @property
     def marginalized_revision(self) -> int:

@@ -256,3 +256,9 @@ class Backend:
         measured (or with the hold off). A vehicle camera's known height in metres divided by it is the
         map's metres per unit."""
         return float(self._system.ground_height)
+
+    @property
+    def in_metres(self) -> bool:
+        """True once ``ba.camera_height`` has put the map in metres; it stays true for the rest of the run,
+        also while :attr:`ground_height` is 0 again (the held height measured anew after a relock)."""
+        return bool(self._system.in_metres)

@@ -92,6 +92,7 @@ def test_known_camera_height_gives_metres_with_a_depth_prior_in_another_unit(syn
     # render is shorter than KITTI's 100 m segments (no t_rel): its ATE within the 10 % of the path the fitted
     # scale may be off (measured 1.63 m of 41 m)
     assert "in_metres" not in prior_unit["evaluation"]
+    assert metres["output_in_metres"] is True and prior_unit["output_in_metres"] is False
     unaligned = metres["evaluation"]["in_metres"]
     path_m = float(np.linalg.norm(np.diff(seq.gt_world_from_cam[:, :3, 3], axis=0), axis=1).sum())
     assert set(unaligned) == {"t_rel", "r_rel", "ate_rmse"}
@@ -101,3 +102,14 @@ def test_known_camera_height_gives_metres_with_a_depth_prior_in_another_unit(syn
     # per-frame accuracy is the prior-unit run's, scaled: a change of unit, not of the solution
     rpe = [r["evaluation"]["rpe_trans_rmse"] for r in (prior_unit, metres)]
     assert rpe[1] < 1.5 * rpe[0] + 0.01, rpe
+
+
+def test_output_in_metres_follows_the_backend_not_the_held_height():
+    # a run put in metres whose held height is being measured anew at its end (a relock: ground_height None;
+    # KITTI 02 every 3rd frame) is still scored as written; a run in the prior's unit with a held height is not
+    from apps.pipeline.runner import _output_in_metres
+
+    assert _output_in_metres({"output_in_metres": True, "ground_height": None})
+    assert not _output_in_metres({"output_in_metres": False, "ground_height": 1.2,
+                                  "config": {"backend": {"ba": {"camera_height": 1.65}}}})
+    assert not _output_in_metres({})  # a summary without the key (f2f, older files)

@@ -62,6 +62,11 @@ class OdometryBase:
         (``ba.ground_height_*``); None without such a backend or before it is measured."""
         return None
 
+    def in_metres(self) -> bool:
+        """The backend has put the trajectory in metres (``ba.camera_height``, once the road was measured);
+        it stays so for the rest of the run, also while :meth:`ground_height` is None again (a relock)."""
+        return False
+
     def _previous_pose(self) -> np.ndarray:
         est = self._estimates()
         return est[-1].copy() if len(est) else np.eye(4)
@@ -238,6 +243,10 @@ class BackendMode(OdometryBase):
         self._backend.flush()
         h = self._backend.ground_height
         return h if h > 0.0 else None
+
+    def in_metres(self):
+        self._backend.flush()
+        return bool(self._backend.in_metres)
 
     def mapping_timings(self):
         t = self._backend.mapping_timings()

@@ -319,6 +319,9 @@ def _collect(sequence, config, odometry, n_requested, skipped, stage_ms, wall_s,
         "mean_grey": mean_grey,
         # the camera's height above the road in the trajectory's unit (backend ba.ground_height_*; None: not measured)
         "ground_height": odometry.ground_height(),
+        # the trajectory and map are in metres (ba.camera_height, once the road was measured; stays true when
+        # the held height is being measured anew at the end, ground_height None)
+        "output_in_metres": odometry.in_metres(),
         "points": int(len(xyz)),
         "intrinsics": vars(sequence.intrinsics) if hasattr(sequence.intrinsics, "__dict__") else str(sequence.intrinsics),
         # frames undistorted on reading (a calibration with lens distortion): the lens as calibrated
@@ -386,8 +389,7 @@ def _write_partial(sequence, config, odometry, n, skipped, stage_ms, t_start, wr
 
 def _output_in_metres(summary: dict[str, Any]) -> bool:
     """The backend put the trajectory in metres: a camera height was given and the road was measured."""
-    ba = ((summary.get("config") or {}).get("backend") or {}).get("ba") or {}
-    return bool(ba.get("camera_height")) and summary.get("ground_height") is not None
+    return bool(summary.get("output_in_metres"))
 
 
 def _evaluate(gt: np.ndarray, est: np.ndarray, timestamps: np.ndarray, in_metres: bool = False) -> dict[str, Any]:

@@ -84,6 +84,11 @@ double System::GroundHeight() const {
   return ground_height_.target() / options_.ba.ground_height_bias;  // the fit's bias removed
 }
 
+bool System::InMetres() const {
+  std::lock_guard<std::mutex> lock(map_mutex_);
+  return metric_unit_;
+}
+
 SE3 System::WorldFromCam(int frame_index) const {
   const FrameRecord& rec = frames_.at(frame_index);
   return rec.ref_keyframe >= 0 ? KeyframeWorldFromCam(rec.ref_keyframe) * rec.ref_from_cam : rec.world_from_cam;

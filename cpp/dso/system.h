@@ -156,6 +156,10 @@ class System {
   // unit; 0 until measured (or with the hold off). A vehicle camera's known height in metres divided by
   // it is the map's metres per unit.
   double GroundHeight() const;
+  // True once ba.camera_height has changed the map's unit to metres; it stays true for the rest of the run
+  // (the poses and points are in metres from then on), also while GroundHeight() is 0 because the held
+  // height is being measured again (a relock) or after a map reset.
+  bool InMetres() const;
 
  private:
   struct FrameRecord {

@@ -28,6 +28,7 @@ struct RenderRun {
   std::vector<Vec3> est, gt;
   int lost = 0;
   double ground_height = 0.0;
+  bool in_metres = false;
   int marginalized_revision = 0;
 };
 RenderRun RunRender(const SystemOptions& o, int n, const PriorFn& make_prior) {
@@ -45,6 +46,7 @@ RenderRun RunRender(const SystemOptions& o, int n, const PriorFn& make_prior) {
   for (const Mat4& m : system.Trajectory()) run.est.push_back(m.block<3, 1>(0, 3));
   for (FrameStatus st : system.FrameStatuses()) run.lost += st == FrameStatus::kLost ? 1 : 0;
   run.ground_height = system.GroundHeight();
+  run.in_metres = system.InMetres();
   run.marginalized_revision = system.MarginalizedRevision();
   return run;
 }
@@ -206,6 +208,8 @@ TEST(SystemScale, KnownCameraHeightPutsTheWholeTrajectoryInMetres) {
   EXPECT_NEAR(PathScale(metres, 0, 8), 1.0, 0.06);
   EXPECT_NEAR(PathScale(metres, 0, 31), 1.0, 0.06);
   EXPECT_NEAR(metres.ground_height, 1.5, 1e-9);  // the held target is the known height from then on
+  EXPECT_TRUE(metres.in_metres);
+  EXPECT_FALSE(prior_unit.in_metres);
   // the points marginalised before the change of unit moved with it: once
   EXPECT_EQ(prior_unit.marginalized_revision, 0);
   EXPECT_EQ(metres.marginalized_revision, 1);

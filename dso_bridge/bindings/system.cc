@@ -267,5 +267,9 @@ void BindSystem(py::module& m) {
                              "(ba.camera_height): when it changes, fetch them all again.")
       .def_property_readonly("ground_height", &dso::System::GroundHeight,
                              "The camera's height above the road held by ba.ground_height_*, in the map's unit "
-                             "(the planes' fitted height / ba.ground_height_bias; 0 until measured).");
+                             "(the planes' fitted height / ba.ground_height_bias; 0 until measured, and again while "
+                             "it is measured anew after a relock).")
+      .def_property_readonly("in_metres", &dso::System::InMetres,
+                             "True once ba.camera_height has put the map in metres (for the rest of the run, "
+                             "relocks of the held height and map resets included).");
 }
