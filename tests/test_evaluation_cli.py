@@ -69,6 +69,21 @@ def test_single_pair_table_and_json(capsys, trajectories, tmp_path):
     assert json.loads(out)["t_rel"] == pytest.approx(expected.t_rel, rel=1e-12)
 
 
+def test_split_scores_each_part_of_the_motion_from_the_ground_truth(capsys, trajectories):
+    root, truth = trajectories
+    code, out, _ = _run(capsys, "--gt", root / "gt/00.txt", "--est", root / "est/00.txt", "--split")
+    assert code == 0 and "error split" in out and "true step length (our rotation, direction)" in out
+    code, out, _ = _run(capsys, "--gt", root / "gt/00.txt", "--est", root / "est/00.txt", "--split", "--json", "-")
+    split = json.loads(out)["error_split"]
+    assert split["estimated"]["t_rel"] == pytest.approx(truth["00"].t_rel, rel=1e-9)
+    # this estimate's error is a random walk of the positions plus a slow rotation drift: the truth's
+    # translation removes most of it (measured 0.10 of 0.23 % left), the truth's rotation nothing (0.27 %)
+    assert split["gt_translation"]["t_rel"] < 0.6 * split["estimated"]["t_rel"]
+    assert split["gt_rotation"]["t_rel"] > 0.9 * split["estimated"]["t_rel"]
+    assert split["gt_rotation"]["r_rel"] < 1e-3 < split["gt_translation"]["r_rel"]
+    assert set(split["per_frame"]) >= {"rot_mean_deg_x", "direction_error_deg_median", "length_ratio_iqr"}
+
+
 def test_align_none_and_max_frames(capsys, trajectories):
     root, _ = trajectories
     code, out, _ = _run(capsys, "--gt", root / "gt/00.txt", "--est", root / "est/00.txt",

@@ -56,6 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--arithmetic", choices=("devkit", "float64"), default=None,
                      help="devkit: bit-exact float32 emulation of evaluate_odometry.cpp (default); "
                           "float64: same definition in double precision")
+    opt.add_argument("--split", action="store_true",
+                     help="also score the estimate with its rotation, translation, step length or step "
+                          "direction taken from the ground truth frame by frame: which part of the motion "
+                          "the error comes from (JSON: error_split)")
     opt.add_argument("--keep-going", action="store_true",
                      help="batch (--batch, --gt-dir/--est-dir, VO batch): report failing entries or "
                           "sequences and go on instead of stopping at the first")
@@ -75,6 +79,8 @@ def _options(args: argparse.Namespace, config_overrides: dict | None = None):
     values.update({k: v for k, v in cli.items() if v is not None})
     if args.truncate_gt:
         values["truncate_gt"] = True
+    if args.split:
+        values["error_split"] = True
     try:
         return dataclasses.replace(EvaluateOptions(), **values).check()
     except TypeError as exc:  # unknown option key from a config file

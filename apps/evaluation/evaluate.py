@@ -26,6 +26,7 @@ import numpy as np
 from evo.core import metrics
 
 from apps.evaluation.alignment import ALIGN_MODES, Alignment, align_trajectory, associate_by_time, to_evo
+from apps.evaluation.error_split import error_split
 from apps.evaluation.kitti_metric import (ARITHMETICS, DEG_PER_RAD, KITTI_LENGTHS_M, KITTI_STEP_FRAMES, KittiErrors,
                                           kitti_errors)
 from apps.evaluation.scale_drift import ScaleDrift, scale_drift
@@ -46,6 +47,8 @@ class EvaluateOptions:
     max_time_diff: float = 0.01           # time association tolerance, seconds
     arithmetic: str = "devkit"            # "devkit" (float32, bit-exact) | "float64"
     deg_per_rad: float = DEG_PER_RAD      # r_rel conversion (KP3D's stats files used 57.3)
+    error_split: bool = False             # also score the estimate with each part of its frame-to-frame
+                                          # motion taken from the ground truth (apps.evaluation.error_split)
 
     def check(self) -> "EvaluateOptions":
         if self.align not in ALIGN_MODES:
@@ -112,6 +115,7 @@ class EvaluationResult:
     gt_path: str | None = None
     est_path: str | None = None
     local_scale: ScaleDrift | None = None
+    error_split: dict[str, Any] | None = None  # EvaluateOptions.error_split: apps.evaluation.error_split's dict
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (NaN -> None). Units: t_rel %, r_rel deg/100m, ATE/RPE-trans m,
@@ -142,7 +146,23 @@ class EvaluationResult:
                            for length, e in k.per_length.items()},
             "units": {"t_rel": "%", "r_rel": "deg/100m", "ate_rmse": "m", "rpe_trans_rmse": "m",
                       "rpe_rot_rmse": "deg", "local_scale": "estimated / true path length"},
+            **({} if self.error_split is None else {"error_split": _split_to_json(self.error_split)}),
         }
+
+
+def _split_to_json(split: dict[str, Any]) -> dict[str, Any]:
+    return {name: {k: _nan_to_none(v) for k, v in scores.items()} for name, scores in split.items()}
+
+
+def _split_scores(opts: EvaluateOptions):
+    """``score(gt, est) -> {t_rel, r_rel, ate_rmse}`` after ``opts``' alignment, for the error split."""
+    def score(gt: np.ndarray, est: np.ndarray) -> dict[str, float]:
+        aligned, _ = align_trajectory(gt, est, opts.align)
+        k = kitti_errors(gt, aligned, lengths=opts.lengths, step=opts.step, arithmetic=opts.arithmetic,
+                         deg_per_rad=opts.deg_per_rad)
+        ate = float(np.sqrt(np.mean(np.sum((aligned[:, :3, 3] - gt[:, :3, 3]) ** 2, axis=1))))
+        return {"t_rel": k.t_rel, "r_rel": k.r_rel, "ate_rmse": ate}
+    return score
 
 
 def associate_poses(gt: np.ndarray, est: np.ndarray, gt_timestamps, est_timestamps,
@@ -259,6 +279,7 @@ def evaluate_trajectory(
         n_est_poses=int(est_arr.shape[0]), association=association, kitti=kitti,
         alignment=alignment, gt_world_from_cam=gt_m, est_aligned_world_from_cam=est_aligned,
         timestamps=stamps, name=name, local_scale=scale_drift(gt_m, est_aligned),
+        error_split=error_split(gt_m, est_aligned, _split_scores(opts)) if opts.error_split else None,
     )
 
 

@@ -61,7 +61,31 @@ def format_result(result: EvaluationResult) -> str:
     if ls is not None:
         lines.append(f"local scale over {ls.window_m:.0f} m of path (estimated / true length): p5 {ls.p5:.3f}   "
                      f"median {ls.median:.3f}   p95 {ls.p95:.3f}   worst {ls.worst:.3f}   ({ls.n_windows} windows)")
+    if result.error_split is not None:
+        lines += [""] + format_error_split(result.error_split)
     return "\n".join(lines) + "\n"
+
+
+_SPLIT_ROWS = (("estimated", "as estimated"), ("gt_rotation", "true rotation (our translation)"),
+               ("gt_translation", "true translation (our rotation)"),
+               ("gt_length", "true step length (our rotation, direction)"),
+               ("gt_direction", "true step direction (our rotation, length)"))
+
+
+def format_error_split(split: dict) -> list[str]:
+    """Lines of the error split table (``apps.evaluation.error_split``)."""
+    lines = ["error split: each part of the frame-to-frame motion from the ground truth in turn",
+             f"{'':44}{'t_rel [%]':>10}{'r_rel':>8}{'ATE [m]':>9}"]
+    for key, label in _SPLIT_ROWS:
+        s = split[key]
+        lines.append(f"{label:44}{_fmt(s['t_rel'], 3):>10}{_fmt(s['r_rel'], 3):>8}{_fmt(s['ate_rmse'], 3):>9}")
+    f = split["per_frame"]
+    lines.append("per frame: rotation error mean / std [deg] pitch {:+.3f} / {:.3f}, yaw {:+.3f} / {:.3f}, roll {:+.3f} / "
+                 "{:.3f}; translation direction error median {:.2f} deg; length ratio median {:.3f}, IQR {:.3f}".format(
+                     f["rot_mean_deg_x"], f["rot_std_deg_x"], f["rot_mean_deg_y"], f["rot_std_deg_y"],
+                     f["rot_mean_deg_z"], f["rot_std_deg_z"], f["direction_error_deg_median"],
+                     f["length_ratio_median"], f["length_ratio_iqr"]))
+    return lines
 
 
 _BATCH_COLUMNS = (  # header, attribute, digits
