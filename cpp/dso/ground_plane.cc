@@ -71,18 +71,37 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
       best_count < options.min_inlier_fraction * static_cast<double>(below.size())) {
     return best;
   }
-  // One least-squares refit on the inliers (smallest singular direction of the centred points).
   std::vector<int> inliers;
   count(best_n, best_h, &inliers);
-  Vec3 mean = Vec3::Zero();
-  for (int i : inliers) mean += points_cam[i];
-  mean /= static_cast<double>(inliers.size());
-  Eigen::Matrix3d cov = Eigen::Matrix3d::Zero();
-  for (int i : inliers) cov += (points_cam[i] - mean) * (points_cam[i] - mean).transpose();
-  Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig(cov);
-  Vec3 n = eig.eigenvectors().col(0);
-  if (n.y() < 0.0) n = -n;
-  const double h = n.dot(mean);
+  Vec3 n;
+  double h = 0.0;
+  if (options.refit_in_idepth) {
+    // One least-squares refit on the inliers in inverse depth: on the plane n . X = h a point at normalised
+    // image coordinates r = (x/z, y/z, 1) has inverse depth (n / h) . r, linear in m = n / h.
+    Eigen::Matrix3d ata = Eigen::Matrix3d::Zero();
+    Vec3 atb = Vec3::Zero();
+    for (int i : inliers) {
+      const Vec3& p = points_cam[i];
+      const Vec3 r(p.x() / p.z(), p.y() / p.z(), 1.0);
+      ata += r * r.transpose();
+      atb += r / p.z();
+    }
+    const Vec3 m = ata.ldlt().solve(atb);
+    const double norm = m.norm();
+    n = m.allFinite() && norm > 0.0 ? Vec3(m / norm) : Vec3(0, -1, 0);
+    h = norm > 0.0 ? 1.0 / norm : 0.0;
+  } else {
+    // One least-squares refit on the inliers (smallest singular direction of the centred points).
+    Vec3 mean = Vec3::Zero();
+    for (int i : inliers) mean += points_cam[i];
+    mean /= static_cast<double>(inliers.size());
+    Eigen::Matrix3d cov = Eigen::Matrix3d::Zero();
+    for (int i : inliers) cov += (points_cam[i] - mean) * (points_cam[i] - mean).transpose();
+    Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig(cov);
+    n = eig.eigenvectors().col(0);
+    if (n.y() < 0.0) n = -n;
+    h = n.dot(mean);
+  }
   if (h > 0.0 && n.y() >= min_cos) {
     best_n = n;
     best_h = h;
@@ -149,6 +168,7 @@ void GroundHeightHold::LockTarget() {
   }
   if (near.empty()) near = heights_;
   target_ = Median(near);
+  ++locks_;
 }
 
 bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_scale) {
@@ -176,10 +196,13 @@ bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_sca
     if (++rejected_in_a_row_ >= options_.ground_height_relock) {
       target_ = 0.0;
       rejected_in_a_row_ = 0;
+      previous_accepted_ = accepted_;
+      accepted_ = 0;
     }
     return false;
   }
   rejected_in_a_row_ = 0;
+  ++accepted_;
   *log_scale = options_.ground_height_gain * e;
   return true;
 }
@@ -191,6 +214,19 @@ void GroundHeightHold::Rescale(double s) {
 void GroundHeightHold::ChangeUnit(double s) {
   Rescale(s);
   target_ *= s;
+}
+
+bool MetresChangeForTarget(const BundleAdjustmentOptions& options, double target, bool relock,
+                           int previous_accepted, double* log_change) {
+  if (!(options.camera_height > 0.0) || !(target > 0.0)) return false;
+  // (the fitted heights read ground_height_bias above the true one: the map is made that much larger)
+  const double change = std::log(options.camera_height * options.ground_height_bias / target);
+  if (relock && (previous_accepted >= options.ground_height_relock ||
+                 !(std::abs(change) <= options.camera_height_relock_band))) {
+    return false;
+  }
+  *log_change = change;
+  return true;
 }
 
 }  // namespace dso

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+
 namespace dso {
 namespace {
 
@@ -51,6 +54,39 @@ TEST(GroundPlane, FindsTheRoadBesideWallsAtAnyUnitAndPitch) {
   }
 }
 
+// Road points whose inverse depth carries the noise (as a photometric BA's do): a far point's depth error is
+// its distance squared times the inverse-depth error, so the refit in 3D leans on the points it knows least;
+// in inverse depth the plane is linear in its parameters and every point's residual has the same noise
+// (GroundPlaneOptions::refit_in_idepth): the height is found with a smaller error.
+TEST(GroundPlane, RefitInInverseDepthIsMorePreciseUnderInverseDepthNoise) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::normal_distribution<double> noise(0.0, 0.005);  // 1/m
+  double sq_idepth = 0.0, sq_3d = 0.0, sum_idepth = 0.0;
+  const int trials = 100;
+  for (int t = 0; t < trials; ++t) {
+    std::vector<Vec3> pts;
+    for (int i = 0; i < 300; ++i) {
+      const Vec3 p(-6.0 + 12.0 * u(rng), 1.65, 4.0 + 26.0 * u(rng));
+      const double idepth = std::max(1.0 / p.z() + noise(rng), 1e-3);
+      pts.push_back(p * (1.0 / (idepth * p.z())));  // moved along its ray
+    }
+    GroundPlaneOptions o;
+    o.refit_in_idepth = true;
+    const GroundPlane a = FitGroundPlane(pts, o, 1u + t);
+    o.refit_in_idepth = false;
+    const GroundPlane b = FitGroundPlane(pts, o, 1u + t);
+    ASSERT_TRUE(a.found && b.found);
+    sum_idepth += a.height / trials;
+    sq_idepth += (a.height - 1.65) * (a.height - 1.65) / trials;
+    sq_3d += (b.height - 1.65) * (b.height - 1.65) / trials;
+  }
+  std::printf("road at 1.65 m, inverse-depth noise 0.005 1/m: height RMS error, refit in inverse depth %.4f m "
+              "(mean %.4f), in 3D %.4f m\n", std::sqrt(sq_idepth), sum_idepth, std::sqrt(sq_3d));
+  EXPECT_NEAR(sum_idepth, 1.65, 0.01);
+  EXPECT_LT(std::sqrt(sq_idepth), 0.9 * std::sqrt(sq_3d));  // measured 0.78-0.80
+}
+
 TEST(GroundPlane, NoPlaneWithoutARoadOrTooFewPoints) {
   GroundPlaneOptions o;
   std::vector<bool> is_road;
@@ -91,6 +127,7 @@ TEST(GroundHeightHold, MedianTargetGatedCorrectionAndRelock) {
   for (double h : {1.6, 1.7, 3.0, 1.65, 1.62}) EXPECT_FALSE(hold.Update(h, kDown, &log_s));
   EXPECT_EQ(log_s, 123.0);
   EXPECT_DOUBLE_EQ(hold.target(), 1.65);
+  EXPECT_EQ(hold.locks(), 1);
   // In the band: gain * log(target / height) (a road plane nearer than the target: the map is too small).
   ASSERT_TRUE(hold.Update(1.5, kDown, &log_s));
   EXPECT_NEAR(log_s, 0.1 * std::log(1.65 / 1.5), 1e-12);
@@ -113,8 +150,11 @@ TEST(GroundHeightHold, MedianTargetGatedCorrectionAndRelock) {
   EXPECT_EQ(hold.target(), 0.0);
   for (double h : {5.0, 5.1, 4.9, 5.2}) EXPECT_FALSE(hold.Update(h, kDown, &log_s));
   hold.Rescale(2.0);
+  EXPECT_EQ(hold.locks(), 1);  // (no new target while collecting)
   EXPECT_FALSE(hold.Update(10.0, kDown, &log_s));
   EXPECT_DOUBLE_EQ(hold.target(), 10.0);
+  EXPECT_EQ(hold.locks(), 2);  // a relock's target counts (System: ba.camera_height_relock_band) ...
+  EXPECT_EQ(hold.previous_target_accepted(), 4);  // ... with the planes the target before it corrected with
   EXPECT_TRUE(hold.Update(10.0, kDown, &log_s));
   // A change of unit (System's ba.camera_height: to metres) moves the target with the map.
   hold.ChangeUnit(0.165);
@@ -250,6 +290,37 @@ TEST(GroundHeightHold, ParallelPlanesGetTheWiderBand) {
   GroundHeightHold one_band(o);
   for (double h : {1.64, 1.65, 1.66}) EXPECT_FALSE(one_band.Update(h, road, &log_s));
   EXPECT_FALSE(one_band.Update(1.98, road_1deg, &log_s));
+}
+
+// System's change of the map's unit to metres (ba.camera_height): every first target; a relock's when the
+// road rejected the target before it more often than it agreed (the start's target was from the wrong
+// structure: KITTI 02 every 2nd frame, relocks after 3-5 accepted planes) and within
+// ba.camera_height_relock_band; not a relock after a long agreement (the map drifted from a good target:
+// 02 in its last turn, after 100-130 accepted planes), nor one far off (02 every 3rd frame: 3.9 m).
+TEST(GroundHeightHold, MetresChangeForANewTarget) {
+  BundleAdjustmentOptions o;
+  double log_change = 123.0;
+  o.camera_height = 0.0;  // unknown: never
+  EXPECT_FALSE(MetresChangeForTarget(o, 1.4, false, 0, &log_change));
+  EXPECT_EQ(log_change, 123.0);
+  o.camera_height = 1.65;
+  o.ground_height_bias = 1.01;
+  o.ground_height_relock = 10;
+  o.camera_height_relock_band = 0.35;
+  ASSERT_TRUE(MetresChangeForTarget(o, 1.2, false, 0, &log_change));  // the first target: whatever it reads
+  EXPECT_NEAR(log_change, std::log(1.65 * 1.01 / 1.2), 1e-12);
+  ASSERT_TRUE(MetresChangeForTarget(o, 1.45, true, 5, &log_change));  // 14 % below, after 5 agreements
+  EXPECT_NEAR(log_change, std::log(1.65 * 1.01 / 1.45), 1e-12);
+  EXPECT_GT(log_change, 0.0);  // the map grows
+  log_change = 123.0;
+  EXPECT_FALSE(MetresChangeForTarget(o, 1.45, true, 10, &log_change));  // as many agreed as rejected: drift
+  EXPECT_FALSE(MetresChangeForTarget(o, 1.58, true, 103, &log_change));
+  EXPECT_FALSE(MetresChangeForTarget(o, 3.9, true, 0, &log_change));  // far off: held in the map's unit
+  EXPECT_FALSE(MetresChangeForTarget(o, 1.1, true, 0, &log_change));  // log 0.42 > 0.35
+  EXPECT_EQ(log_change, 123.0);
+  o.camera_height_relock_band = 0.0;  // relocks never change the unit
+  EXPECT_FALSE(MetresChangeForTarget(o, 1.66, true, 0, &log_change));
+  EXPECT_FALSE(MetresChangeForTarget(o, 0.0, false, 0, &log_change));  // no target
 }
 
 }  // namespace

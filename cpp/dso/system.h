@@ -144,7 +144,8 @@ class System {
   // viewer copies each point once. Throws std::out_of_range when start exceeds their number.
   void MarginalizedPointsSince(size_t start, std::vector<Eigen::Vector3f>* world_xyz, std::vector<uint8_t>* grey) const;
   // Counts the changes of the map's unit that moved the points already marginalised (ba.camera_height's
-  // change to metres, once): when it changes, copy them all again.
+  // change to metres: the first held height, and a relock within ba.camera_height_relock_band): when it
+  // changes, copy them all again.
   int MarginalizedRevision() const;
   std::vector<FrameStatus> FrameStatuses() const;
   const SystemOptions& options() const { return options_; }
@@ -264,8 +265,9 @@ class System {
   int prior_scale_updates_ = 0;         // HoldPriorScale updates so far (its gain schedule)
   bool prior_unit_known_ = false;       // prior_idepth_scale_ holds for the current map
   GroundHeightHold ground_height_;      // the camera's height above the road (HoldPriorScale)
-  bool metric_unit_ = false;            // ba.camera_height applied (HoldPriorScale; once per System) ...
-  double metric_log_scale_ = 0.0;       // ... log of that change of the map's unit (metres per prior unit)
+  bool metric_unit_ = false;            // ba.camera_height applied (HoldPriorScale) ...
+  double metric_log_scale_ = 0.0;       // ... log of those changes of the map's unit (metres per prior unit)
+  int metric_lock_ = 0;                 // ground_height_.locks() when the map's unit was last made metres
   std::vector<FrameRecord> frames_;
   double map_scale_ = 1.0;  // product of HoldPriorScale's factors so far (pose_mutex_)
   std::vector<Eigen::Vector3f> marginalized_xyz_;

@@ -120,17 +120,23 @@ double System::HoldRoadHeightWithoutPrior() {
 }
 
 // The factor exp(log_s) to rescale the map by after a GroundHeightHold update, except that with
-// ba.camera_height the first measured height becomes the camera's known height in metres by one change of
+// ba.camera_height a newly measured target becomes the camera's known height in metres by one change of
 // the whole map's unit (*to_metres; a gauge, not a correction: the target follows, and so does every pose
-// and point since frame 0, about the world origin).
+// and point since frame 0, about the world origin). That is the first target and a relock's when the
+// target before it was from the wrong structure (MetresChangeForTarget, ba.camera_height_relock_band): the
+// map's unit went with it.
 double System::HeldHeightScale(double log_s, bool* to_metres) {
-  const double known = options_.ba.camera_height;
-  *to_metres = known > 0.0 && !metric_unit_ && ground_height_.target() > 0.0;
-  if (*to_metres) {
-    // (the fitted heights read ba.ground_height_bias above the true one: the map is made that much larger)
-    log_s = std::log(known * options_.ba.ground_height_bias / ground_height_.target());
-    metric_log_scale_ = log_s;
-    metric_unit_ = true;
+  *to_metres = false;
+  if (ground_height_.target() > 0.0 && ground_height_.locks() != metric_lock_) {  // a new target
+    metric_lock_ = ground_height_.locks();
+    double change = 0.0;
+    if (MetresChangeForTarget(options_.ba, ground_height_.target(), metric_unit_,
+                              ground_height_.previous_target_accepted(), &change)) {
+      *to_metres = true;
+      log_s = change;
+      metric_log_scale_ += change;
+      metric_unit_ = true;
+    }
   }
   const double s = std::exp(log_s);
   if (*to_metres) {
