@@ -55,6 +55,7 @@ void SystemOptions::Check() const {
   CHECK_OPTION_GT(kOwner, ba.ground_height_parallel_max_error, 0);
   CHECK_OPTION_GE(kOwner, ba.camera_height, 0);
   CHECK_OPTION_GE(kOwner, ba.camera_height_relock_band, 0);
+  CHECK_OPTION_GE(kOwner, ba.ground_height_drift_band, 0);
   CHECK_OPTION_IN(kOwner, ba.ground_height_bias, 1.0, 1.5);
   CHECK_OPTION_GT(kOwner, ba.first_frame_prior, 0);
   CHECK_OPTION_GT(kOwner, ba.stop_update_norm, 0);

@@ -183,6 +183,15 @@ bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_sca
       heights_.clear();
       normals_.clear();
       rejected_in_a_row_ = 0;
+      // A relock after a long agreement (ba.ground_height_drift_band): the map drifted from a good target.
+      if (previous_target_ > 0.0 && previous_accepted_ >= options_.ground_height_relock) {
+        const double c = std::log(previous_target_ / target_);
+        if (std::abs(c) <= options_.ground_height_drift_band) {
+          target_ = previous_target_;
+          *log_scale = c;
+          return true;
+        }
+      }
     }
     return false;
   }
@@ -194,6 +203,7 @@ bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_sca
                                : options_.ground_height_max_error;
   if (NormalFar(normal) || std::abs(e) > band) {
     if (++rejected_in_a_row_ >= options_.ground_height_relock) {
+      previous_target_ = target_;
       target_ = 0.0;
       rejected_in_a_row_ = 0;
       previous_accepted_ = accepted_;
@@ -213,6 +223,7 @@ void GroundHeightHold::Rescale(double s) {
 
 void GroundHeightHold::ChangeUnit(double s) {
   Rescale(s);
+  previous_target_ *= s;
   target_ *= s;
 }
 

@@ -47,7 +47,9 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
 // log-scale correction ground_height_gain * log(target / height). A height outside the band is not used
 // (a plane fitted to the wrong structure: 1.2-1.9x the held height at the start of KITTI 07); after
 // ground_height_relock of them in a row the target is measured again (it was itself from the wrong
-// structure). With ground_height_max_normal_deg, a plane tilted further than that from the held normal
+// structure), unless it had corrected with at least ground_height_relock planes and the new measurement is
+// within ground_height_drift_band of it: then the map drifted from a good target, which is kept, and the window
+// is rescaled to it at once. With ground_height_max_normal_deg, a plane tilted further than that from the held normal
 // (a pavement's side, an embankment, a ramp ahead) is not used either and counts toward a relock.
 // The target's samples vote for the road: the largest group of samples within ground_height_parallel_deg
 // (ground_height_max_normal_deg when that is 0) of one of them is the road, the held normal the
@@ -91,6 +93,7 @@ class GroundHeightHold {
   int locks_ = 0;
   int accepted_ = 0;           // planes used with the current target
   int previous_accepted_ = 0;  // ... and with the one before (previous_target_accepted)
+  double previous_target_ = 0.0;
 };
 
 // The change of the map's unit to metres for a newly measured held height (System, options.camera_height):

@@ -292,6 +292,40 @@ TEST(GroundHeightHold, ParallelPlanesGetTheWiderBand) {
   EXPECT_FALSE(one_band.Update(1.98, road_1deg, &log_s));
 }
 
+// ba.ground_height_drift_band: a relock after a long agreement is a map that drifted from a good target (KITTI
+// 02's last turn stretches it by 15-20 %): a new measurement within the band restores the old target and
+// rescales the window to it at once; a relock of a target that hardly agreed, or a measurement further off,
+// is held as the new target.
+TEST(GroundHeightHold, RelockAfterALongAgreementRestoresTheTarget) {
+  BundleAdjustmentOptions o;
+  o.ground_height_samples = 3;
+  o.ground_height_max_error = 0.1;
+  o.ground_height_parallel_deg = 0.0;
+  o.ground_height_relock = 3;
+  o.ground_height_drift_band = 0.2;
+  const auto relock_after = [&](int agreeing, double drifted, double* log_s) {
+    GroundHeightHold hold(o);
+    for (int i = 0; i < 3; ++i) hold.Update(1.65, kDown, log_s);
+    for (int i = 0; i < agreeing; ++i) EXPECT_TRUE(hold.Update(1.66, kDown, log_s));
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(hold.Update(drifted, kDown, log_s));  // the relock
+    EXPECT_EQ(hold.target(), 0.0);
+    hold.Update(drifted, kDown, log_s);
+    hold.Update(drifted, kDown, log_s);
+    *log_s = 123.0;
+    const bool corrected = hold.Update(drifted, kDown, log_s);  // the third sample: a new measurement
+    EXPECT_EQ(corrected, *log_s != 123.0);
+    return hold.target();
+  };
+  double log_s = 0.0;
+  EXPECT_DOUBLE_EQ(relock_after(10, 1.95, &log_s), 1.65);  // drifted 17 %: the old target, corrected at once
+  EXPECT_NEAR(log_s, std::log(1.65 / 1.95), 1e-12);
+  EXPECT_DOUBLE_EQ(relock_after(2, 1.95, &log_s), 1.95);  // a target that hardly agreed: the new one
+  EXPECT_EQ(log_s, 123.0);
+  EXPECT_DOUBLE_EQ(relock_after(10, 3.9, &log_s), 3.9);  // too far for drift: held as before
+  o.ground_height_drift_band = 0.0;  // off
+  EXPECT_DOUBLE_EQ(relock_after(10, 1.95, &log_s), 1.95);
+}
+
 // System's change of the map's unit to metres (ba.camera_height): every first target; a relock's when the
 // road rejected the target before it more often than it agreed (the start's target was from the wrong
 // structure: KITTI 02 every 2nd frame, relocks after 3-5 accepted planes) and within
