@@ -73,7 +73,7 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
   }
   std::vector<int> inliers;
   count(best_n, best_h, &inliers);
-  Vec3 n;
+  Vec3 n = best_n;
   double h = 0.0;
   if (options.refit_in_idepth) {
     // One least-squares refit on the inliers in inverse depth: on the plane n . X = h a point at normalised
@@ -87,9 +87,10 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
       atb += r / p.z();
     }
     const Vec3 m = ata.ldlt().solve(atb);
-    const double norm = m.norm();
-    n = m.allFinite() && norm > 0.0 ? Vec3(m / norm) : Vec3(0, -1, 0);
-    h = norm > 0.0 ? 1.0 / norm : 0.0;
+    if (m.allFinite() && m.norm() > 0.0) {  // (else h stays 0: the RANSAC plane is kept)
+      n = m.normalized();
+      h = 1.0 / m.norm();
+    }
   } else {
     // One least-squares refit on the inliers (smallest singular direction of the centred points).
     Vec3 mean = Vec3::Zero();
@@ -168,7 +169,6 @@ void GroundHeightHold::LockTarget() {
   }
   if (near.empty()) near = heights_;
   target_ = Median(near);
-  ++locks_;
 }
 
 bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_scale) {
@@ -192,6 +192,7 @@ bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_sca
           return true;
         }
       }
+      ++locks_;  // a new target
     }
     return false;
   }

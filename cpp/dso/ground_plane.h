@@ -73,7 +73,9 @@ class GroundHeightHold {
   // The map's unit changed by s (a gauge change, not a correction, e.g. to metres): the target follows too.
   void ChangeUnit(double s);
   double target() const { return target_; }  // 0 until measured
-  int locks() const { return locks_; }        // targets set so far (the first, then one per relock)
+  // New targets set so far: the first, then one per relock (not a relock that kept its target,
+  // ground_height_drift_band).
+  int locks() const { return locks_; }
   // Planes the previous target corrected with before its relock (0 before the first relock): none means
   // no road plane ever agreed with it.
   int previous_target_accepted() const { return previous_accepted_; }

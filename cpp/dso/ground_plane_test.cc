@@ -303,6 +303,7 @@ TEST(GroundHeightHold, RelockAfterALongAgreementRestoresTheTarget) {
   o.ground_height_parallel_deg = 0.0;
   o.ground_height_relock = 3;
   o.ground_height_drift_band = 0.2;
+  int locks = 0;
   const auto relock_after = [&](int agreeing, double drifted, double* log_s) {
     GroundHeightHold hold(o);
     for (int i = 0; i < 3; ++i) hold.Update(1.65, kDown, log_s);
@@ -314,13 +315,16 @@ TEST(GroundHeightHold, RelockAfterALongAgreementRestoresTheTarget) {
     *log_s = 123.0;
     const bool corrected = hold.Update(drifted, kDown, log_s);  // the third sample: a new measurement
     EXPECT_EQ(corrected, *log_s != 123.0);
+    locks = hold.locks();
     return hold.target();
   };
   double log_s = 0.0;
   EXPECT_DOUBLE_EQ(relock_after(10, 1.95, &log_s), 1.65);  // drifted 17 %: the old target, corrected at once
   EXPECT_NEAR(log_s, std::log(1.65 / 1.95), 1e-12);
+  EXPECT_EQ(locks, 1);  // not a new target
   EXPECT_DOUBLE_EQ(relock_after(2, 1.95, &log_s), 1.95);  // a target that hardly agreed: the new one
   EXPECT_EQ(log_s, 123.0);
+  EXPECT_EQ(locks, 2);
   EXPECT_DOUBLE_EQ(relock_after(10, 3.9, &log_s), 3.9);  // too far for drift: held as before
   o.ground_height_drift_band = 0.0;  // off
   EXPECT_DOUBLE_EQ(relock_after(10, 1.95, &log_s), 1.95);
