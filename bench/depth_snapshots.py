@@ -28,8 +28,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))  # before bench/: bench/frontend.py must not shadow the frontend package
 from pipeline import seed_runs  # noqa: E402  (bench/pipeline.py)
 
 METRICS = ("ate_rmse", "rpe_trans_rmse", "t_rel", "r_rel", "scale", "cpu_s")

@@ -91,6 +91,7 @@ fi
 #   2026-12-04 second: "depth_rd:depth:1.0:4 depth_rd3:depth:3.0:4 depth_rdx:depth:1.0:12" (none better)
 #   2026-12-04 third (SKIP_CHECKS=1 BUDGET_S=290; the default below): the render depth with its metric unit,
 #     variance weight 0.5 / 0 (neither better; frontend/models/MODEL_CARD.md)
+#   2026-12-06 (H100): "depth_rd:depth:1.0:4 keypoints:keypoints:0:4", then "depth_rdx:depth:1.0:12" (none better)
 RUNS=${RUNS:-"depth_v05:depth:1.0:4:0.5 depth_v0:depth:1.0:4:0"}
 
 # --- 3. training data: renders made here (fast on many cores), KITTI from the carried pack
