@@ -14,7 +14,6 @@ size (depth 320x96 x up to 1.15 zoom; keypoints 320x128 crops from up to 1.6 x t
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import sys
@@ -116,32 +115,29 @@ def plan_steps(probe_dir: Path, probe_wall_s: float, seconds_left: float, margin
     """Steps that fit in ``seconds_left``: per-step time and start-up overhead from a probe run.
 
     The step time is the probe's steady rate between its first and last ``metrics.csv`` rows (times
-    ``steady_safety``) when it logged two rows, else its whole wall time per step. The whole-run mean counts
-    the first steps' CUDA start-up as training: on the H100 of 2026-12-06 it planned 3698 steps for 430 s,
-    which ran in 263 s."""
+    ``steady_safety``) when it logged two rows, the first steps' warm-up beyond that rate counted as start-up;
+    else the probe's whole wall time per step. (The whole-run mean counts CUDA's warm-up as training: on the
+    H100 of 2026-12-06 it planned 3698 steps for 430 s, which ran in 263 s.)"""
+    import numpy as np
+
+    from frontend.training.plot_metrics import read_metrics
+
     summary = json.loads((probe_dir / "summary.json").read_text())
     steps = int(summary["step"])
     step_s = float(summary["wall_time_s"]) / max(steps, 1)
-    rows = _metrics_rows(probe_dir / "metrics.csv")
-    if len(rows) >= 2 and rows[-1][0] > rows[0][0] and rows[-1][1] > rows[0][1]:
-        step_s = steady_safety * (rows[-1][1] - rows[0][1]) / (rows[-1][0] - rows[0][0])
-    overhead = max(probe_wall_s - float(summary["wall_time_s"]), 0.0)
+    warmup_s = 0.0
+    if (probe_dir / "metrics.csv").is_file():
+        m = read_metrics(probe_dir / "metrics.csv")
+        ok = np.isfinite(m["step"]) & np.isfinite(m.get("wall_s", np.full(len(m["step"]), np.nan)))
+        if ok.sum() >= 2:
+            (s0, s1), (w0, w1) = m["step"][ok][[0, -1]], m["wall_s"][ok][[0, -1]]
+            if s1 > s0 and w1 > w0:
+                steady = (w1 - w0) / (s1 - s0)
+                warmup_s = max(w0 - s0 * steady, 0.0)
+                step_s = steady_safety * steady
+    overhead = max(probe_wall_s - float(summary["wall_time_s"]), 0.0) + warmup_s
     n = int((seconds_left - overhead - margin_s) / max(step_s, 1e-3))
     return {"probe_steps": steps, "step_s": round(step_s, 4), "overhead_s": round(overhead, 1), "steps": max(n, 0)}
-
-
-def _metrics_rows(path: Path) -> list[tuple[int, float]]:
-    """(step, wall_s) of each row of a training run's metrics.csv; [] when missing or unreadable."""
-    if not path.is_file():
-        return []
-    rows = []
-    with path.open(newline="") as f:
-        for rec in csv.DictReader(f):
-            try:
-                rows.append((int(rec["step"]), float(rec["wall_s"])))
-            except (KeyError, TypeError, ValueError):
-                return []
-    return rows
 
 
 def main(argv=None) -> int:

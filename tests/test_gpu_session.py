@@ -82,8 +82,9 @@ def test_plan_steps_uses_the_steady_rate_of_the_probe(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps({"step": 20, "wall_time_s": 10.0}))
     (tmp_path / "metrics.csv").write_text("step,wall_s,loss\n10,8.0,0.1\n20,10.0,0.1\n")
     plan = tools.plan_steps(tmp_path, probe_wall_s=15.0, seconds_left=300.0, margin_s=20.0, steady_safety=1.0)
-    assert plan["step_s"] == pytest.approx(0.2) and plan["overhead_s"] == pytest.approx(5.0)
-    assert plan["steps"] == int((300 - 5 - 20) / 0.2)
+    # start-up outside the loop (15 - 10 s) + the first 10 steps' warm-up beyond the steady rate (8 - 10 x 0.2 s)
+    assert plan["step_s"] == pytest.approx(0.2) and plan["overhead_s"] == pytest.approx(11.0)
+    assert plan["steps"] == int((300 - 11 - 20) / 0.2)
     (tmp_path / "metrics.csv").write_text("step,wall_s,loss\n10,8.0,0.1\n")  # one row: whole-run mean
     assert tools.plan_steps(tmp_path, probe_wall_s=15.0, seconds_left=300.0)["step_s"] == pytest.approx(0.5)
 
