@@ -52,6 +52,7 @@ def test_per_frame_errors_read_a_rotation_bias_a_direction_bias_and_a_length_spr
                                                    @ g[:3, 3])
     err = per_frame_errors(gt, est)
     assert abs(err["rot_mean_deg_x"] - 0.05) < 1e-9
+    assert abs(err["rot_sum_deg_x"] - 40 * 0.05) < 1e-7 and abs(err["rot_sum_deg_y"]) < 1e-7  # 2 deg of pitch drift
     assert abs(err["rot_mean_deg_y"]) < 1e-9 and err["rot_std_deg_x"] < 1e-9
     assert abs(err["direction_error_deg_median"] - 0.5) < 1e-6
     assert abs(err["length_ratio_median"] - 1.0) < 1e-9

@@ -67,7 +67,9 @@ def per_frame_errors(gt_rels: np.ndarray, rels: np.ndarray) -> dict[str, float]:
     """Per-frame statistics of ``rels`` against ``gt_rels`` (both ``(K, 4, 4)``, the estimate aligned).
 
     ``rot_mean_deg_{x,y,z}`` / ``rot_std_deg_{x,y,z}``: rotation error ``R_gt^T R`` as a rotation vector in
-    the camera frame (x pitch, y yaw, z roll), degrees; ``direction_error_deg_median``; ``length_ratio_median``
+    the camera frame (x pitch, y yaw, z roll), degrees; ``rot_sum_deg_{x,y,z}``: its sum over the frames, the
+    drift accumulated about the camera's own axes (a steady pitch drift shows here while the errors of turns
+    cancel in yaw); ``direction_error_deg_median``; ``length_ratio_median``
     and ``length_ratio_iqr`` (our / true translation length). Frames whose true step is under ``MIN_STEP_M``
     are left out of the translation statistics."""
     import cv2
@@ -81,6 +83,7 @@ def per_frame_errors(gt_rels: np.ndarray, rels: np.ndarray) -> dict[str, float]:
     ratio = (n[:, 0] / np.maximum(n_gt[:, 0], 1e-12))[moving]
     q25, q50, q75 = np.percentile(ratio, [25, 50, 75]) if len(ratio) else (np.nan,) * 3
     out = {f"rot_mean_deg_{a}": float(rot[:, k].mean()) for k, a in enumerate("xyz")}
+    out.update({f"rot_sum_deg_{a}": float(rot[:, k].sum()) for k, a in enumerate("xyz")})
     out.update({f"rot_std_deg_{a}": float(rot[:, k].std()) for k, a in enumerate("xyz")})
     out.update(direction_error_deg_median=float(np.median(angle)) if len(angle) else float("nan"),
                length_ratio_median=float(q50), length_ratio_iqr=float(q75 - q25))

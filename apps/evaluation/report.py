@@ -85,6 +85,9 @@ def format_error_split(split: dict) -> list[str]:
                      f["rot_mean_deg_x"], f["rot_std_deg_x"], f["rot_mean_deg_y"], f["rot_std_deg_y"],
                      f["rot_mean_deg_z"], f["rot_std_deg_z"], f["direction_error_deg_median"],
                      f["length_ratio_median"], f["length_ratio_iqr"]))
+    if "rot_sum_deg_x" in f:
+        lines.append("accumulated over the frames [deg]: pitch {:+.2f}, yaw {:+.2f}, roll {:+.2f}".format(
+            f["rot_sum_deg_x"], f["rot_sum_deg_y"], f["rot_sum_deg_z"]))
     return lines
 
 
