@@ -68,8 +68,8 @@ def per_frame_errors(gt_rels: np.ndarray, rels: np.ndarray) -> dict[str, float]:
 
     ``rot_mean_deg_{x,y,z}`` / ``rot_std_deg_{x,y,z}``: rotation error ``R_gt^T R`` as a rotation vector in
     the camera frame (x pitch, y yaw, z roll), degrees; ``rot_sum_deg_{x,y,z}``: its sum over the frames, the
-    drift accumulated about the camera's own axes (a steady pitch drift shows here while the errors of turns
-    cancel in yaw); ``direction_error_deg_median``; ``length_ratio_median``
+    drift accumulated about the camera's own axes (e.g. a roll error made in every turn, which becomes a pitch
+    error of the absolute orientation after the turn); ``direction_error_deg_median``; ``length_ratio_median``
     and ``length_ratio_iqr`` (our / true translation length). Frames whose true step is under ``MIN_STEP_M``
     are left out of the translation statistics."""
     import cv2
