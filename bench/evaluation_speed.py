@@ -16,23 +16,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from apps.evaluation.kitti_metric import kitti_errors  # noqa: E402
-
-
-def kitti_like(n_frames: int, seed: int = 3) -> np.ndarray:
-    """(N, 4, 4) world_from_cam: ~1.1 m/frame, smoothly varying yaw, a little pitch."""
-    rng = np.random.default_rng(seed)
-    yaw = np.cumsum(0.02 * np.sin(np.linspace(0, 6 * np.pi, n_frames) + rng.uniform(0, 6)))
-    pitch = 0.01 * np.sin(np.linspace(0, 4 * np.pi, n_frames))
-    poses = np.tile(np.eye(4), (n_frames, 1, 1))
-    poses[:, :3, :3] = Rotation.from_euler("YX", np.stack([yaw, pitch], axis=1)).as_matrix()
-    forward = poses[:, :3, 2] * (1.0 + 0.2 * rng.uniform(size=(n_frames, 1)))
-    poses[1:, :3, 3] = np.cumsum(forward[:-1], axis=0)
-    return poses
+from tests.evaluation_helpers import curvy  # noqa: E402  (the tests' KITTI-like drive)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-s", type=float, help="fail when the median time exceeds this many seconds")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
-    gt = kitti_like(args.frames)
+    gt = curvy(args.frames, seed=3)
     est = gt.copy()
     est[:, :3, 3] *= 1.01
     times, segments = [], 0

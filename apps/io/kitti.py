@@ -12,15 +12,7 @@ Layout of a sequence (the official ``data_odometry_*`` archives; also what ``kp3
     ROOT/sequences/NN/depth_0/000000.npy ...  optional exact z-depth, (H, W) float32 metres
     ROOT/poses/NN.txt                         ground truth world_from_cam, 12 numbers per line
 
-``calib.txt`` has one ``KEY: v1 v2 ...`` line per matrix, row-major. ``P0``..``P3`` are the 3x4
-rectified projection matrices ``P = K [I | t]`` of cameras 0..3 (the intrinsics are ``P[:, :3]``)
-and ``Tr`` the 3x4 velodyne-to-camera-0 transform. The raw-data names ``P_rect_00``..``P_rect_03``
-(3x4), ``R_rect_0x``/``R0_rect`` (3x3) and ``Tr_velo_to_cam``/``Tr_imu_to_velo`` (3x4) are
-accepted too; other keys with numeric values are kept as 1-D arrays and non-numeric ones (e.g.
-``calib_time``) are skipped.
-
-``times.txt`` has one number per line (seconds since the first frame in KITTI), strictly
-increasing; blank lines and lines starting with ``#`` are ignored.
+What ``calib.txt`` and ``times.txt`` may hold is described in :mod:`apps.io.kitti_format`.
 """
 from __future__ import annotations
 

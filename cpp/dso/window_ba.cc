@@ -30,6 +30,20 @@ PairGeometry MakePair(const Keyframe& host, const Keyframe& target) {
   return g;
 }
 
+// Numbers the window's keyframes (window_index) and lists its points that are not marked for
+// removal, each with its host.
+void CollectWindowPoints(const std::vector<Keyframe*>& window, std::vector<ActivePoint*>* points,
+                         std::vector<const Keyframe*>* hosts) {
+  for (int i = 0; i < static_cast<int>(window.size()); ++i) window[i]->window_index = i;
+  for (Keyframe* kf : window) {
+    for (ActivePoint& p : kf->points) {
+      if (p.marked_for_removal) continue;
+      points->push_back(&p);
+      hosts->push_back(kf);
+    }
+  }
+}
+
 }  // namespace
 
 WindowOptimizer::WindowOptimizer(const PinholeCamera& camera, const BundleAdjustmentOptions& options)
@@ -377,16 +391,9 @@ double WindowOptimizer::LinearizeWindow(const std::vector<Keyframe*>& window, co
 }
 
 double WindowOptimizer::Linearize(const std::vector<Keyframe*>& window, SchurSystem* sys) {
-  for (int i = 0; i < static_cast<int>(window.size()); ++i) window[i]->window_index = i;
   std::vector<ActivePoint*> points;
   std::vector<const Keyframe*> hosts;
-  for (Keyframe* kf : window) {
-    for (ActivePoint& p : kf->points) {
-      if (p.marked_for_removal) continue;
-      points.push_back(&p);
-      hosts.push_back(kf);
-    }
-  }
+  CollectWindowPoints(window, &points, &hosts);
   *sys = SchurSystem(static_cast<int>(window.size()));
   std::vector<Pairs> pairs;
   LinearizeTotals sum;
@@ -396,16 +403,9 @@ double WindowOptimizer::Linearize(const std::vector<Keyframe*>& window, SchurSys
 BundleAdjustmentStats WindowOptimizer::Optimize(const std::vector<Keyframe*>& window) {
   BundleAdjustmentStats stats;
   const int nf = static_cast<int>(window.size());
-  for (int i = 0; i < nf; ++i) window[i]->window_index = i;
   std::vector<ActivePoint*> points;
   std::vector<const Keyframe*> hosts;
-  for (Keyframe* kf : window) {
-    for (ActivePoint& p : kf->points) {
-      if (p.marked_for_removal) continue;
-      points.push_back(&p);
-      hosts.push_back(kf);
-    }
-  }
+  CollectWindowPoints(window, &points, &hosts);
   stats.num_points = static_cast<int>(points.size());
   double lambda = options_.initial_lambda;
   std::vector<bool> fixed(nf * kFrameDim, false);
