@@ -59,6 +59,29 @@ def test_per_frame_errors_read_a_rotation_bias_a_direction_bias_and_a_length_spr
     assert abs(err["length_ratio_iqr"] - 0.2) < 1e-9
 
 
+def test_a_tilted_camera_frame_reads_as_roll_per_yaw_and_a_climbing_motion():
+    # the estimate's every relative motion seen in a camera frame pitched by theta (what a principal point
+    # off by theta * fy pixels does to first order): R -> Rx R Rx^T, t -> Rx t
+    gt = _curve(60)
+    theta = 0.005
+    tilt = cv2.Rodrigues(np.array([[theta], [0.0], [0.0]]))[0]
+    est = gt.copy()
+    for i, g in enumerate(gt):
+        est[i, :3, :3] = tilt @ g[:3, :3] @ tilt.T
+        est[i, :3, 3] = tilt @ g[:3, 3]
+    err = per_frame_errors(gt, est)
+    assert err["roll_per_yaw"] == pytest.approx(theta, rel=0.02)
+    assert err["up_direction_error_deg_mean"] == pytest.approx(np.degrees(theta), rel=1e-6)
+    assert abs(err["yaw_per_yaw"]) < 1e-4
+    untilted = per_frame_errors(gt, gt)
+    assert abs(untilted["roll_per_yaw"]) < 1e-12 and abs(untilted["up_direction_error_deg_mean"]) < 1e-12
+    # a yaw gain of 2 %, nothing else
+    gained = gt.copy()
+    for i, g in enumerate(gt):
+        gained[i, :3, :3] = cv2.Rodrigues(1.02 * cv2.Rodrigues(g[:3, :3])[0])[0]
+    assert per_frame_errors(gt, gained)["yaw_per_yaw"] == pytest.approx(0.02, rel=1e-3)
+
+
 def test_the_split_names_the_part_that_carries_the_error():
     # 400 m of a gently turning drive; the estimate's per-frame step length alternates +-10 % around a slow
     # 5 % drift: its t_rel comes from the length, so the truth's length removes (almost) all of it, the

@@ -71,7 +71,15 @@ def per_frame_errors(gt_rels: np.ndarray, rels: np.ndarray) -> dict[str, float]:
     drift accumulated about the camera's own axes (e.g. a roll error made in every turn, which becomes a pitch
     error of the absolute orientation after the turn); ``direction_error_deg_median``; ``length_ratio_median``
     and ``length_ratio_iqr`` (our / true translation length). Frames whose true step is under ``MIN_STEP_M``
-    are left out of the translation statistics."""
+    are left out of the translation statistics.
+
+    Two readings of a camera frame tilted about its x axis against the truth's (an estimate seen through a
+    principal point off by ``d`` pixels vertically is one, tilted by about ``d / fy`` radians):
+    ``roll_per_yaw``, the least-squares slope of each frame's roll error on its true yaw (radians per radian;
+    a yaw about a tilted axis has a roll part), and ``up_direction_error_deg_mean``, the mean difference of
+    the direction of motion's elevation ``atan2(-t_y, t_z)`` (a forward motion in a tilted frame climbs or
+    sinks). For a frame tilted by ``theta`` both are ``theta`` (the second in degrees); ``yaw_per_yaw`` is the
+    slope of the yaw error on the true yaw (a yaw gain; e.g. a focal length off)."""
     import cv2
 
     rot = np.array([cv2.Rodrigues(g[:3, :3].T @ r[:3, :3])[0].reshape(3) for r, g in zip(rels, gt_rels)])
@@ -87,6 +95,13 @@ def per_frame_errors(gt_rels: np.ndarray, rels: np.ndarray) -> dict[str, float]:
     out.update({f"rot_std_deg_{a}": float(rot[:, k].std()) for k, a in enumerate("xyz")})
     out.update(direction_error_deg_median=float(np.median(angle)) if len(angle) else float("nan"),
                length_ratio_median=float(q50), length_ratio_iqr=float(q75 - q25))
+    yaw = np.array([cv2.Rodrigues(g[:3, :3])[0][1, 0] for g in gt_rels])
+    yaw_sq = float(np.sum(yaw * yaw))
+    slope = (lambda err: float(np.sum(err * yaw) / yaw_sq)) if yaw_sq > 0 else (lambda err: float("nan"))
+    out.update(roll_per_yaw=slope(np.radians(rot[:, 2])), yaw_per_yaw=slope(np.radians(rot[:, 1])))
+    t, t_gt = np.asarray(rels, np.float64)[moving, :3, 3], np.asarray(gt_rels, np.float64)[moving, :3, 3]
+    up = np.degrees(np.arctan2(-t[:, 1], t[:, 2]) - np.arctan2(-t_gt[:, 1], t_gt[:, 2]))
+    out["up_direction_error_deg_mean"] = float(np.mean(up)) if len(up) else float("nan")
     return out
 
 

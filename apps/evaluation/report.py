@@ -88,6 +88,10 @@ def format_error_split(split: dict) -> list[str]:
     if "rot_sum_deg_x" in f:
         lines.append("accumulated over the frames [deg]: pitch {:+.2f}, yaw {:+.2f}, roll {:+.2f}".format(
             f["rot_sum_deg_x"], f["rot_sum_deg_y"], f["rot_sum_deg_z"]))
+    if "roll_per_yaw" in f:
+        lines.append("camera frame tilted (x axis) against the truth's: roll error per radian of true yaw {:+.4f}, "
+                     "motion's elevation error {:+.3f} deg (both ~ theta for a tilt theta); yaw error per radian "
+                     "of yaw {:+.4f}".format(f["roll_per_yaw"], f["up_direction_error_deg_mean"], f["yaw_per_yaw"]))
     return lines
 
 
