@@ -853,6 +853,11 @@ class System:
         The camera's height above the road held by ba.ground_height_*, in the map's unit (the planes' fitted height / ba.ground_height_bias; 0 until measured, and again while it is measured anew after a relock).
         """
     @property
+    def ground_hold(self) -> dict:
+        """
+        What the camera-height hold (ba.ground_height_*) did with the road planes so far: planes given, taken while a target was measured, accepted (corrected the scale), rejected as tilted from the held road or at a height outside the band, and targets set (the first and one per relock).
+        """
+    @property
     def in_metres(self) -> bool:
         """
         True once ba.camera_height has put the map in metres (for the rest of the run, relocks of the held height and map resets included).

@@ -262,3 +262,11 @@ class Backend:
         """True once ``ba.camera_height`` has put the map in metres; it stays true for the rest of the run,
         also while :attr:`ground_height` is 0 again (the held height measured anew after a relock)."""
         return bool(self._system.in_metres)
+
+    @property
+    def ground_hold(self) -> dict[str, int]:
+        """What the camera-height hold (``ba.ground_height_*``) did with the road planes so far: ``planes``
+        given, ``measuring`` (taken while a target was measured), ``accepted`` (corrected the scale),
+        ``rejected_tilt`` / ``rejected_height`` (tilted from the held road, or outside the height band) and
+        ``locks`` (targets set: the first and one per relock)."""
+        return {k: int(v) for k, v in self._system.ground_hold.items()}

@@ -88,6 +88,12 @@ def test_known_camera_height_gives_metres_with_a_depth_prior_in_another_unit(syn
     assert abs(metres["evaluation"]["scale"] - 1.0) < 0.1, metres["evaluation"]["scale"]
     assert metres["config"]["backend"]["ba"]["camera_height"] == seq.camera_height
     assert metres["ground_height"] == pytest.approx(seq.camera_height)
+    # what the hold did with the road planes: a first target from the first 5 (ba.ground_height_samples),
+    # then every plane accounted for (on this straight render the road is found at nearly every update)
+    hold = metres["ground_hold"]
+    assert hold["locks"] >= 1 and hold["measuring"] >= 5, hold
+    assert hold["planes"] == hold["measuring"] + hold["accepted"] + hold["rejected_tilt"] + hold["rejected_height"]
+    assert hold["accepted"] >= 0.7 * (hold["planes"] - hold["measuring"]), hold
     # the output as written, without alignment, is scored too when it is in metres (and only then); this
     # render is shorter than KITTI's 100 m segments (no t_rel): its ATE within the 10 % of the path the fitted
     # scale may be off (measured 1.63 m of 41 m)

@@ -62,6 +62,11 @@ class OdometryBase:
         (``ba.ground_height_*``); None without such a backend or before it is measured."""
         return None
 
+    def ground_hold(self) -> dict[str, int] | None:
+        """What the backend's camera-height hold (``ba.ground_height_*``) did with the road planes: ``planes``,
+        ``measuring``, ``accepted``, ``rejected_tilt``, ``rejected_height``, ``locks``; None without a backend."""
+        return None
+
     def in_metres(self) -> bool:
         """The backend has put the trajectory in metres (``ba.camera_height``, once the road was measured);
         it stays so for the rest of the run, also while :meth:`ground_height` is None again (a relock)."""
@@ -247,6 +252,10 @@ class BackendMode(OdometryBase):
     def in_metres(self):
         self._backend.flush()
         return bool(self._backend.in_metres)
+
+    def ground_hold(self):
+        self._backend.flush()
+        return {k: int(v) for k, v in self._backend.ground_hold.items()}
 
     def mapping_timings(self):
         t = self._backend.mapping_timings()

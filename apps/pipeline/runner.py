@@ -322,6 +322,8 @@ def _collect(sequence, config, odometry, n_requested, skipped, stage_ms, wall_s,
         # the trajectory and map are in metres (ba.camera_height, once the road was measured; stays true when
         # the held height is being measured anew at the end, ground_height None)
         "output_in_metres": odometry.in_metres(),
+        # the road planes the height hold was given and what it did with them (None: no such backend, f2f)
+        "ground_hold": odometry.ground_hold(),
         "points": int(len(xyz)),
         "intrinsics": vars(sequence.intrinsics) if hasattr(sequence.intrinsics, "__dict__") else str(sequence.intrinsics),
         # frames undistorted on reading (a calibration with lens distortion): the lens as calibrated

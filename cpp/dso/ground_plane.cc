@@ -175,7 +175,9 @@ bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_sca
   if (options_.ground_height_samples <= 0 || !(height > 0.0) || !normal.allFinite() || normal.norm() == 0.0) {
     return false;
   }
+  ++stats_.planes;
   if (target_ <= 0.0) {
+    ++stats_.measuring;
     heights_.push_back(height);
     normals_.push_back(normal.normalized());
     if (static_cast<int>(heights_.size()) >= options_.ground_height_samples) {
@@ -202,7 +204,9 @@ bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_sca
                         AngleToHeldDeg(normal) <= options_.ground_height_parallel_deg;
   const double band = parallel ? std::max(options_.ground_height_max_error, options_.ground_height_parallel_max_error)
                                : options_.ground_height_max_error;
-  if (NormalFar(normal) || std::abs(e) > band) {
+  const bool tilted = NormalFar(normal);
+  if (tilted || std::abs(e) > band) {
+    ++(tilted ? stats_.rejected_tilt : stats_.rejected_height);
     if (++rejected_in_a_row_ >= options_.ground_height_relock) {
       previous_target_ = target_;
       target_ = 0.0;
@@ -214,6 +218,7 @@ bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_sca
   }
   rejected_in_a_row_ = 0;
   ++accepted_;
+  ++stats_.accepted;
   *log_scale = options_.ground_height_gain * e;
   return true;
 }

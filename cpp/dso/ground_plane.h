@@ -59,6 +59,17 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
 // the median normal of all and the median height of the samples near it. A plane within
 // ground_height_parallel_deg of the held normal (the road itself, seen from a map whose scale has moved)
 // is used up to the wider ground_height_parallel_max_error.
+// What the hold did with the road planes it was given (GroundHeightHold::stats): a user's check that the
+// scale was held on their footage, and where a turn or a kerb made it let go.
+struct GroundHoldStats {
+  int planes = 0;          // planes given (valid height and normal)
+  int measuring = 0;       // ... taken while a target was being measured (the first, or after a relock)
+  int accepted = 0;        // ... that corrected the scale
+  int rejected_tilt = 0;   // ... tilted from the held road by more than ground_height_max_normal_deg
+  int rejected_height = 0; // ... at a height outside the band around the target
+  int locks = 0;           // targets set (the first and one per relock that did not keep its target)
+};
+
 class GroundHeightHold {
  public:
   explicit GroundHeightHold(const BundleAdjustmentOptions& options) : options_(options) {}
@@ -80,6 +91,11 @@ class GroundHeightHold {
   // no road plane ever agreed with it.
   int previous_target_accepted() const { return previous_accepted_; }
   const Vec3& normal() const { return normal_; }  // the held normal (valid once target() > 0)
+  GroundHoldStats stats() const {
+    GroundHoldStats out = stats_;
+    out.locks = locks_;
+    return out;
+  }
 
  private:
   BundleAdjustmentOptions options_;
@@ -96,6 +112,7 @@ class GroundHeightHold {
   int accepted_ = 0;           // planes used with the current target
   int previous_accepted_ = 0;  // ... and with the one before (previous_target_accepted)
   double previous_target_ = 0.0;
+  GroundHoldStats stats_;  // (locks from locks_)
 };
 
 // The change of the map's unit to metres for a newly measured held height (System, options.camera_height):

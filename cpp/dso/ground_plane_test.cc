@@ -202,9 +202,25 @@ TEST(GroundHeightHold, NormalGate) {
   // A road plane 14 % high (the map grew): corrected within the band.
   ASSERT_TRUE(hold.Update(1.9, road, &log_s));
   EXPECT_NEAR(log_s, 0.1 * std::log(1.65 / 1.9), 1e-12);
-  // Three tilted planes in a row: the target and the normal are measured again.
+  // A road plane 30 % high: outside the band.
+  EXPECT_FALSE(hold.Update(2.2, road, &log_s));
+  // What it did so far: 5 planes while measuring, 2 tilted, 2 used, 1 too high; one target.
+  GroundHoldStats st = hold.stats();
+  EXPECT_EQ(st.planes, 10);
+  EXPECT_EQ(st.measuring, 5);
+  EXPECT_EQ(st.rejected_tilt, 2);
+  EXPECT_EQ(st.accepted, 2);
+  EXPECT_EQ(st.rejected_height, 1);
+  EXPECT_EQ(st.locks, 1);
+  // Three rejected planes in a row (the high one and two tilted): the target and the normal are measured
+  // again, and the third tilted plane is the new target's first sample.
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(hold.Update(1.65, pavement, &log_s));
   EXPECT_EQ(hold.target(), 0.0);
+  st = hold.stats();
+  EXPECT_EQ(st.planes, 13);
+  EXPECT_EQ(st.rejected_tilt, 4);
+  EXPECT_EQ(st.measuring, 6);
+  EXPECT_EQ(st.locks, 1);
   // The target is the median of the planes near the held normal: with a pavement among the samples.
   GroundHeightHold second(o);
   for (double h : {1.5, 1.52, 1.55}) EXPECT_FALSE(second.Update(h, pavement, &log_s));

@@ -84,6 +84,11 @@ double System::GroundHeight() const {
   return ground_height_.target() / options_.ba.ground_height_bias;  // the fit's bias removed
 }
 
+GroundHoldStats System::GroundHold() const {
+  std::lock_guard<std::mutex> lock(map_mutex_);
+  return ground_height_.stats();
+}
+
 bool System::InMetres() const {
   std::lock_guard<std::mutex> lock(map_mutex_);
   return metric_unit_;

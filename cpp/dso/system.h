@@ -161,6 +161,8 @@ class System {
   // (the poses and points are in metres from then on), also while GroundHeight() is 0 because the held
   // height is being measured again (a relock) or after a map reset.
   bool InMetres() const;
+  // What the camera-height hold did with the road planes so far (dso/ground_plane.h).
+  GroundHoldStats GroundHold() const;
 
  private:
   struct FrameRecord {

@@ -271,5 +271,21 @@ void BindSystem(py::module& m) {
                              "it is measured anew after a relock).")
       .def_property_readonly("in_metres", &dso::System::InMetres,
                              "True once ba.camera_height has put the map in metres (for the rest of the run, "
-                             "relocks of the held height and map resets included).");
+                             "relocks of the held height and map resets included).")
+      .def_property_readonly(
+          "ground_hold",
+          [](const dso::System& self) {
+            const dso::GroundHoldStats st = self.GroundHold();
+            py::dict d;
+            d["planes"] = st.planes;
+            d["measuring"] = st.measuring;
+            d["accepted"] = st.accepted;
+            d["rejected_tilt"] = st.rejected_tilt;
+            d["rejected_height"] = st.rejected_height;
+            d["locks"] = st.locks;
+            return d;
+          },
+          "What the camera-height hold (ba.ground_height_*) did with the road planes so far: planes given, "
+          "taken while a target was measured, accepted (corrected the scale), rejected as tilted from the held "
+          "road or at a height outside the band, and targets set (the first and one per relock).");
 }
