@@ -93,6 +93,17 @@ py::dict TimingsToDict(const dso::FrameTimings& timings) {
   return t;
 }
 
+py::dict GroundHoldToDict(const dso::GroundHoldStats& st) {
+  py::dict d;
+  d["planes"] = st.planes;
+  d["measuring"] = st.measuring;
+  d["accepted"] = st.accepted;
+  d["rejected_tilt"] = st.rejected_tilt;
+  d["rejected_height"] = st.rejected_height;
+  d["locks"] = st.locks;
+  return d;
+}
+
 py::dict ResultToDict(const dso::FrameResult& r) {
   py::dict d;
   d["frame_index"] = r.frame_index;
@@ -274,17 +285,7 @@ void BindSystem(py::module& m) {
                              "relocks of the held height and map resets included).")
       .def_property_readonly(
           "ground_hold",
-          [](const dso::System& self) {
-            const dso::GroundHoldStats st = self.GroundHold();
-            py::dict d;
-            d["planes"] = st.planes;
-            d["measuring"] = st.measuring;
-            d["accepted"] = st.accepted;
-            d["rejected_tilt"] = st.rejected_tilt;
-            d["rejected_height"] = st.rejected_height;
-            d["locks"] = st.locks;
-            return d;
-          },
+          [](const dso::System& self) { return GroundHoldToDict(self.GroundHold()); },
           "What the camera-height hold (ba.ground_height_*) did with the road planes so far: planes given, "
           "taken while a target was measured, accepted (corrected the scale), rejected as tilted from the held "
           "road or at a height outside the band, and targets set (the first and one per relock).");
