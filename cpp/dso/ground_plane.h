@@ -41,6 +41,17 @@ struct GroundPlane {
 GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlaneOptions& options,
                            uint32_t seed = 1);
 
+// What the hold did with the road planes it was given (GroundHeightHold::stats): a user's check that the
+// scale was held on their footage, and where a turn or a kerb made it let go.
+struct GroundHoldStats {
+  int planes = 0;          // planes given (valid height and normal)
+  int measuring = 0;       // ... taken while a target was being measured (the first, or after a relock)
+  int accepted = 0;        // ... that corrected the scale
+  int rejected_tilt = 0;   // ... tilted from the held road by more than ground_height_max_normal_deg
+  int rejected_height = 0; // ... at a height outside the band around the target
+  int locks = 0;           // targets set (the first and one per relock that did not keep its target)
+};
+
 // The camera's height above the road held in the window's unit (a camera on a vehicle; System's
 // HoldPriorScale, options ba.ground_height_*). The first ground_height_samples road-plane heights set
 // the target; later heights within ground_height_max_error (|log(target / height)|) of it give the
@@ -59,17 +70,6 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
 // the median normal of all and the median height of the samples near it. A plane within
 // ground_height_parallel_deg of the held normal (the road itself, seen from a map whose scale has moved)
 // is used up to the wider ground_height_parallel_max_error.
-// What the hold did with the road planes it was given (GroundHeightHold::stats): a user's check that the
-// scale was held on their footage, and where a turn or a kerb made it let go.
-struct GroundHoldStats {
-  int planes = 0;          // planes given (valid height and normal)
-  int measuring = 0;       // ... taken while a target was being measured (the first, or after a relock)
-  int accepted = 0;        // ... that corrected the scale
-  int rejected_tilt = 0;   // ... tilted from the held road by more than ground_height_max_normal_deg
-  int rejected_height = 0; // ... at a height outside the band around the target
-  int locks = 0;           // targets set (the first and one per relock that did not keep its target)
-};
-
 class GroundHeightHold {
  public:
   explicit GroundHeightHold(const BundleAdjustmentOptions& options) : options_(options) {}
