@@ -63,6 +63,12 @@ def substitute(rels: np.ndarray, gt_rels: np.ndarray, part: str) -> np.ndarray:
     return out
 
 
+def _slope(y: np.ndarray, x: np.ndarray) -> float:
+    """Least-squares slope of ``y`` on ``x`` through the origin; NaN when ``x`` is all zero."""
+    xx = float(np.sum(x * x))
+    return float(np.sum(x * y) / xx) if xx > 0 else float("nan")
+
+
 def per_frame_errors(gt_rels: np.ndarray, rels: np.ndarray) -> dict[str, float]:
     """Per-frame statistics of ``rels`` against ``gt_rels`` (both ``(K, 4, 4)``, the estimate aligned).
 
@@ -96,9 +102,7 @@ def per_frame_errors(gt_rels: np.ndarray, rels: np.ndarray) -> dict[str, float]:
     out.update(direction_error_deg_median=float(np.median(angle)) if len(angle) else float("nan"),
                length_ratio_median=float(q50), length_ratio_iqr=float(q75 - q25))
     yaw = np.array([cv2.Rodrigues(g[:3, :3])[0][1, 0] for g in gt_rels])
-    yaw_sq = float(np.sum(yaw * yaw))
-    slope = (lambda err: float(np.sum(err * yaw) / yaw_sq)) if yaw_sq > 0 else (lambda err: float("nan"))
-    out.update(roll_per_yaw=slope(np.radians(rot[:, 2])), yaw_per_yaw=slope(np.radians(rot[:, 1])))
+    out.update(roll_per_yaw=_slope(np.radians(rot[:, 2]), yaw), yaw_per_yaw=_slope(np.radians(rot[:, 1]), yaw))
     t, t_gt = np.asarray(rels, np.float64)[moving, :3, 3], np.asarray(gt_rels, np.float64)[moving, :3, 3]
     up = np.degrees(np.arctan2(-t[:, 1], t[:, 2]) - np.arctan2(-t_gt[:, 1], t_gt[:, 2]))
     out["up_direction_error_deg_mean"] = float(np.mean(up)) if len(up) else float("nan")

@@ -194,7 +194,7 @@ bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_sca
           return true;
         }
       }
-      ++locks_;  // a new target
+      ++stats_.locks;  // a new target
     }
     return false;
   }

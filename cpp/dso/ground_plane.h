@@ -86,16 +86,12 @@ class GroundHeightHold {
   double target() const { return target_; }  // 0 until measured
   // New targets set so far: the first, then one per relock (not a relock that kept its target,
   // ground_height_drift_band).
-  int locks() const { return locks_; }
+  int locks() const { return stats_.locks; }
   // Planes the previous target corrected with before its relock (0 before the first relock): none means
   // no road plane ever agreed with it.
   int previous_target_accepted() const { return previous_accepted_; }
   const Vec3& normal() const { return normal_; }  // the held normal (valid once target() > 0)
-  GroundHoldStats stats() const {
-    GroundHoldStats out = stats_;
-    out.locks = locks_;
-    return out;
-  }
+  const GroundHoldStats& stats() const { return stats_; }
 
  private:
   BundleAdjustmentOptions options_;
@@ -108,11 +104,10 @@ class GroundHeightHold {
   double target_ = 0.0;
   Vec3 normal_ = Vec3(0, 1, 0);
   int rejected_in_a_row_ = 0;
-  int locks_ = 0;
   int accepted_ = 0;           // planes used with the current target
   int previous_accepted_ = 0;  // ... and with the one before (previous_target_accepted)
   double previous_target_ = 0.0;
-  GroundHoldStats stats_;  // (locks from locks_)
+  GroundHoldStats stats_;  // what Update did, locks() included
 };
 
 // The change of the map's unit to metres for a newly measured held height (System, options.camera_height):
