@@ -188,6 +188,14 @@ def test_scale_alignment_of_a_straight_drive_uses_the_degenerate_umeyama_scale()
         align_trajectory(gt, est, "sim3")
 
 
+def test_scale_alignment_refuses_a_ground_truth_that_does_not_move():
+    gt = np.tile(np.eye(4), (25, 1, 1))
+    with pytest.raises(ValueError, match="ground-truth positions do not move"):
+        align_trajectory(gt, straight(25), "scale")
+    with pytest.raises(ValueError, match="ground-truth positions do not move"):
+        evaluate_trajectory(gt, straight(25), align="scale")
+
+
 @pytest.mark.parametrize("mode", ["none", "scale", "se3", "sim3"])
 def test_inputs_are_not_modified(sim3_pair, mode):
     gt, est = (x.copy() for x in sim3_pair)

@@ -87,6 +87,9 @@ def _umeyama_scale_degenerate(est_xyz: np.ndarray, gt_xyz: np.ndarray) -> float:
     if sigma_x <= 0.0:
         raise ValueError("alignment: the estimated positions do not move (all identical), "
                          "the scale cannot be estimated")
+    if not np.any(gt_c):
+        raise ValueError("alignment: the ground-truth positions do not move (all identical), "
+                         "the scale cannot be estimated")
     cov = gt_c.T @ est_c / est_xyz.shape[0]
     return float(np.linalg.svd(cov, compute_uv=False).sum() / sigma_x)
 
