@@ -85,3 +85,56 @@ def test_gt_dir_scoring_honours_keep_going(tmp_path):
     result = json.loads(r.stdout)
     assert [s["name"] for s in result["sequences"]] == ["00"]
     assert result["failures"][0]["name"] == "01" and "01.txt" in result["failures"][0]["error"]
+
+
+def _vo_batch(tmp_path, text):
+    path = tmp_path / "vo.yaml"
+    path.write_text("output: out\nmodes: [dso]\n" + text)
+    return path
+
+
+@pytest.mark.parametrize("text, error, match", [
+    ("sequences:\n  - {name: '../../evil', path: seq}\n", ValueError,
+     r"vo\.yaml: sequences\[0\]\.name must be a plain folder name.*'\.\./\.\./evil'"),
+    ("sequences:\n  - {path: seq}\nreferences: [{name: r, dir: /nonexistent}]\n", FileNotFoundError,
+     r"vo\.yaml: references\[0\]\.dir not found: /nonexistent"),
+    ("jobs: -2\nsequences:\n  - {path: seq}\n", ValueError, r"vo\.yaml: jobs must be >= 1, got -2"),
+])
+def test_vo_batch_refuses_bad_names_references_and_jobs(tmp_path, text, error, match):
+    from apps.pipeline.batch import load_vo_batch
+
+    with pytest.raises(error, match=match):
+        load_vo_batch(_vo_batch(tmp_path, text))
+
+
+def test_vo_batch_output_that_is_a_file_is_refused(tmp_path):
+    from apps.pipeline.batch import load_vo_batch
+
+    (tmp_path / "out").write_text("")
+    with pytest.raises(NotADirectoryError, match=r"vo\.yaml: output .*out exists and is not a folder"):
+        load_vo_batch(_vo_batch(tmp_path, "sequences:\n  - {path: seq}\n"))
+
+
+@pytest.mark.parametrize("flags, named", [(["--lengths", "5"], "--lengths"), (["--max-frames", "9"], "--max-frames"),
+                                          (["--truncate-gt", "--split"], "--truncate-gt, --split"),
+                                          (["--arithmetic", "float64"], "--arithmetic"),
+                                          (["--max-time-diff", "1"], "--max-time-diff"),
+                                          (["--jobs", "-3"], "--jobs: expected an integer >= 1, got -3")])
+def test_vo_batch_refuses_the_flags_it_cannot_honour(tmp_path, flags, named, capsys):
+    from apps.cli import main
+
+    path = _vo_batch(tmp_path, "sequences:\n  - {path: seq}\n")
+    assert main(["evaluate", "--batch", str(path), *flags]) == 2
+    err = capsys.readouterr().err
+    assert named in err and ("not supported with a VO batch" in err or "--jobs" in named)
+
+
+def test_vo_batch_writes_json_csv_and_markdown(synth_sequence, tmp_path):
+    run_cfg = _config(tmp_path, "width: 320\nheight: 96\n")
+    path = _vo_batch(tmp_path, f"config: {run_cfg}\nsequences:\n"
+                               f"  - {{name: s00, path: {synth_sequence}, max_frames: 35}}\n")
+    r = _cli("evaluate", "--batch", path, "--json", "-", "--csv", tmp_path / "t.csv", "--markdown", tmp_path / "t.md")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["status"] == {"s00/dso": "ran"}
+    assert (tmp_path / "t.csv").read_text().startswith("sequence,method,t_rel")
+    assert "| s00 | dso |" in (tmp_path / "t.md").read_text()

@@ -150,6 +150,7 @@ def test_vo_batch_type_errors(tmp_path):
     with pytest.raises(ValueError, match=r"vo\.yaml: sequences\[0\]\.max_frame: unknown key; allowed: calib, "
                                          r"max_frames, name, path"):
         load_vo_batch(path)
+    (tmp_path / "ref").mkdir()
     path.write_text("output: out\nmodes:\nsequences:\n  - {path: seq/00, max_frames: 30}\n"
                     "references: [{name: r, dir: ref}]\n")
     cfg = load_vo_batch(path)

@@ -151,15 +151,34 @@ def _is_vo_batch(path: str) -> bool:
         return False  # the entry-list loader reports the problem with the file's name
 
 
-def _run_vo_batch(args: argparse.Namespace) -> int:
-    from apps.pipeline.batch import format_markdown, load_vo_batch, run_vo_batch
+#: Scoring flags a VO batch does not take (its runs are scored by the KP3D protocol, frame by frame).
+_VO_BATCH_UNSUPPORTED = ("max_frames", "truncate_gt", "max_time_diff", "lengths", "arithmetic", "split")
 
+
+def _run_vo_batch(args: argparse.Namespace) -> int:
+    from apps.io.atomic import atomic_write_text
+    from apps.pipeline.batch import format_csv, format_json, format_markdown, load_vo_batch, run_vo_batch
+
+    given = [f"--{k.replace('_', '-')}" for k in _VO_BATCH_UNSUPPORTED if getattr(args, k) not in (None, False)]
+    if given:
+        raise ValueError(f"{', '.join(given)}: not supported with a VO batch ({args.batch}); a VO batch scores "
+                         "every frame of its sequences (per-sequence max_frames in the YAML)")
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs: expected an integer >= 1, got {args.jobs}")
     cfg = load_vo_batch(args.batch)
     if args.jobs:
         cfg.jobs = args.jobs
     if args.align:
         cfg.align = args.align
     out = run_vo_batch(cfg, keep_going=args.keep_going)
-    sys.stdout.write(format_markdown(out["rows"], out["means"], cfg))
-    print(f"tables: {cfg.output / 'results.md'}, {cfg.output / 'results.csv'}; runs and plots under {cfg.output}")
+    table = format_markdown(out["rows"], out["means"], cfg)
+    sys.stdout.write(format_json(out) if args.json == "-" else table)
+    if args.json and args.json != "-":
+        atomic_write_text(args.json, format_json(out))
+    if args.csv:
+        atomic_write_text(args.csv, format_csv(out["rows"], out["means"]))
+    if args.markdown:
+        atomic_write_text(args.markdown, table)
+    print(f"tables: {cfg.output / 'results.md'}, {cfg.output / 'results.csv'}; runs and plots under {cfg.output}",
+          file=sys.stderr if args.json == "-" else sys.stdout)
     return 1 if any(st.startswith("failed") for st in out["status"].values()) else 0

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from apps.io.atomic import atomic_write_text
+from frontend.common.paths import check_folder_name, check_output_dir, require_dir
 
 logger = logging.getLogger(__name__)
 
@@ -106,16 +107,21 @@ def load_vo_batch(path: str | os.PathLike) -> VOBatchConfig:
         p = Path(os.path.expanduser(str(p)))
         return p if p.is_absolute() else (base / p).resolve()
 
-    seqs = [SequenceSpec(str(s.name) if s.name is not None and str(s.name) else Path(s.path).name, rel(s.path),
-                         s.max_frames, rel(s.calib)) for s in spec.sequences]
+    seqs = [SequenceSpec(check_folder_name(str(s.name) if s.name is not None and str(s.name)
+                                           else Path(s.path).name, f"{path}: sequences[{i}].name"),
+                         rel(s.path), s.max_frames, rel(s.calib)) for i, s in enumerate(spec.sequences)]
     if not seqs:
         raise ValueError(f"{path}: 'sequences' is empty")
     modes = spec.modes or ["dsdso", "dso", "f2f"]
     bad = [m for m in modes if m not in ("dsdso", "dso", "f2f")]
     if bad:
         raise ValueError(f"{path}: unknown mode(s) {bad}; use dsdso, dso, f2f")
-    refs = [(r.name, rel(r.dir)) for r in spec.references]
-    return VOBatchConfig(rel(spec.output), seqs, modes, rel(spec.config), refs, spec.jobs, spec.align)
+    refs = [(r.name, require_dir(rel(r.dir), f"{path}: references[{i}].dir"))
+            for i, r in enumerate(spec.references)]
+    if spec.jobs < 1:
+        raise ValueError(f"{path}: jobs must be >= 1, got {spec.jobs}")
+    output = check_output_dir(rel(spec.output), f"{path}: output")
+    return VOBatchConfig(output, seqs, modes, rel(spec.config), refs, spec.jobs, spec.align)
 
 
 KEY_FILE = "batch_key.json"
@@ -301,9 +307,9 @@ def run_vo_batch(cfg: VOBatchConfig, keep_going: bool = False) -> dict[str, Any]
     means = _means(rows)
     atomic_write_text(cfg.output / "results.md", format_markdown(rows, means, cfg))
     atomic_write_text(cfg.output / "results.csv", format_csv(rows, means))
-    atomic_write_text(cfg.output / "results.json", json.dumps({"rows": rows, "means": means, "status": status},
-                                                              indent=2, default=float) + "\n")
-    return {"rows": rows, "means": means, "status": status}
+    out = {"rows": rows, "means": means, "status": status}
+    atomic_write_text(cfg.output / "results.json", format_json(out))
+    return out
 
 
 def _means(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
@@ -334,6 +340,11 @@ def format_markdown(rows, means, cfg: VOBatchConfig) -> str:
         lines.append(f"| **mean** | {method} | {_f(m['t_rel'])} | {_f(m['r_rel'])} | {_f(m['ate_rmse'], 3)} | "
                      f"{_f(m['fps'], 1)} | |")
     return "\n".join(lines) + "\n"
+
+
+def format_json(out: dict[str, Any]) -> str:
+    """``run_vo_batch``'s result as the text of ``results.json``."""
+    return json.dumps(out, indent=2, default=float) + "\n"
 
 
 def format_csv(rows, means) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 from apps.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from apps.io.camera import Intrinsics
 from apps.io.trajectory import check_poses, write_kitti_poses
+from frontend.common.paths import check_folder_name
 
 from . import effects
 from .render import Renderer, RenderOptions
@@ -177,8 +178,7 @@ def render_sequence(out_root: str | os.PathLike, world_from_cam: np.ndarray, int
     options = options or SynthOptions()
     options.check()
     poses = _check_poses(world_from_cam)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name in (".", ".."):
-        raise ValueError(f"sequence name must be a plain folder name (letters, digits, _ . -), got {name!r}")
+    check_folder_name(name, "sequence name")
     if intrinsics is None:
         intrinsics = kitti_intrinsics(options.width, options.height)
     if not isinstance(intrinsics, Intrinsics):

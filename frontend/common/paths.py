@@ -1,7 +1,9 @@
-"""Portable labels for paths recorded in shipped metadata (nothing that names one machine's folders)."""
+"""Path checks with errors that name the argument, and portable labels for paths recorded in shipped
+metadata (nothing that names one machine's folders)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 
@@ -14,3 +16,46 @@ def portable_label(path: str | os.PathLike, base: str | os.PathLike | None = Non
         return p.relative_to(root).as_posix()
     except ValueError:
         return "/".join(p.parts[-3:])
+
+
+def require_file(path: str | os.PathLike, what: str) -> Path:
+    """``path`` as a Path when it is a file; else FileNotFoundError (missing) or IsADirectoryError
+    (exists but is not a file), both naming ``what`` and the path."""
+    p = Path(path)
+    if not p.is_file():
+        if p.exists():
+            raise IsADirectoryError(f"{what} exists but is not a file: {p}")
+        raise FileNotFoundError(f"{what} not found: {p}")
+    return p
+
+
+def require_dir(path: str | os.PathLike, what: str) -> Path:
+    """``path`` as a Path when it is a folder; else FileNotFoundError (missing) or NotADirectoryError
+    (exists but is not a folder), both naming ``what`` and the path."""
+    p = Path(path)
+    if not p.is_dir():
+        if p.exists():
+            raise NotADirectoryError(f"{what} exists but is not a folder: {p}")
+        raise FileNotFoundError(f"{what} not found: {p}")
+    return p
+
+
+def check_output_dir(path: str | os.PathLike, what: str) -> Path:
+    """``path`` as a Path for a folder to write into: NotADirectoryError naming ``what`` when it, or
+    a parent, exists and is not a folder (missing folders are fine: writers create them)."""
+    p = Path(path)
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                where = "" if q == p else f": {q}"
+                raise NotADirectoryError(f"{what} {p}{where} exists and is not a folder")
+            break
+    return p
+
+
+def check_folder_name(name: str, what: str) -> str:
+    """``name`` when it is a plain folder name (letters, digits, ``_ . -``; not ``.``/``..``), else
+    ValueError naming ``what``: such a name cannot reach outside the folder it is joined to."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name in (".", ".."):
+        raise ValueError(f"{what} must be a plain folder name (letters, digits, _ . -), got {name!r}")
+    return name
