@@ -144,6 +144,37 @@ def test_adapt_options_check():
             AdaptOptions(**bad).check()
 
 
+def test_adapt_option_errors_name_the_flag_and_the_value():
+    from frontend.training.adapt_keypoints import KeypointAdaptOptions
+
+    with pytest.raises(ValueError, match=r"^AdaptOptions: iterations \(--iterations\) must be >= 1, got 0$"):
+        AdaptOptions(iterations=0).check()
+    with pytest.raises(ValueError, match=r"^AdaptOptions: num_threads \(--threads\) must be >= 0, got -1$"):
+        AdaptOptions(num_threads=-1).check()
+    with pytest.raises(ValueError, match=r"^KeypointAdaptOptions: steps \(--keypoint-steps\) must be >= 0, got -4$"):
+        AdaptOptions(keypoint=KeypointAdaptOptions(steps=-4)).check()
+
+
+@pytest.mark.skipif(not (SHIPPED / "frontend.json").is_file(), reason="shipped networks not in the checkout")
+def test_adapt_checks_out_and_checkpoints_before_running_anything(tmp_path):
+    from frontend.training.adapt import adapt_frontend
+
+    def never(*_):
+        raise AssertionError("the backend ran")
+
+    with pytest.raises(ValueError, match=r"--out .* is the starting frontend \(--model-dir"):
+        adapt_frontend(None, SHIPPED, SHIPPED, never)
+    with pytest.raises(ValueError, match=r"--out .*sub is inside the starting frontend"):
+        adapt_frontend(None, SHIPPED / "sub", SHIPPED, never)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError, match=r"adapt: --out .*file exists and is not a folder"):
+        adapt_frontend(None, tmp_path / "file", SHIPPED, never)
+    with pytest.raises(PermissionError, match=r"adapt: --out /sys/kp3d_out cannot be written"):
+        adapt_frontend(None, "/sys/kp3d_out", SHIPPED, never)
+    with pytest.raises(FileNotFoundError, match=r"adapt: --keypoint-checkpoint not found: .*nope\.pt"):
+        adapt_frontend(None, tmp_path / "out", SHIPPED, never, keypoint_checkpoint=str(tmp_path / "nope.pt"))
+
+
 # ----------------------------------------------------------------------------- end to end
 @pytest.fixture(scope="module")
 def small_render(tmp_path_factory):

@@ -169,6 +169,13 @@ def _tiny_config(steps=4, **run):
     })
 
 
+def test_run_and_optim_errors_name_the_key_and_the_value():
+    with pytest.raises(ValueError, match=r"run: batch_size \(--batch-size\) must be >= 1, got 0$"):
+        _tiny_config(batch_size=0)
+    with pytest.raises(ValueError, match=r"optim: lr must be > 0, got -1"):
+        config_from_dict({"task": "keypoints", "optim": {"lr": -1}})
+
+
 def test_resume_reproduces_the_next_step(tmp_path):
     full = Trainer(_tiny_config(), tmp_path / "a", device="cpu", progress=False)
     full.train(3)

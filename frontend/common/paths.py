@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 
 
@@ -59,3 +60,15 @@ def check_folder_name(name: str, what: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name in (".", ".."):
         raise ValueError(f"{what} must be a plain folder name (letters, digits, _ . -), got {name!r}")
     return name
+
+
+def require_writable_dir(path: str | os.PathLike, what: str) -> Path:
+    """Create the folder ``path`` (and its parents) and prove it writable with a temporary file, so a
+    long job fails at the start, not at its end; OSError naming ``what`` otherwise."""
+    p = check_output_dir(path, what)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=p).close()
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"{what} {p} cannot be written ({exc.strerror or exc})") from None
+    return p

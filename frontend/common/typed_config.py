@@ -69,6 +69,15 @@ def load_dataclass(cls: type[T], data: Any, where: str) -> T:
         raise ConfigError(f"{where}: " + "; ".join(lines)) from None
 
 
+def check_ranges(where: str, checks: Mapping[str, tuple[Any, bool, str]]) -> None:
+    """Range checks of a config: ``checks`` maps a field's name (e.g. ``"steps (--steps)"``) to
+    ``(value, ok, expected)``; every one not ``ok`` goes into one ``ConfigError``
+    ``where: steps (--steps) must be >= 0, got -1``."""
+    bad = [f"{name} must be {expected}, got {value!r}" for name, (value, ok, expected) in checks.items() if not ok]
+    if bad:
+        raise ConfigError(f"{where}: " + "; ".join(bad))
+
+
 def load_yaml_dataclass(cls: type[T], path: str | os.PathLike, what: str = "config file", *,
                         overrides: Mapping[str, Any] | None = None) -> T:
     """``cls`` from the YAML file ``path`` (``None``: defaults) with ``overrides`` (values not None) on top.

@@ -32,7 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from frontend.common.paths import portable_label
+from frontend.common.paths import portable_label, require_file, require_writable_dir
+from frontend.common.typed_config import check_ranges
 from frontend.losses.depth import DepthLossOptions, multiscale_photometric_loss, sparse_scale_invariant_loss
 from frontend.training.adapt_data import BackendRun, FrameSequence, Sample, build_samples, sparse_depths
 from frontend.training.adapt_keypoints import (KeypointAdaptOptions, evaluate_keypoint_samples, finetune_keypoints,
@@ -82,16 +83,21 @@ class AdaptOptions:
     keypoint: KeypointAdaptOptions = field(default_factory=KeypointAdaptOptions)  # steps 0: KeypointNet copied
 
     def check(self) -> "AdaptOptions":
-        if self.iterations < 1 or self.steps < 0 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError(f"AdaptOptions: need iterations >= 1, steps >= 0, batch_size >= 1, lr > 0, got {self}")
-        if self.first_mode not in ("dsdso", "dso"):
-            raise ValueError(f"AdaptOptions.first_mode must be 'dsdso' or 'dso', got {self.first_mode!r}")
-        if self.sparse_weight < 0 or not 0 <= self.variance_weight <= 1 or self.max_sparse_ratio <= 1:
-            raise ValueError("AdaptOptions: sparse_weight >= 0, variance_weight in [0, 1], max_sparse_ratio > 1")
-        if not self.offsets or 0 in self.offsets or self.settle_keyframes < 0 or self.num_threads < 0:
-            raise ValueError("AdaptOptions: offsets non-empty without 0, settle_keyframes >= 0, num_threads >= 0")
-        if not 0 <= self.flip_probability <= 1 or self.min_baseline_ratio < 0 or self.grad_clip < 0:
-            raise ValueError("AdaptOptions: flip_probability in [0, 1], min_baseline_ratio >= 0, grad_clip >= 0")
+        check_ranges("AdaptOptions", {
+            "iterations (--iterations)": (self.iterations, self.iterations >= 1, ">= 1"),
+            "steps (--steps)": (self.steps, self.steps >= 0, ">= 0"),
+            "first_mode (--first-mode)": (self.first_mode, self.first_mode in ("dsdso", "dso"), "'dsdso' or 'dso'"),
+            "num_threads (--threads)": (self.num_threads, self.num_threads >= 0, ">= 0"),
+            "batch_size": (self.batch_size, self.batch_size >= 1, ">= 1"),
+            "lr": (self.lr, self.lr > 0, "> 0"),
+            "sparse_weight": (self.sparse_weight, self.sparse_weight >= 0, ">= 0"),
+            "variance_weight": (self.variance_weight, 0 <= self.variance_weight <= 1, "in [0, 1]"),
+            "max_sparse_ratio": (self.max_sparse_ratio, self.max_sparse_ratio > 1, "> 1"),
+            "offsets": (self.offsets, bool(self.offsets) and 0 not in self.offsets, "non-empty without 0"),
+            "settle_keyframes": (self.settle_keyframes, self.settle_keyframes >= 0, ">= 0"),
+            "flip_probability": (self.flip_probability, 0 <= self.flip_probability <= 1, "in [0, 1]"),
+            "min_baseline_ratio": (self.min_baseline_ratio, self.min_baseline_ratio >= 0, ">= 0"),
+            "grad_clip": (self.grad_clip, self.grad_clip >= 0, ">= 0")})
         self.keypoint.check()
         return self
 
@@ -115,10 +121,13 @@ def resolve_base_checkpoints(model_dir: str | os.PathLike, meta: dict[str, Any],
                 parts = Path(recorded).parts
                 if "frontend" in parts:
                     candidates.append(REPO_ROOT.joinpath(*parts[parts.index("frontend"):]))
-        path = next((c for c in candidates if c.is_file()), None)
+        if explicit:
+            path = require_file(explicit, f"adapt: --{kind}-checkpoint")
+        else:
+            path = next((c for c in candidates if c.is_file()), None)
         if path is None:
             raise FileNotFoundError(f"adapt: no {kind} network checkpoint for {model_dir} (tried "
-                                    f"{', '.join(map(str, candidates)) or 'nothing'}); pass --{kind}-checkpoint")
+                                    f"{', '.join(map(str, candidates))}); pass --{kind}-checkpoint")
         found.append(path)
     return found[0], found[1]
 
@@ -317,17 +326,21 @@ def adapt_frontend(sequence: FrameSequence, out_dir: str | os.PathLike, base_mod
     from frontend.models import load_checkpoint, save_checkpoint
 
     options = (options or AdaptOptions()).check()
+    base_dir, out = Path(base_model_dir), Path(out_dir)
+    if base_dir.resolve() in (out.resolve(), *out.resolve().parents):
+        where = "" if out.resolve() == base_dir.resolve() else "inside "
+        raise ValueError(f"adapt: --out {out} is {where}the starting frontend (--model-dir {base_dir}) and would "
+                         "overwrite it; give another folder")
     if options.num_threads:
         torch.set_num_threads(options.num_threads)
-    base_dir = Path(base_model_dir)
     meta = read_frontend_meta(base_dir)
     kp_path, depth_path = resolve_base_checkpoints(base_dir, meta, keypoint_checkpoint, depth_checkpoint)
     keypoint_net, _ = load_checkpoint(kp_path, expected_kind="keypoint")
     depth_net, _ = load_checkpoint(depth_path, expected_kind="depth")
+    require_writable_dir(out, "adapt: --out")  # before the backend runs and the training, not after
     export_options = export_options_from_meta(meta)
     dw, dh = export_options.depth_size
     K = sequence.intrinsics.scaled(dw, dh).K
-    out = Path(out_dir)
     report: dict[str, Any] = {"sequence": sequence_label, "frames": len(sequence),
                               "base_model_dir": portable_label(base_dir),
                               "base_checkpoints": {"keypoint": portable_label(kp_path),

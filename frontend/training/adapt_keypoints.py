@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from frontend.common.typed_config import check_ranges
 from frontend.losses.keypoint import KeypointLossOptions
 from frontend.training.adapt_data import FrameSequence, Sample, grey_reader
 from frontend.training.augment import PhotometricOptions, photometric_augment
@@ -55,12 +56,15 @@ class KeypointAdaptOptions:
         probability=0.8, brightness=0.2, contrast=0.2, noise_std=0.0, blur_probability=0.0))
 
     def check(self) -> "KeypointAdaptOptions":
-        if self.steps < 0 or self.batch_size < 1 or self.lr <= 0 or self.warmup_steps < 0 or self.grad_clip < 0:
-            raise ValueError(f"KeypointAdaptOptions: need steps >= 0, batch_size >= 1, lr > 0, warmup_steps >= 0, "
-                             f"grad_clip >= 0, got {self}")
-        if self.homography_weight < 0 or not 0 < self.min_depth_ratio < 1 or self.max_eval_samples < 1:
-            raise ValueError("KeypointAdaptOptions: homography_weight >= 0, min_depth_ratio in (0, 1), "
-                             "max_eval_samples >= 1")
+        check_ranges("KeypointAdaptOptions", {
+            "steps (--keypoint-steps)": (self.steps, self.steps >= 0, ">= 0"),
+            "batch_size": (self.batch_size, self.batch_size >= 1, ">= 1"),
+            "lr": (self.lr, self.lr > 0, "> 0"),
+            "warmup_steps": (self.warmup_steps, self.warmup_steps >= 0, ">= 0"),
+            "grad_clip": (self.grad_clip, self.grad_clip >= 0, ">= 0"),
+            "homography_weight": (self.homography_weight, self.homography_weight >= 0, ">= 0"),
+            "min_depth_ratio": (self.min_depth_ratio, 0 < self.min_depth_ratio < 1, "in (0, 1)"),
+            "max_eval_samples": (self.max_eval_samples, self.max_eval_samples >= 1, ">= 1")})
         return self
 
 

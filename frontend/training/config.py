@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from frontend.common.typed_config import load_dataclass
+from frontend.common.typed_config import check_ranges, load_dataclass
 
 TASKS = ("keypoints", "depth", "multiview")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +25,11 @@ class OptimConfig:
     grad_clip: float = 5.0        # max global gradient norm (0 = off)
 
     def __post_init__(self) -> None:
-        if self.lr <= 0 or self.weight_decay < 0 or self.warmup_steps < 0 or self.total_steps < 1:
-            raise ValueError(f"optim: need lr > 0, weight_decay >= 0, warmup_steps >= 0, total_steps >= 1, got {self}")
+        check_ranges("optim", {
+            "lr": (self.lr, self.lr > 0, "> 0"),
+            "weight_decay": (self.weight_decay, self.weight_decay >= 0, ">= 0"),
+            "warmup_steps": (self.warmup_steps, self.warmup_steps >= 0, ">= 0"),
+            "total_steps": (self.total_steps, self.total_steps >= 1, ">= 1")})
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"optim.schedule must be 'cosine' or 'constant', got {self.schedule!r}")
         if not 0 <= self.min_lr_ratio <= 1 or self.grad_clip < 0:
@@ -47,9 +50,14 @@ class TrainRunOptions:
     num_threads: int = 0          # torch.set_num_threads (0 = leave torch's default)
 
     def __post_init__(self) -> None:
-        if self.max_steps < 1 or self.batch_size < 1 or self.workers < 0 or self.checkpoint_every < 1 \
-                or self.log_every < 1 or self.num_threads < 0 or self.snapshot_every < 0:
-            raise ValueError(f"run: invalid settings {self}")
+        check_ranges("run", {
+            "max_steps": (self.max_steps, self.max_steps >= 1, ">= 1"),
+            "batch_size (--batch-size)": (self.batch_size, self.batch_size >= 1, ">= 1"),
+            "workers": (self.workers, self.workers >= 0, ">= 0"),
+            "checkpoint_every": (self.checkpoint_every, self.checkpoint_every >= 1, ">= 1"),
+            "snapshot_every": (self.snapshot_every, self.snapshot_every >= 0, ">= 0"),
+            "log_every": (self.log_every, self.log_every >= 1, ">= 1"),
+            "num_threads (--threads)": (self.num_threads, self.num_threads >= 0, ">= 0")})
 
 
 @dataclass
