@@ -93,6 +93,19 @@ def test_config_errors_name_the_problem(tmp_path):
         load_config(tmp_path / "nope.yaml")
 
 
+
+@pytest.mark.parametrize("f2f, match", [
+    ("{ransac_confidence: 2.0}", r"ransac_confidence must be in \(0, 1\), got 2\.0"),
+    ("{ransac_reprojection_px: .nan}", r"ransac_reprojection_px must be a finite number of pixels > 0, got nan"),
+    ("{ransac_iterations: 99999999999}", r"ransac_iterations must be in 1\.\.2147483647, got 99999999999"),
+])
+def test_f2f_ransac_options_are_checked_when_the_config_loads(tmp_path, f2f, match):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"mode: f2f\nf2f: {f2f}\n")
+    with pytest.raises(ValueError, match=r"c\.yaml: f2f: " + match):
+        load_config(path)
+
+
 def test_sample_depth_is_bilinear_and_unknown_next_to_unknown_depth():
     from apps.pipeline.f2f import sample_depth
 

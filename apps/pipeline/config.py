@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apps.pipeline.f2f import PNP_SOLVERS, F2FOptions
+from apps.pipeline.f2f import INT32_MAX, PNP_SOLVERS, F2FOptions
 from frontend.common.typed_config import load_yaml_dataclass
 
 logger = logging.getLogger(__name__)
@@ -79,9 +79,9 @@ class RunConfig:
             raise ValueError(f"crop must be none|center|bottom, got {self.crop!r}")
         if self.top_k <= 0 or self.prefetch < 0 or self.pnp_top_k <= 0:
             raise ValueError("top_k and pnp_top_k must be > 0 and prefetch >= 0")
-        if self.pnp_iterations <= 0 or not self.pnp_reprojection_px > 0:
-            raise ValueError(f"pnp_iterations and pnp_reprojection_px must be > 0, got {self.pnp_iterations} and "
-                             f"{self.pnp_reprojection_px}")
+        if not 0 < self.pnp_iterations <= INT32_MAX or not 0 < self.pnp_reprojection_px < math.inf:
+            raise ValueError(f"pnp_iterations must be in 1..{INT32_MAX} and pnp_reprojection_px a finite number > 0, "
+                             f"got {self.pnp_iterations} and {self.pnp_reprojection_px}")
         if not (math.isfinite(self.realtime_speed) and self.realtime_speed >= 0):
             raise ValueError(f"realtime_speed must be >= 0 (0 = as fast as possible), got {self.realtime_speed}")
         if self.camera_height is not None and not (math.isfinite(self.camera_height) and self.camera_height >= 0):

@@ -6,6 +6,7 @@ predicted depth; the current frame's matched keypoints give 2D-3D correspondence
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -13,6 +14,9 @@ import numpy as np
 
 from apps.io.camera import Intrinsics
 from apps.pipeline.status import FrameStatus
+from frontend.common.typed_config import check_ranges
+
+INT32_MAX = 2**31 - 1  # OpenCV's int arguments (RANSAC iterations)
 
 
 # PnP-RANSAC variants (F2FOptions.ransac_solver): OpenCV's classic RANSAC around a minimal solver
@@ -39,16 +43,20 @@ class F2FOptions:
     max_depth_m: float = 60.0
 
     def check(self) -> None:
-        if self.min_matches < 4 or self.min_inliers < 4:
-            raise ValueError("F2FOptions: min_matches and min_inliers must be >= 4 (PnP needs 4 points)")
-        if not 0 < self.max_descriptor_distance <= 2:
-            raise ValueError("F2FOptions.max_descriptor_distance must be in (0, 2]")
-        if self.ransac_reprojection_px <= 0 or self.ransac_iterations <= 0:
-            raise ValueError("F2FOptions: ransac_reprojection_px and ransac_iterations must be positive")
-        if self.ransac_solver not in PNP_SOLVERS:
-            raise ValueError(f"F2FOptions.ransac_solver must be one of {tuple(PNP_SOLVERS)}, got {self.ransac_solver!r}")
-        if not 0 < self.min_depth_m < self.max_depth_m:
-            raise ValueError("F2FOptions: need 0 < min_depth_m < max_depth_m")
+        """Ranges of every option (what OpenCV's solvePnPRansac would otherwise refuse mid-run)."""
+        check_ranges("f2f", {
+            "min_matches": (self.min_matches, self.min_matches >= 4, ">= 4 (PnP needs 4 points)"),
+            "min_inliers": (self.min_inliers, self.min_inliers >= 4, ">= 4 (PnP needs 4 points)"),
+            "max_descriptor_distance": (self.max_descriptor_distance, 0 < self.max_descriptor_distance <= 2,
+                                        "in (0, 2]"),
+            "ransac_reprojection_px": (self.ransac_reprojection_px, 0 < self.ransac_reprojection_px < math.inf,
+                                       "a finite number of pixels > 0"),
+            "ransac_iterations": (self.ransac_iterations, 0 < self.ransac_iterations <= INT32_MAX,
+                                  f"in 1..{INT32_MAX}"),
+            "ransac_confidence": (self.ransac_confidence, 0 < self.ransac_confidence < 1, "in (0, 1)"),
+            "ransac_solver": (self.ransac_solver, self.ransac_solver in PNP_SOLVERS, f"one of {tuple(PNP_SOLVERS)}"),
+            "min_depth_m": (self.min_depth_m, 0 < self.min_depth_m < self.max_depth_m, "in (0, max_depth_m)"),
+            "max_depth_m": (self.max_depth_m, self.max_depth_m < math.inf, "finite")})
 
 
 def mutual_nn_matches(desc_a: np.ndarray, desc_b: np.ndarray, max_distance: float) -> np.ndarray:
