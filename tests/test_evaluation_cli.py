@@ -182,6 +182,16 @@ def test_tum_estimate_paired_by_time_with_kitti_gt_and_times(capsys, tmp_path):
     assert data["ate_rmse"] < 1e-5 and data["scale"] == pytest.approx(1 / 3, rel=1e-6)
 
 
+@pytest.mark.parametrize("times, line", [("0.0\n0.2\n0.1\n", 3), ("0.0\nnan\n0.2\n", 2)])
+def test_gt_times_must_be_finite_and_increasing(capsys, tmp_path, times, line):
+    write_kitti_poses(tmp_path / "gt.txt", curvy(3))
+    write_tum(tmp_path / "est.tum", [0.0, 0.1, 0.2], curvy(3))
+    (tmp_path / "times.txt").write_text(times)
+    code, _, err = _run(capsys, "--gt", tmp_path / "gt.txt", "--est", tmp_path / "est.tum",
+                        "--gt-times", tmp_path / "times.txt")
+    assert code == 2 and f"{tmp_path / 'times.txt'}:{line}: timestamp" in err
+
+
 def test_bad_inputs_give_clear_errors(capsys, trajectories, tmp_path):
     root, _ = trajectories
     missing = tmp_path / "nope.txt"

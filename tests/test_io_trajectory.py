@@ -52,6 +52,21 @@ def test_bad_inputs_name_the_file(tmp_path):
         write_kitti_poses(tmp_path / "x.txt", np.eye(4))
 
 
+def test_tum_and_euroc_timestamps_must_increase(tmp_path):
+    tum = tmp_path / "t.txt"
+    tum.write_text("# t x y z qx qy qz qw\n0.0 0 0 0 0 0 0 1\n0.2 0 0 0 0 0 0 1\n\n0.1 0 0 0 0 0 0 1\n")
+    with pytest.raises(ValueError, match=r"t\.txt:5: timestamps must be strictly increasing, got 0\.1 after 0\.2 "
+                                         r"\(line 3\)"):
+        read_tum(tum)
+    tum.write_text("0.0 0 0 0 0 0 0 1\n0.0 0 0 0 0 0 0 1\n")
+    with pytest.raises(ValueError, match=r"t\.txt:2: timestamps must be strictly increasing"):
+        read_trajectory(tum)
+    euroc = tmp_path / "data.csv"
+    _write_euroc(euroc, np.array([1.0, 2.0, 2.0]), _random_poses(3))
+    with pytest.raises(ValueError, match=r"data\.csv:4: timestamps must be strictly increasing"):
+        read_trajectory(euroc)
+
+
 def test_failed_write_keeps_old_file(tmp_path):
     path = tmp_path / "p.txt"
     write_kitti_poses(path, _random_poses(3))

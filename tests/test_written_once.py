@@ -63,12 +63,12 @@ def test_no_second_pose_validator_or_time_association():
 
 def test_ground_truth_time_association_picks_the_nearest_pose(tmp_path):
     frame_times = np.array([0.0, 0.1, 0.2, 0.3])
-    gt_times = np.array([0.31, -0.02, 0.04, 0.06, 0.12, 0.19, 0.25])  # unsorted on purpose
+    gt_times = np.array([-0.02, 0.04, 0.06, 0.12, 0.19, 0.25, 0.31])  # TUM readers require increasing times
     gt = _poses(len(gt_times))
     write_tum(tmp_path / "gt.txt", gt_times, gt)
     picked = load_gt_poses(tmp_path / "gt.txt", 4, frame_times)
     # nearest within half a frame period: 0.0 -> -0.02, 0.1 -> 0.12, 0.2 -> 0.19, 0.3 -> 0.31
-    np.testing.assert_allclose(picked[:, 2, 3], [1.0, 4.0, 5.0, 0.0], atol=1e-9)
+    np.testing.assert_allclose(picked[:, 2, 3], [0.0, 3.0, 4.0, 6.0], atol=1e-9)
     # a ground truth covering part of the frames (EuRoC's starts after the camera): NaN rows for the others
     write_tum(tmp_path / "gt.txt", np.array([0.0, 0.1, 0.2]), _poses(3))
     picked = load_gt_poses(tmp_path / "gt.txt", 4, frame_times)

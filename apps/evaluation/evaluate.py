@@ -319,20 +319,6 @@ def evaluate_covered(gt: np.ndarray, est: np.ndarray, align: str = "scale", *,
                                                    f"{describe_coverage(covered)}")
 
 
-def read_times(path: str | os.PathLike) -> np.ndarray:
-    """KITTI ``times.txt``: one timestamp (s) per line -> (N,) float64."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"timestamps file not found: {path}")
-    try:
-        values = np.loadtxt(path, dtype=np.float64, ndmin=1)
-    except ValueError as exc:
-        raise ValueError(f"{path}: expected one number (seconds) per line: {exc}") from None
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"{path}: expected one number (seconds) per line, got shape {values.shape}")
-    return values
-
-
 def evaluate_files(
     gt_path: str | os.PathLike,
     est_path: str | os.PathLike,
@@ -350,6 +336,7 @@ def evaluate_files(
     truth then becomes the camera's. Errors name the files.
     """
     from apps.io.ground_truth import read_ground_truth  # lazy: keeps this module light to import
+    from apps.io.kitti_format import read_times
     from apps.io.trajectory import read_trajectory
 
     opts = (options or EvaluateOptions()).check()

@@ -178,7 +178,7 @@ def read_times_and_exposures(path: str | os.PathLike) -> tuple[np.ndarray, np.nd
         raise FileNotFoundError(f"timestamps file not found: {path}")
     times: list[float] = []
     exposures: list[float] = []
-    prev_line = 0
+    line_numbers: list[int] = []
     for lineno, raw in enumerate(read_text_stripping_bom(path).splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -196,16 +196,25 @@ def read_times_and_exposures(path: str | os.PathLike) -> tuple[np.ndarray, np.nd
             if not (np.isfinite(exposure) and exposure > 0):
                 raise ValueError(f"{path}:{lineno}: exposure time must be > 0, got {tokens[2]!r}")
             exposures.append(exposure)
-        if times and t <= times[-1]:
-            raise ValueError(f"{path}:{lineno}: timestamps must be strictly increasing, got {t!r} after "
-                             f"{times[-1]!r} (line {prev_line})")
         times.append(t)
-        prev_line = lineno
+        line_numbers.append(lineno)
     if not times:
         raise ValueError(f"timestamps file {path} is empty (expected one number per frame)")
+    check_increasing_times(path, times, line_numbers)
     if exposures and len(exposures) != len(times):
         raise ValueError(f"timestamps file {path} mixes lines with and without exposure times")
     return np.asarray(times, dtype=np.float64), (np.asarray(exposures, dtype=np.float64) if exposures else None)
+
+
+def check_increasing_times(path: str | os.PathLike, times_s, line_numbers) -> None:
+    """ValueError naming ``path`` and the line unless ``times_s`` (seconds, read from ``line_numbers``
+    of the file) are strictly increasing."""
+    t = np.asarray(times_s, dtype=np.float64)
+    bad = np.flatnonzero(~(np.diff(t) > 0))
+    if bad.size:
+        i = int(bad[0]) + 1
+        raise ValueError(f"{path}:{line_numbers[i]}: timestamps must be strictly increasing, got {float(t[i])!r} "
+                         f"after {float(t[i - 1])!r} (line {line_numbers[i - 1]})")
 
 
 def write_times(path: str | os.PathLike, times: np.ndarray) -> None:

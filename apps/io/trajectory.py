@@ -14,13 +14,15 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from apps.io.atomic import atomic_write_text
+from apps.io.kitti_format import check_increasing_times
 from apps.io.poses import check_poses  # the one pose validator (apps.io.poses); also re-exported here
 
 PathLike = str | os.PathLike
 
 
-def _load_rows(path: PathLike, n_cols: int | tuple[int, ...], what: str) -> np.ndarray:
-    """Numeric rows of a whitespace-separated text file; '#' comments and blank lines skipped.
+def _load_rows(path: PathLike, n_cols: int | tuple[int, ...], what: str) -> tuple[np.ndarray, list[int]]:
+    """Numeric rows of a whitespace-separated text file and the line number of each; '#' comments and
+    blank lines skipped.
 
     Raises FileNotFoundError for a missing file and ValueError naming the file and line for a
     row with the wrong column count or a non-numeric/non-finite value.
@@ -30,6 +32,7 @@ def _load_rows(path: PathLike, n_cols: int | tuple[int, ...], what: str) -> np.n
         raise FileNotFoundError(f"{what} file not found: {path}")
     allowed = (n_cols,) if isinstance(n_cols, int) else n_cols
     rows: list[list[float]] = []
+    line_numbers: list[int] = []
     with open(path, encoding="utf-8-sig") as f:  # -sig: a leading byte-order mark is dropped
         for line_no, line in enumerate(f, 1):
             text = line.split("#", 1)[0].replace(",", " ").strip()
@@ -46,12 +49,13 @@ def _load_rows(path: PathLike, n_cols: int | tuple[int, ...], what: str) -> np.n
             if not all(np.isfinite(values)):
                 raise ValueError(f"{path}:{line_no}: non-finite value in {what} line")
             rows.append(values)
+            line_numbers.append(line_no)
     if not rows:
         raise ValueError(f"{path}: no poses found in {what} file")
     widths = {len(r) for r in rows}
     if len(widths) > 1:
         raise ValueError(f"{path}: mixed column counts {sorted(widths)} in {what} file")
-    return np.asarray(rows, dtype=np.float64)
+    return np.asarray(rows, dtype=np.float64), line_numbers
 
 
 def kitti_rows_to_poses(rows: np.ndarray) -> np.ndarray:
@@ -67,7 +71,7 @@ def read_kitti_poses(path: PathLike) -> np.ndarray:
 
     Returns (N, 4, 4) float64.
     """
-    return kitti_rows_to_poses(_load_rows(path, 12, "KITTI pose"))
+    return kitti_rows_to_poses(_load_rows(path, 12, "KITTI pose")[0])
 
 
 def write_kitti_poses(path: PathLike, world_from_cam: np.ndarray) -> None:
@@ -80,9 +84,10 @@ def write_kitti_poses(path: PathLike, world_from_cam: np.ndarray) -> None:
 def read_tum(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
     """Read a TUM trajectory ``timestamp tx ty tz qx qy qz qw`` per line.
 
-    Returns (timestamps (N,) float64 seconds, world_from_cam (N, 4, 4) float64).
+    Returns (timestamps (N,) float64 seconds, strictly increasing, world_from_cam (N, 4, 4) float64).
     """
-    rows = _load_rows(path, 8, "TUM trajectory")
+    rows, line_numbers = _load_rows(path, 8, "TUM trajectory")
+    check_increasing_times(path, rows[:, 0], line_numbers)
     quat = rows[:, 4:8]
     norms = np.linalg.norm(quat, axis=1)
     bad = np.flatnonzero(np.abs(norms) < 1e-9)
@@ -117,10 +122,10 @@ def read_euroc(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
     body's (the IMU's), not the camera's: a scale / sim3-aligned comparison with a camera trajectory
     keeps the camera's lever arm (EuRoC's T_BS: ~7 cm) as error, as ``evo_ape euroc`` does.
     """
-    return _euroc_poses(path, _load_rows(path, (8, 17), "EuRoC CSV trajectory (8 or 17 comma-separated columns)"))
+    return _euroc_poses(path, *_load_rows(path, (8, 17), "EuRoC CSV trajectory (8 or 17 comma-separated columns)"))
 
 
-def _euroc_poses(path: PathLike, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _euroc_poses(path: PathLike, rows: np.ndarray, line_numbers: list[int]) -> tuple[np.ndarray, np.ndarray]:
     quat_wxyz = rows[:, 4:8]
     norms = np.linalg.norm(quat_wxyz, axis=1)
     bad = np.flatnonzero(norms < 1e-9)
@@ -130,6 +135,7 @@ def _euroc_poses(path: PathLike, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     poses[:, :3, :3] = Rotation.from_quat(quat_wxyz[:, [1, 2, 3, 0]] / norms[:, None]).as_matrix()
     poses[:, :3, 3] = rows[:, 1:4]
     times = rows[:, 0] * 1e-9 if rows[0, 0] > 1e12 else rows[:, 0].copy()
+    check_increasing_times(path, times, line_numbers)
     return times, poses
 
 
@@ -164,9 +170,10 @@ def read_trajectory(path: PathLike) -> tuple[np.ndarray | None, np.ndarray]:
 
     Returns (timestamps (N,) float64 or None for KITTI, world_from_cam (N, 4, 4) float64).
     """
-    rows = _load_rows(path, (8, 12, 17), "trajectory (KITTI 12 columns, TUM 8 columns or EuRoC CSV 8 / 17)")
+    rows, line_numbers = _load_rows(path, (8, 12, 17),
+                                    "trajectory (KITTI 12 columns, TUM 8 columns or EuRoC CSV 8 / 17)")
     if rows.shape[1] == 12:
         return None, kitti_rows_to_poses(rows)
     if rows.shape[1] == 17 or _is_csv(path):
-        return _euroc_poses(path, rows)
+        return _euroc_poses(path, rows, line_numbers)
     return read_tum(path)
