@@ -12,6 +12,7 @@ the sizes are 320x256 and 640x480 (multiples of 32 for the networks).
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,10 @@ def load_hpatches_pairs(root: str | os.PathLike, width: int, height: int) -> lis
                 raise ValueError(f"{h_path}: expected a 3x3 homography ({exc})") from exc
             if H.shape != (3, 3):
                 raise ValueError(f"{h_path}: expected a 3x3 homography, got shape {H.shape}")
+            if not np.all(np.isfinite(H)):
+                raise ValueError(f"{h_path}: the homography has non-finite values (expected 9 finite numbers)")
+            if not np.linalg.cond(H) < 1e12:
+                raise ValueError(f"{h_path}: the homography is singular (expected an invertible 3x3 matrix)")
             raw_b = _read_grey(img_path)
             S_b = resize_matrix((raw_b.shape[1], raw_b.shape[0]), size)
             pairs.append(ImagePair(f"{seq.name}/1-{k}", image_a, _resize(raw_b, size), S_b @ H @ np.linalg.inv(S_a)))
@@ -207,7 +212,10 @@ def evaluate_detector(detector: Detector, pairs: Sequence[ImagePair], eps: float
 
 def evaluate_all(pairs: Sequence[ImagePair], detectors: Iterable[Detector], eps: float = 3.0,
                  extra: dict | None = None) -> dict[str, dict]:
-    """``{detector.name: {repeatability, localization, c1, c3, c5, mscore, n_pairs, **extra}}``."""
+    """``{detector.name: {repeatability, localization, c1, c3, c5, mscore, n_pairs, **extra}}``;
+    ``eps``: the distance threshold in pixels (``--threshold``), finite and > 0."""
+    if not 0 < eps < math.inf:
+        raise ValueError(f"threshold (--threshold): expected a finite distance > 0 px, got {eps}")
     out = {}
     for det in detectors:
         summary = evaluate_detector(det, pairs, eps)

@@ -104,6 +104,20 @@ def test_resize_matrix_and_hpatches_loader(tmp_path):
         load_hpatches_pairs(tmp_path, 100, 80)
     with pytest.raises(FileNotFoundError, match="HPatches"):
         load_hpatches_pairs(tmp_path / "nothing", 100, 80)
+    (tmp_path / "H_1_4").write_text("1 0 nan\n0 1 0\n0 0 1\n")
+    with pytest.raises(ValueError, match=r"H_1_4: the homography has non-finite values"):
+        load_hpatches_pairs(tmp_path, 100, 80)
+    (tmp_path / "H_1_4").write_text("1 2 0\n2 4 0\n0 0 1\n")
+    with pytest.raises(ValueError, match=r"H_1_4: the homography is singular"):
+        load_hpatches_pairs(tmp_path, 100, 80)
+
+
+@pytest.mark.parametrize("eps", [-1.0, 0.0, math.nan, math.inf])
+def test_the_distance_threshold_must_be_finite_and_positive(eps):
+    from frontend.hpatches import evaluate_all
+
+    with pytest.raises(ValueError, match=r"threshold \(--threshold\): expected a finite distance > 0 px"):
+        evaluate_all([], [], eps)
 
 
 def test_synthetic_pairs_are_seeded_and_consistent(tmp_path):
