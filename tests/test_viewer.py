@@ -340,6 +340,9 @@ def test_viewer_cli_arguments(tmp_path):
     assert (o.width, o.height, o.view, o.record_every, str(o.record_dir)) == (320, 240, "top", 5, str(tmp_path))
     with pytest.raises(SystemExit):
         parser.parse_args(["--viewer-size", "big"])
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(NotADirectoryError, match=r"--viewer-record .*taken exists and is not a folder"):
+        viewer_from_args(parser.parse_args(["--viewer-record", str(tmp_path / "taken")]))
 
 
 def test_map_points_capped_for_display():

@@ -48,6 +48,18 @@ def test_read_yaml_names_the_file(tmp_path):
         read_yaml(tmp_path / "nope.yaml", "run config")
 
 
+def test_a_duplicate_key_is_refused_naming_the_key_and_the_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("mode: dso\nf2f: {min_inliers: 4}\nmode: dsdso\n")
+    with pytest.raises(ValueError, match=r"c\.yaml: invalid YAML: duplicate key 'mode' on line 3"):
+        read_yaml(path)
+    path.write_text("x: {a: 1, a: 2}\n")
+    with pytest.raises(ValueError, match=r"c\.yaml: invalid YAML: duplicate key 'a' on line 1"):
+        read_yaml(path)
+    # a merge key's values may be overridden, as YAML allows
+    assert load_yaml_text("b: &b {a: 1, c: 2}\nx:\n  <<: *b\n  a: 3\n")["x"] == {"a": 3, "c": 2}
+
+
 def test_backend_options_take_exponents(tmp_path):
     from dso_bridge import load_options
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 # YAML 1.2 core-schema floats plus YAML 1.1's forms (digit separators, sexagesimal), as PyYAML spells them.
@@ -29,7 +28,25 @@ def _loader() -> type:
     import yaml  # lazy: keeps imports of callers cheap
 
     class Loader(yaml.SafeLoader):
-        """``yaml.SafeLoader`` whose floats follow YAML 1.2 (``1e-4`` is a float)."""
+        """``yaml.SafeLoader`` whose floats follow YAML 1.2 (``1e-4`` is a float) and which refuses a
+        mapping with the same key twice (PyYAML keeps the last one silently)."""
+
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *base" keys may be overridden
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # an unhashable key: the base class reports it
+                    continue
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        problem=f"duplicate key {key!r} on line {key_node.start_mark.line + 1} (a key may "
+                                f"appear once in a mapping; the mapping starts on line {node.start_mark.line + 1})")
+            return super().construct_mapping(node, deep=deep)
 
     Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_1_2, list("-+0123456789."))
     return Loader
@@ -48,14 +65,14 @@ def load_yaml_text(text: str) -> Any:
 def read_yaml(path: str | os.PathLike, what: str = "YAML file") -> Any:
     """Parsed content of the YAML file ``path`` (None for an empty file), as :func:`load_yaml_text`.
 
-    Raises FileNotFoundError naming ``what`` and the path when it is missing, and ValueError
-    naming the path when it is not valid YAML.
+    Raises FileNotFoundError (IsADirectoryError for a folder) naming ``what`` and the path when it is
+    missing, and ValueError naming the path when it is not valid YAML (a duplicate key included).
     """
     import yaml
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} not found: {path}")
+    from frontend.common.paths import require_file
+
+    path = require_file(path, what)
     try:
         return load_yaml_text(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
