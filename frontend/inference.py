@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from frontend.common.device import resolve_device
+from frontend.common.paths import require_dir
 from frontend.keypoints import select_topk
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,7 @@ class FrontendOutput:
 
 def read_frontend_meta(model_dir: str | os.PathLike) -> dict[str, Any]:
     """Validated ``frontend.json`` of a model folder; FileNotFoundError names any missing file."""
-    root = Path(model_dir)
-    if not root.is_dir():
-        raise FileNotFoundError(f"model dir {root} does not exist (expected the output of `kp3d-vo export`)")
+    root = require_dir(model_dir, "model dir (expected the output of `kp3d-vo export`)")
     meta_path = root / META_FILE
     if not meta_path.is_file():
         raise FileNotFoundError(f"model dir {root}: missing {META_FILE} (expected the output of `kp3d-vo export`)")

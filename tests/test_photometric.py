@@ -32,6 +32,11 @@ def test_read_photometric_normalises_and_checks(tmp_path, caplog):
     write_pcalib(tmp_path / "short.txt", np.arange(255))
     with pytest.raises(ValueError, match=r"short\.txt: expected 256 finite numbers.*found 255"):
         read_photometric(tmp_path / "short.txt", image_size=(64, 48))
+    values = np.arange(256.0)
+    values[7] = np.nan
+    write_pcalib(tmp_path / "nan.txt", values)
+    with pytest.raises(ValueError, match=r"nan\.txt: value 8 of 256 \(grey level 7\) is nan, expected a finite"):
+        read_photometric(tmp_path / "nan.txt", image_size=(64, 48))
     write_pcalib(tmp_path / "down.txt", 255.0 - np.arange(256))
     with pytest.raises(ValueError, match=r"down\.txt: the inverse response must increase"):
         read_photometric(tmp_path / "down.txt", image_size=(64, 48))

@@ -280,3 +280,32 @@ def test_first_frame_of_another_size_is_not_the_reference(tmp_path, caplog):
     with pytest.raises(ValueError, match=r"000000\.png: expected a 64x48 grey image"):
         s.image(0)
     assert s.image(1).shape == (48, 64)
+
+
+# ---- a path of the wrong kind is named as such, not as missing -------------------------------------
+
+def _wrong_kind_cases(tmp_path):
+    from apps.evaluation.batch import entries_from_dirs
+    from apps.io.photometric import read_photometric
+    from apps.io.trajectory import read_trajectory
+    from frontend.inference import read_frontend_meta
+
+    a_file, a_dir = tmp_path / "a.txt", tmp_path / "d"
+    a_file.write_text("1\n")
+    a_dir.mkdir()
+    return [
+        (lambda: read_frontend_meta(a_file), NotADirectoryError, "model dir"),
+        (lambda: read_trajectory(a_dir), IsADirectoryError, "trajectory"),
+        (lambda: read_intrinsics(a_dir), IsADirectoryError, "calibration file"),
+        (lambda: read_photometric(a_dir, image_size=(64, 48)), IsADirectoryError, "photometric calibration file"),
+        (lambda: read_times(a_dir), IsADirectoryError, "timestamps file"),
+        (lambda: entries_from_dirs(a_file, a_dir), NotADirectoryError, r"ground-truth folder \(--gt-dir\)"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_a_path_of_the_wrong_kind_says_so(tmp_path, case):
+    call, error, what = _wrong_kind_cases(tmp_path)[case]
+    kind = "folder" if error is NotADirectoryError else "file"
+    with pytest.raises(error, match=rf"{what}.* exists but is not a {kind}: {tmp_path}"):
+        call()

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from apps.evaluation.alignment import ALIGN_MODES
 from apps.evaluation.evaluate import EvaluateOptions, EvaluationResult, evaluate_files
+from frontend.common.paths import require_dir
 from frontend.common.typed_config import load_dataclass
 from frontend.common.yaml_file import read_yaml
 
@@ -161,10 +162,8 @@ def entries_from_dirs(gt_dir: str | os.PathLike, est_dir: str | os.PathLike,
     (so ``keep_going`` reports it as one failed entry and scores the others).
     Raises FileNotFoundError naming the missing folder or file.
     """
-    gt_dir, est_dir = Path(gt_dir), Path(est_dir)
-    for d, what in ((gt_dir, "ground-truth folder (--gt-dir)"), (est_dir, "estimate folder (--est-dir)")):
-        if not d.is_dir():
-            raise FileNotFoundError(f"{what} not found: {d}")
+    gt_dir = require_dir(gt_dir, "ground-truth folder (--gt-dir)")
+    est_dir = require_dir(est_dir, "estimate folder (--est-dir)")
     if sequences is None:
         names = sorted(p.stem for p in est_dir.glob("*.txt") if not p.stem.endswith("_stats"))
         if not names:

@@ -48,6 +48,7 @@ from apps.io.camera import Intrinsics
 from apps.io.kitti_format import normalized_projection, parse_calib, read_text_stripping_bom
 from apps.io.poses import check_poses
 from apps.io.undistort import Distortion
+from frontend.common.paths import require_file
 
 logger = logging.getLogger(__name__)
 
@@ -127,9 +128,7 @@ def read_calibration(path: str | os.PathLike, *, image_size: tuple[int, int] | N
     missing values, a size that does not match ``image_size``, or distortion coefficients that do not
     fit their model.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"calibration file not found: {path}")
+    path = require_file(path, "calibration file")
     text = read_text_stripping_bom(path)
     if text.lstrip().startswith("%YAML"):
         values = _read_opencv_yaml(path)

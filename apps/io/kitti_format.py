@@ -35,6 +35,7 @@ import numpy as np
 
 from apps.io.atomic import atomic_write_text
 from apps.io.camera import Intrinsics
+from frontend.common.paths import require_file
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +62,7 @@ def parse_calib(path: str | os.PathLike) -> dict[str, np.ndarray]:
     repeated key, or a file with no entries.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"calibration file not found: {path}")
+    require_file(path, "calibration file")
     out: dict[str, np.ndarray] = {}
     for lineno, raw in enumerate(read_text_stripping_bom(path).splitlines(), start=1):
         line = raw.strip()
@@ -174,8 +174,7 @@ def read_times_and_exposures(path: str | os.PathLike) -> tuple[np.ndarray, np.nd
     third column, milliseconds; None for a KITTI file). A non-positive or non-finite exposure raises
     ValueError naming the file and line."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"timestamps file not found: {path}")
+    require_file(path, "timestamps file")
     times: list[float] = []
     exposures: list[float] = []
     line_numbers: list[int] = []

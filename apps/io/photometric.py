@@ -23,6 +23,8 @@ from typing import Callable
 
 import numpy as np
 
+from frontend.common.paths import require_file
+
 logger = logging.getLogger(__name__)
 
 
@@ -67,16 +69,19 @@ def read_photometric(pcalib: str | os.PathLike | None = None, vignette: str | os
 
 
 def _read_response(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise FileNotFoundError(f"photometric calibration file not found: {path}")
+    require_file(path, "photometric calibration file")
     try:
         values = np.array(path.read_text().split(), dtype=np.float64)
     except ValueError:
         raise ValueError(f"photometric calibration {path}: expected 256 numbers (the inverse response G^-1 of "
                          "grey levels 0..255)") from None
-    if values.size != 256 or not np.all(np.isfinite(values)):
+    if values.size != 256:
         raise ValueError(f"photometric calibration {path}: expected 256 finite numbers (the inverse response "
                          f"G^-1 of grey levels 0..255), found {values.size}")
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise ValueError(f"photometric calibration {path}: value {bad[0] + 1} of 256 (grey level {bad[0]}) is "
+                         f"{values[bad[0]]}, expected a finite number")
     if np.any(np.diff(values) < 0) or values[-1] <= values[0]:
         raise ValueError(f"photometric calibration {path}: the inverse response must increase (it maps grey "
                          "levels to irradiance)")
@@ -86,8 +91,7 @@ def _read_response(path: Path) -> np.ndarray:
 def _read_vignette(path: Path, image_size: tuple[int, int]) -> np.ndarray:
     import cv2
 
-    if not path.is_file():
-        raise FileNotFoundError(f"vignette image not found: {path}")
+    require_file(path, "vignette image")
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise ValueError(f"vignette image {path}: OpenCV cannot read it (expected an 8- or 16-bit grey PNG)")

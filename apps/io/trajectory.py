@@ -16,6 +16,7 @@ from scipy.spatial.transform import Rotation
 from apps.io.atomic import atomic_write_text
 from apps.io.kitti_format import check_increasing_times
 from apps.io.poses import check_poses  # the one pose validator (apps.io.poses); also re-exported here
+from frontend.common.paths import require_file
 
 PathLike = str | os.PathLike
 
@@ -27,9 +28,7 @@ def _load_rows(path: PathLike, n_cols: int | tuple[int, ...], what: str) -> tupl
     Raises FileNotFoundError for a missing file and ValueError naming the file and line for a
     row with the wrong column count or a non-numeric/non-finite value.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} file not found: {path}")
+    path = require_file(path, f"{what} file")
     allowed = (n_cols,) if isinstance(n_cols, int) else n_cols
     rows: list[list[float]] = []
     line_numbers: list[int] = []
