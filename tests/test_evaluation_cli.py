@@ -94,6 +94,20 @@ def test_align_none_and_max_frames(capsys, trajectories):
     assert data["skipped_lengths"] == [300, 400, 500, 600, 700, 800]
 
 
+def test_folders_pair_only_sequence_files(capsys, trajectories, tmp_path):
+    from apps.evaluation.batch import entries_from_dirs
+
+    root, _ = trajectories
+    est = tmp_path / "est"
+    est.mkdir()
+    for name in ("00.txt", "readme.txt", "00_stats.txt"):
+        (est / name).write_text((root / "est" / "00.txt").read_text())
+    assert [e.name for e in entries_from_dirs(root / "gt", est)] == ["00"]
+    (est / "00.txt").unlink()
+    with pytest.raises(FileNotFoundError, match=r"no trajectory files \(NN\.txt, e\.g\. 00\.txt\) in estimate folder"):
+        entries_from_dirs(root / "gt", est)
+
+
 def test_batch_over_folders_gives_one_table_with_means(capsys, trajectories, tmp_path):
     root, truth = trajectories
     code, out, _ = _run(capsys, "--gt-dir", root / "gt", "--est-dir", root / "est",

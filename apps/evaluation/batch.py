@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -144,7 +145,7 @@ def run_batch(
     for entry in entries:
         try:
             results.append(evaluate_entry(entry, entry.options(base)))
-        except (ValueError, FileNotFoundError) as exc:
+        except (ValueError, OSError) as exc:
             if not keep_going:
                 raise ValueError(f"batch entry {entry.name!r}: {exc}") from exc
             logger.error("batch entry %r failed: %s", entry.name, exc)
@@ -157,7 +158,7 @@ def entries_from_dirs(gt_dir: str | os.PathLike, est_dir: str | os.PathLike,
                       sequences: Sequence[str] | None = None, *, check_files: bool = True) -> list[BatchEntry]:
     """Entries pairing ``est_dir/NN.txt`` with ``gt_dir/NN.txt``.
 
-    sequences: names such as ["00", "03"]; None: every ``*.txt`` in est_dir except ``*_stats.txt``.
+    sequences: names such as ["00", "03"]; None: every ``NN.txt`` (digits only) in est_dir.
     check_files: raise for a sequence whose files are missing; False leaves that to ``run_batch``
     (so ``keep_going`` reports it as one failed entry and scores the others).
     Raises FileNotFoundError naming the missing folder or file.
@@ -165,9 +166,13 @@ def entries_from_dirs(gt_dir: str | os.PathLike, est_dir: str | os.PathLike,
     gt_dir = require_dir(gt_dir, "ground-truth folder (--gt-dir)")
     est_dir = require_dir(est_dir, "estimate folder (--est-dir)")
     if sequences is None:
-        names = sorted(p.stem for p in est_dir.glob("*.txt") if not p.stem.endswith("_stats"))
+        stems = sorted(p.stem for p in est_dir.glob("*.txt"))
+        names = [n for n in stems if re.fullmatch(r"[0-9]+", n)]
+        if len(names) < len(stems):
+            logger.info("--est-dir %s: not sequences, left out: %s", est_dir,
+                        ", ".join(f"{n}.txt" for n in stems if n not in names))
         if not names:
-            raise FileNotFoundError(f"no trajectory files (*.txt) in estimate folder {est_dir}")
+            raise FileNotFoundError(f"no trajectory files (NN.txt, e.g. 00.txt) in estimate folder {est_dir}")
     else:
         names = [str(s) for s in sequences]
     entries = []
