@@ -79,6 +79,17 @@ def test_failed_write_keeps_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["p.txt"]
 
 
+def test_write_errors_name_the_file_not_the_temporary_one(tmp_path):
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(NotADirectoryError, match=r"cannot write .*afile/p\.txt: folder .*afile exists and is not a folder"):
+        write_kitti_poses(tmp_path / "afile" / "p.txt", _random_poses(2))
+    with pytest.raises(IsADirectoryError, match=rf"cannot write {tmp_path}: it exists and is a folder"):
+        write_kitti_poses(tmp_path, _random_poses(2))
+    with pytest.raises(PermissionError, match=r"cannot write /sys/p\.txt: ") as err:
+        write_kitti_poses("/sys/p.txt", _random_poses(2))
+    assert ".tmp" not in str(err.value)
+
+
 def _write_euroc(path, times_s, poses, columns=17):
     """EuRoC's ground-truth CSV: t[ns], p, q (w x y z) [, velocity, gyro bias, accel bias]."""
     q_xyzw = Rotation.from_matrix(poses[:, :3, :3]).as_quat()

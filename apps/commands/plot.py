@@ -44,14 +44,14 @@ def run(args: argparse.Namespace) -> int:
     from apps.io.ground_truth import read_ground_truth
     from apps.io.trajectory import read_trajectory
     from apps.plotting import plot_trajectories
+    from frontend.common.paths import check_output_folder
 
     labels = args.labels if args.labels is not None else default_labels(args.est)
     if len(labels) != len(args.est):
         raise ValueError(f"--labels: expected {len(args.est)} labels (one per --est), got {len(labels)}")
     if len(set(labels)) != len(labels):
         raise ValueError(f"--labels must be unique, got {labels}")
-    if args.out.exists() and not args.out.is_dir():
-        raise ValueError(f"--out {args.out} exists and is not a folder (the figures go into a folder)")
+    check_output_folder(args.out, "--out (the figures go into a folder)")
     body_from_cam = gt_body_from_cam(args.calib, args.gt)
     gt_times, gt = read_trajectory(args.gt) if body_from_cam is None else read_ground_truth(args.gt, body_from_cam)
     gt = check_poses(gt, f"ground truth {args.gt}", min_poses=1, rigid=True)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from apps.io.atomic import atomic_write_text
-from frontend.common.paths import check_folder_name, check_output_dir, require_dir
+from frontend.common.paths import check_folder_name, check_output_folder, require_dir
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def load_vo_batch(path: str | os.PathLike) -> VOBatchConfig:
             for i, r in enumerate(spec.references)]
     if spec.jobs < 1:
         raise ValueError(f"{path}: jobs must be >= 1, got {spec.jobs}")
-    output = check_output_dir(rel(spec.output), f"{path}: output")
+    output = check_output_folder(rel(spec.output), f"{path}: output")
     return VOBatchConfig(output, seqs, modes, rel(spec.config), refs, spec.jobs, spec.align)
 
 

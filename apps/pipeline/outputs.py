@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 from apps.io.atomic import atomic_write_text
 from apps.io.ply import write_ply
 from apps.io.trajectory import write_kitti_poses, write_tum
+from frontend.common.paths import require_writable_dir
 
 POSES_KITTI = "poses_kitti.txt"
 POSES_TUM = "poses_tum.txt"
@@ -74,24 +74,13 @@ def check_output_dir(output_dir: str | os.PathLike) -> Path:
     """Create ``output_dir`` (with parents) and check that the run's files can be written there.
 
     Called before a run starts, so a bad folder is reported at once, not after the whole run.
-    Raises ValueError naming the folder: empty name, a file in the way, a folder that cannot be
-    created or written, or an output file name taken by a folder.
+    Raises ValueError for an empty name or an output file name taken by a folder, OSError
+    (``frontend.common.paths.require_writable_dir``) for a file in the way or a folder that cannot be
+    created or written; each names the folder.
     """
     if output_dir is None or not str(os.fspath(output_dir)).strip():
         raise ValueError("output folder must not be empty (give a folder name, e.g. --output runs/02)")
-    out = Path(output_dir)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"output folder {out} exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".kp3d-write-test-", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ValueError(f"output folder {out} is not writable: {exc.strerror or exc}") from None
+    out = require_writable_dir(output_dir, "output folder")
     for name in OUTPUT_FILES:
         if (out / name).is_dir():
             raise ValueError(f"output folder {out}: {name} is a folder, but the run writes a file of that name")

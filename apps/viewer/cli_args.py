@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from apps.viewer.open3d_viewer import VIEWS, Open3DViewer, ViewerOptions
-from frontend.common.paths import check_output_dir
+from frontend.common.paths import check_output_folder
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -39,7 +39,7 @@ def viewer_from_args(args: argparse.Namespace, *, intrinsics=None, gt_world_from
     if not (getattr(args, "viewer", False) or record):
         return None
     if record:
-        check_output_dir(record, "--viewer-record")  # recording is what was asked: fail now, not mid-run
+        check_output_folder(record, "--viewer-record")  # recording is what was asked: fail now, not mid-run
     width, height = getattr(args, "viewer_size", (960, 540))
     options = ViewerOptions(width=width, height=height, view=getattr(args, "viewer_view", "follow"),
                             record_dir=record, record_every=getattr(args, "viewer_every", 1))

@@ -41,7 +41,7 @@ def require_dir(path: str | os.PathLike, what: str) -> Path:
     return p
 
 
-def check_output_dir(path: str | os.PathLike, what: str) -> Path:
+def check_output_folder(path: str | os.PathLike, what: str) -> Path:
     """``path`` as a Path for a folder to write into: NotADirectoryError naming ``what`` when it, or
     a parent, exists and is not a folder (missing folders are fine: writers create them)."""
     p = Path(path)
@@ -65,7 +65,7 @@ def check_folder_name(name: str, what: str) -> str:
 def require_writable_dir(path: str | os.PathLike, what: str) -> Path:
     """Create the folder ``path`` (and its parents) and prove it writable with a temporary file, so a
     long job fails at the start, not at its end; OSError naming ``what`` otherwise."""
-    p = check_output_dir(path, what)
+    p = check_output_folder(path, what)
     try:
         p.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=p).close()
