@@ -302,3 +302,28 @@ def test_bad_inputs(tmp_path):
         render_sequence(tmp_path, make_trajectory("straight", 2), None, SynthOptions(), name="../x")
     with pytest.raises(ValueError, match="noise"):
         SynthOptions(noise=-1).check()
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(NotADirectoryError, match=r"output root .*taken exists and is not a folder"):
+        render_sequence(tmp_path / "taken", make_trajectory("straight", 2), None, SynthOptions())
+    bent = make_trajectory("straight", 3)
+    bent[1, :3, :3] *= 2.0
+    with pytest.raises(ValueError, match=r"world_from_cam: pose 1 is not a rigid transform"):
+        render_sequence(tmp_path, bent, None, SynthOptions())
+
+
+def test_poses_file_that_is_not_rigid_is_named_with_the_pose(tmp_path):
+    from apps.synth import load_kitti_trajectory
+
+    poses = make_trajectory("straight", 4)
+    poses[2, 0, 0] = 3.0
+    path = tmp_path / "nonrot.txt"
+    np.savetxt(path, poses[:, :3, :].reshape(-1, 12))
+    with pytest.raises(ValueError, match=r"nonrot\.txt: pose 2 is not a rigid transform"):
+        load_kitti_trajectory(path)
+
+
+def test_generated_trajectories_refuse_the_options_of_poses(tmp_path, capsys):
+    from apps.cli import main
+
+    assert main(["synth", "--out", str(tmp_path), "--trajectory", "loop", "--road-smoothing", "5"]) == 2
+    assert "--start/--stride/--road-smoothing apply to --poses only" in capsys.readouterr().err

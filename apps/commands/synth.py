@@ -13,6 +13,8 @@ import time
 
 log = logging.getLogger(__name__)
 
+ROAD_SMOOTHING_DEFAULT_M = 20.0  # --road-smoothing of a --poses render, metres of travel
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
@@ -25,10 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="number of frames (default: 100 for generated trajectories, all poses for --poses)")
     parser.add_argument("--start", type=int, default=0, metavar="K", help="first pose of --poses to use (default 0)")
     parser.add_argument("--stride", type=int, default=1, metavar="S", help="use every S-th pose of --poses (default 1)")
-    parser.add_argument("--road-smoothing", type=float, default=20.0, metavar="M",
+    parser.add_argument("--road-smoothing", type=float, default=None, metavar="M",
                         help="--poses only: smooth the camera heights over M metres of travel so that the road laid "
                              "under the path is smooth (recorded GPS/INS heights wiggle by centimetres), and level "
-                             "the passes of a street driven twice (they drift apart by metres; default 20, "
+                             f"the passes of a street driven twice (they drift apart by metres; default "
+                             f"{ROAD_SMOOTHING_DEFAULT_M:g}, "
                              "0 = the file's heights as they are)")
     parser.add_argument("--speed", type=float, default=1.0,
                         help="metres per frame of generated trajectories (default 1.0)")
@@ -55,17 +58,18 @@ def run(args: argparse.Namespace) -> int:
     if args.frames is not None and args.frames < 1:
         raise ValueError(f"--frames must be >= 1, got {args.frames}")
     if args.poses:
-        if not args.road_smoothing >= 0.0:
-            raise ValueError(f"--road-smoothing must be >= 0 metres, got {args.road_smoothing}")
+        smoothing_m = ROAD_SMOOTHING_DEFAULT_M if args.road_smoothing is None else args.road_smoothing
+        if not smoothing_m >= 0.0:
+            raise ValueError(f"--road-smoothing must be >= 0 metres, got {smoothing_m}")
         poses = load_kitti_trajectory(args.poses, n_frames=args.frames, start=args.start, stride=args.stride)
-        if args.road_smoothing > 0.0:
-            poses = level_revisits(smooth_road_profile(poses, args.road_smoothing))
+        if smoothing_m > 0.0:
+            poses = level_revisits(smooth_road_profile(poses, smoothing_m))
         source = (f"poses {args.poses} (start {args.start}, stride {args.stride}, "
-                  + (f"heights smoothed over {args.road_smoothing:g} m, revisits levelled)" if args.road_smoothing > 0.0
+                  + (f"heights smoothed over {smoothing_m:g} m, revisits levelled)" if smoothing_m > 0.0
                      else "heights as recorded)"))
     else:
-        if args.start != 0 or args.stride != 1:
-            raise ValueError("--start/--stride apply to --poses only")
+        if args.start != 0 or args.stride != 1 or args.road_smoothing is not None:
+            raise ValueError("--start/--stride/--road-smoothing apply to --poses only")
         kind = args.trajectory or "kitti-like"
         poses = make_trajectory(kind, args.frames or 100, seed=args.seed, speed=args.speed)
         source = f"generated {kind!r} trajectory"

@@ -28,7 +28,7 @@ import numpy as np
 from apps.io.atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from apps.io.camera import Intrinsics
 from apps.io.trajectory import check_poses, write_kitti_poses
-from frontend.common.paths import check_folder_name
+from frontend.common.paths import check_folder_name, require_writable_dir
 
 from . import effects
 from .render import Renderer, RenderOptions
@@ -38,6 +38,7 @@ from .textures import build_atlas, build_tiles
 log = logging.getLogger(__name__)
 
 SYNTH_VERSION = "1.0"
+RENDER_ROTATION_TOL = 1e-4  # max |R^T R - I| and |det R - 1| of a pose to render
 
 # KITTI odometry sequence 00, camera 0 (P0), at 1241 x 376.
 KITTI_INTRINSICS = Intrinsics(fx=718.856, fy=718.856, cx=607.1928, cy=185.2157, width=1241, height=376)
@@ -150,16 +151,6 @@ def _worker(seq_dir: str, poses: np.ndarray, intrinsics: Intrinsics, options: Sy
     _write_frames(Path(seq_dir), FrameRenderer(poses, intrinsics, options), range(start, stop))
 
 
-def _check_poses(world_from_cam) -> np.ndarray:
-    poses = check_poses(world_from_cam)
-    if len(poses) == 0:
-        raise ValueError("world_from_cam must be a non-empty (N, 4, 4) array, got 0 poses")
-    rot = poses[:, :3, :3]
-    if np.abs(rot @ rot.transpose(0, 2, 1) - np.eye(3)).max() > 1e-4 or np.any(np.linalg.det(rot) < 0):
-        raise ValueError("world_from_cam rotations must be orthonormal with determinant +1")
-    return poses
-
-
 def _remove_stale(folder: Path, suffix: str, n: int) -> None:
     """Delete frames numbered >= n left by an earlier, longer run into the same folder."""
     for p in folder.glob(f"*{suffix}"):
@@ -177,13 +168,13 @@ def render_sequence(out_root: str | os.PathLike, world_from_cam: np.ndarray, int
     """
     options = options or SynthOptions()
     options.check()
-    poses = _check_poses(world_from_cam)
+    poses = check_poses(world_from_cam, "world_from_cam", min_poses=1, rigid=True, rotation_tol=RENDER_ROTATION_TOL)
     check_folder_name(name, "sequence name")
     if intrinsics is None:
         intrinsics = kitti_intrinsics(options.width, options.height)
     if not isinstance(intrinsics, Intrinsics):
         raise ValueError(f"intrinsics must be an apps.io.camera.Intrinsics or None, got {type(intrinsics).__name__}")
-    out_root = Path(out_root)
+    out_root = require_writable_dir(out_root, "output root")  # before rendering, not at the first frame
     seq_dir = out_root / "sequences" / name
     n = len(poses)
     for sub, suffix in (("image_0", ".png"), ("depth_0", ".npy")):

@@ -145,13 +145,15 @@ def load_kitti_trajectory(path: str | os.PathLike, n_frames: int | None = None, 
     Returns ``(N, 4, 4) float64`` world_from_cam; with ``rebase`` they are re-expressed relative to
     the first selected frame (first pose = identity, as in KITTI files).
     """
-    from apps.io.trajectory import read_kitti_poses
+    from apps.io.trajectory import check_poses, read_kitti_poses
 
     if start < 0 or stride < 1:
         raise ValueError(f"start must be >= 0 and stride >= 1, got start={start}, stride={stride}")
     if n_frames is not None and n_frames < 1:
         raise ValueError(f"n_frames must be >= 1, got {n_frames}")
-    poses = read_kitti_poses(path)
+    from apps.synth.sequence import RENDER_ROTATION_TOL
+
+    poses = check_poses(read_kitti_poses(path), str(path), rigid=True, rotation_tol=RENDER_ROTATION_TOL)
     if start >= len(poses):
         raise ValueError(f"start frame {start} is beyond the {len(poses)} poses in {path}")
     poses = poses[start::stride]
