@@ -132,6 +132,12 @@ def test_kitti_longer_gt_is_truncated_with_note(tmp_path, caplog):
     assert seq.gt_world_from_cam.shape == (4, 4, 4)
     np.testing.assert_allclose(seq.gt_world_from_cam, poses(9)[:4], atol=1e-8)
     assert "9 poses for 4 frames" in caplog.text and "00.txt" in caplog.text
+    assert all(r.levelname == "INFO" for r in caplog.records if "9 poses" in r.getMessage())
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="apps.io"):  # a file given (run --gt): a WARNING
+        KittiSequence(seq_dir, gt=tmp_path / "poses" / "00.txt")
+    warned = [r for r in caplog.records if r.levelname == "WARNING" and "9 poses for 4 frames" in r.getMessage()]
+    assert warned and "truncated to the first 4" in warned[0].getMessage()
 
 
 def test_kitti_shorter_gt_is_an_error(tmp_path):

@@ -22,14 +22,15 @@ logger = logging.getLogger(__name__)
 
 def load_gt_poses(path: str | os.PathLike, n_frames: int, frame_timestamps: np.ndarray | None = None, *,
                   frame_rows: np.ndarray | None = None, timestamps_note: str = "",
-                  body_from_cam: np.ndarray | None = None) -> np.ndarray:
+                  body_from_cam: np.ndarray | None = None, found_beside_frames: bool = False) -> np.ndarray:
     """Ground truth for ``n_frames`` frames from a KITTI, TUM or EuRoC trajectory file, ``(n, 4, 4) float64``.
 
     KITTI pose files (one pose per frame, no timestamps): frame ``i`` gets line ``frame_rows[i]``
     (default ``i``; readers pass the frame numbers of the file names so that a missing frame does not
-    shift the pairing). The file must reach the last row needed; longer files are truncated with an
-    INFO log note (the KITTI ground truth covers the whole drive even when only its first frames are
-    present); shorter files raise ValueError naming the file and both counts. TUM / EuRoC files (with
+    shift the pairing). The file must reach the last row needed; longer files are truncated with a
+    WARNING, or an INFO note when ``found_beside_frames`` (KITTI's ``poses/NN.txt`` found for the frames
+    covers the whole drive even when only its first frames are present); shorter files raise ValueError
+    naming the file and both counts. TUM / EuRoC files (with
     timestamps) are associated to ``frame_timestamps`` by nearest timestamp within half a frame
     period; frames without a pose get NaN rows (a WARNING names how many and where); fewer than two
     matched frames raise ValueError (ending with ``timestamps_note``, e.g. where the frame times came
@@ -49,8 +50,9 @@ def load_gt_poses(path: str | os.PathLike, n_frames: int, frame_timestamps: np.n
             raise ValueError(f"ground-truth file {path} has {len(poses)} poses but the sequence has "
                              f"{what} (expected one pose per frame)")
         if len(poses) > needed:
-            logger.info("ground-truth file %s has %d poses for %d frames: using the first %d",
-                        path, len(poses), n_frames, needed)
+            logger.log(logging.INFO if found_beside_frames else logging.WARNING,
+                       "ground-truth file %s has %d poses for %d frames: truncated to the first %d",
+                       path, len(poses), n_frames, needed)
         return poses[rows].copy()
     return _associate_by_time(path, np.asarray(times, np.float64), poses, np.asarray(frame_timestamps, np.float64),
                               timestamps_note)

@@ -50,7 +50,7 @@ class KittiSequence(Sequence):
         gt: ground-truth pose file; ``None`` looks for ``<seq>/../../poses/<name>.txt``, then
             ``<seq>/poses.txt``, and goes without ground truth when neither exists; ``False``
             means no ground truth. Longer pose files are truncated to the frames present (logged
-            at INFO); shorter ones raise ValueError.
+            at INFO for a file found, WARNING for one given); shorter ones raise ValueError.
         calib: calibration file to use instead of ``<seq>/calib.txt``, in any format of
             :func:`apps.io.calibration.read_calibration` (KITTI calib.txt, text, YAML; frames with lens
             distortion are undistorted).
@@ -129,7 +129,8 @@ class KittiSequence(Sequence):
         self.gt_path = self._find_gt(gt)
         note = "" if self.has_times else f" (the sequence has no times.txt: nominal {NOMINAL_FPS:g} Hz times from 0)"
         self.gt_world_from_cam = None if self.gt_path is None else load_gt_poses(
-            self.gt_path, n, self.timestamps, frame_rows=numbers, timestamps_note=note)
+            self.gt_path, n, self.timestamps, frame_rows=numbers, timestamps_note=note,
+            found_beside_frames=gt is None or gt is True)
 
         self.depth_dir = self.path / f"depth_{camera}"
         self._depth_files: list[Path] | None = None
