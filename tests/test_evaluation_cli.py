@@ -54,6 +54,8 @@ def test_single_pair_table_and_json(capsys, trajectories, tmp_path):
     assert f"t_rel {expected.t_rel:.2f} %   r_rel {expected.r_rel:.2f} deg/100m" in out
     assert "lengths used: 100 200 300 400 500 600 700 m; skipped (trajectory too short): 800 m" in out
     assert expected.kitti.used_lengths == (100, 200, 300, 400, 500, 600, 700)
+    code, out, _ = _run(capsys, "--gt", root / "gt/00.txt", "--est", root / "est/00.txt", "--lengths", "100", "200")
+    assert code == 0 and "lengths used: 100 200 m; skipped (trajectory too short): none)" in out
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["t_rel"] == pytest.approx(expected.t_rel, rel=1e-12)
     assert data["r_rel"] == pytest.approx(expected.r_rel, rel=1e-12)

@@ -26,16 +26,21 @@ def _lengths_text(lengths: Sequence[int]) -> str:
     return " ".join(str(x) for x in lengths) if lengths else "none"
 
 
+def _lengths_m_text(lengths: Sequence[int]) -> str:
+    """``"100 200 m"``, or ``"none"`` (no unit) when there are none."""
+    return f"{_lengths_text(lengths)} m" if lengths else "none"
+
+
 def kitti_summary_line(result: EvaluationResult) -> str:
     """``t_rel 1.19 %   r_rel 0.26 deg/100m   (KITTI devkit metric, N segments; lengths used ...)``."""
     k = result.kitti
     if k.n_segments == 0:
         return (f"t_rel / r_rel n/a: the {k.gt_path_length:.1f} m ground-truth path is shorter than "
-                f"every KITTI segment length ({_lengths_text(k.skipped_lengths)} m skipped)")
+                f"every KITTI segment length ({_lengths_m_text(k.skipped_lengths)} skipped)")
     return (f"t_rel {_fmt(result.t_rel, 2)} %   r_rel {_fmt(result.r_rel, 2)} deg/100m   "
             f"(KITTI devkit metric, {k.n_segments} segments; lengths used: "
-            f"{_lengths_text(k.used_lengths)} m; skipped (trajectory too short): "
-            f"{_lengths_text(k.skipped_lengths)} m)")
+            f"{_lengths_m_text(k.used_lengths)}; skipped (trajectory too short): "
+            f"{_lengths_m_text(k.skipped_lengths)})")
 
 
 def format_result(result: EvaluationResult) -> str:
