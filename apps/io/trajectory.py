@@ -8,7 +8,6 @@ Writers are atomic (temporary file + rename).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
