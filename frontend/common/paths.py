@@ -19,26 +19,25 @@ def portable_label(path: str | os.PathLike, base: str | os.PathLike | None = Non
         return "/".join(p.parts[-3:])
 
 
+def _require(path: str | os.PathLike, what: str, kind: str, is_kind, wrong_kind: type[OSError]) -> Path:
+    p = Path(path)
+    if not is_kind(p):
+        if p.exists():
+            raise wrong_kind(f"{what} exists but is not a {kind}: {p}")
+        raise FileNotFoundError(f"{what} not found: {p}")
+    return p
+
+
 def require_file(path: str | os.PathLike, what: str) -> Path:
     """``path`` as a Path when it is a file; else FileNotFoundError (missing) or IsADirectoryError
     (exists but is not a file), both naming ``what`` and the path."""
-    p = Path(path)
-    if not p.is_file():
-        if p.exists():
-            raise IsADirectoryError(f"{what} exists but is not a file: {p}")
-        raise FileNotFoundError(f"{what} not found: {p}")
-    return p
+    return _require(path, what, "file", Path.is_file, IsADirectoryError)
 
 
 def require_dir(path: str | os.PathLike, what: str) -> Path:
     """``path`` as a Path when it is a folder; else FileNotFoundError (missing) or NotADirectoryError
     (exists but is not a folder), both naming ``what`` and the path."""
-    p = Path(path)
-    if not p.is_dir():
-        if p.exists():
-            raise NotADirectoryError(f"{what} exists but is not a folder: {p}")
-        raise FileNotFoundError(f"{what} not found: {p}")
-    return p
+    return _require(path, what, "folder", Path.is_dir, NotADirectoryError)
 
 
 def check_output_folder(path: str | os.PathLike, what: str) -> Path:
