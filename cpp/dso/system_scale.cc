@@ -111,7 +111,7 @@ double System::HoldRoadHeightWithoutPrior() {
   }
   // The plane's own height: the road's curvature (GroundPlaneOptions::max_curvature_correction) needs the
   // near road points' depths, which parallax alone gives poorly (pure DSO, 6 selector seeds: validation
-  // 07 ATE 0.54 -> 0.91 m with it, 00 / 02 level; bench/RESULTS.md).
+  // 07 ATE 0.54 -> 0.91 m with a 10 % clamp, 00 / 02 level; bench/RESULTS.md).
   GroundPlaneOptions plane_options;
   plane_options.max_curvature_correction = 0.0;
   const GroundPlane ground = FitGroundPlane(newest_xyz, plane_options, 1u + prior_scale_updates_);
