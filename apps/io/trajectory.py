@@ -84,7 +84,10 @@ def read_tum(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
 
     Returns (timestamps (N,) float64 seconds, strictly increasing, world_from_cam (N, 4, 4) float64).
     """
-    rows, line_numbers = _load_rows(path, 8, "TUM trajectory")
+    return _tum_poses(path, *_load_rows(path, 8, "TUM trajectory"))
+
+
+def _tum_poses(path: PathLike, rows: np.ndarray, line_numbers: list[int]) -> tuple[np.ndarray, np.ndarray]:
     check_increasing_times(path, rows[:, 0], line_numbers)
     quat = rows[:, 4:8]
     norms = np.linalg.norm(quat, axis=1)
@@ -174,4 +177,4 @@ def read_trajectory(path: PathLike) -> tuple[np.ndarray | None, np.ndarray]:
         return None, kitti_rows_to_poses(rows)
     if rows.shape[1] == 17 or _is_csv(path):
         return _euroc_poses(path, rows, line_numbers)
-    return read_tum(path)
+    return _tum_poses(path, rows, line_numbers)
