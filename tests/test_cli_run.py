@@ -116,6 +116,14 @@ def test_demo_runs_the_shipped_pipeline(tmp_path):
     assert (tmp_path / "demo" / "plots" / "trajectories_xz.png").is_file()
 
 
+def test_demo_refuses_a_file_as_its_output_folder_before_rendering(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    r = _cli("demo", "--frames", "25", "--output", afile)
+    assert r.returncode == 2 and f"--output {afile} exists and is not a folder" in r.stderr, r.stderr[-2000:]
+    assert "[demo] rendering" not in r.stdout and afile.read_text() == "keep me"
+
+
 def test_run_live_camera_pace_with_mapping_thread(synth_sequence, tmp_path):
     """`--realtime SPEED` feeds frames at SPEED x their timestamps' rate and reports latency; the backend's
     mapping thread (DSO's two threads) runs behind tracking and its work is reported beside it."""

@@ -170,6 +170,17 @@ def test_run_that_never_starts_tracking_exits_non_zero_and_says_why(static_seque
     assert len(read_kitti_poses(out / "poses_kitti.txt")) == 20  # written all the same
 
 
+@pytest.mark.parametrize("mode, size, named", [("dso", (160, 48), True), ("dso", (320, 96), False),
+                                               ("dsdso", (160, 48), False)])
+def test_a_processing_size_too_small_for_the_two_view_start_is_named(mode, size, named):
+    from apps.pipeline.runner import never_started_message
+
+    k = {"fx": 92.3, "fy": 91.7, "cx": 78.1, "cy": 23.3, "width": size[0], "height": size[1]}
+    text = never_started_message({"mode": mode, "frames": 60, "initializing_frames": 60, "intrinsics": k})
+    assert ("processing size (160x48) too small" in text) is named, text
+    assert "calibration" in text  # the other causes stay listed
+
+
 @pytest.mark.parametrize("case", ["file", "below_file", "empty"])
 def test_bad_output_folder_is_reported_before_the_run(synth_sequence, tmp_path, case):
     """#9/#11: a file in the way, --output afile/sub and --output '' fail at start-up in one line."""

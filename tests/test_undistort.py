@@ -96,6 +96,15 @@ def test_bad_distortion_is_refused():
         Undistorter(K_D, RADTAN).image(np.zeros((10, 10), np.uint8))
 
 
+@pytest.mark.parametrize("coeffs", [(-1.0, 0.0, 0.0, 0.0), (-0.5, 0.0, 0.0, 0.0), (0.9, -2.0, 0.0, 0.0)])
+def test_a_distortion_that_folds_the_frame_is_refused(coeffs):
+    # r (1 + k1 r^2 + ...) turns back inside the 640x480 view of a 400 px lens (its corners at r ~ 1):
+    # the undistorted frame would show parts of the image mirrored, and tracking would never start
+    with pytest.raises(ValueError, match="folds the 640x480 frame"):
+        Undistorter(K_D, Distortion("radtan", coeffs))
+    Undistorter(K_D, Distortion("radtan", (coeffs[0] * 0.3, 0.0, 0.0, 0.0)))  # a milder lens of the same sign
+
+
 ROS = """image_width: 640
 image_height: 480
 camera_name: front

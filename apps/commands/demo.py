@@ -28,8 +28,9 @@ def run(args: argparse.Namespace) -> int:
     from apps.pipeline.runner import run_sequence
     from apps.plotting import plot_trajectories
     from apps.synth import SynthOptions, kitti_intrinsics, make_trajectory, render_sequence
+    from frontend.common.paths import require_writable_dir
 
-    out = Path(args.output)
+    out = require_writable_dir(Path(args.output), "--output")  # before the render, naming the user's path
     config = load_config(None, mode=args.mode, model_dir=args.model_dir)
     intrinsics = kitti_intrinsics(config.width, config.height)
     world_from_cam = make_trajectory(args.trajectory, args.frames, seed=args.seed)

@@ -130,7 +130,13 @@ class Undistorter:
             raise ValueError(f"the distortion {distortion.to_dict()} leaves no usable pinhole camera for "
                              f"{size[0]}x{size[1]} frames ({e}); check the coefficients and their model") from None
         self._map1, self._map2 = map1, map2
-        self._float_maps: tuple[np.ndarray, np.ndarray] | None = None  # for depth, made on first use
+        self._float_maps = cv2.convertMaps(map1, map2, cv2.CV_32FC1)  # for depth and the fold check
+        folded = _folded_fraction(*self._float_maps)
+        if folded > 0.0:
+            raise ValueError(f"the distortion {distortion.to_dict()} folds the {size[0]}x{size[1]} frame: its model "
+                             f"is not invertible over the field of view ({100.0 * folded:.1f} % of the neighbouring "
+                             "undistorted pixels would read the frame backwards); check the coefficients, their "
+                             "order and their model")
 
     def image(self, image: np.ndarray) -> np.ndarray:
         """Undistort a frame: ``(H, W)`` or ``(H, W, C)``, any dtype OpenCV remaps -> same shape and dtype
@@ -153,11 +159,19 @@ class Undistorter:
         if depth.shape != (self.source.height, self.source.width):
             raise ValueError(f"Undistorter: expected a {self.source.width}x{self.source.height} depth map, "
                              f"got shape {depth.shape}")
-        if self._float_maps is None:  # the fixed-point maps would round every source position down
-            self._float_maps = cv2.convertMaps(self._map1, self._map2, cv2.CV_32FC1)
+        # the float maps, not the fixed-point ones that would round every source position down;
         # z along a ray is unchanged by undistortion (the same camera centre and orientation).
         return cv2.remap(depth, *self._float_maps, interpolation=cv2.INTER_NEAREST,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+
+
+def _folded_fraction(map_x: np.ndarray, map_y: np.ndarray) -> float:
+    """Fraction of the pinhole frame's neighbour steps along which the lens's source position goes
+    backwards (``map_x`` must grow along a row, ``map_y`` down a column): 0 for a lens model that is
+    invertible over the view, > 0 where the distortion polynomial folds back (e.g. radtan ``k1 = -1`` on
+    a wide view). ``(H, W) float32`` maps from ``cv2.convertMaps``."""
+    steps_x, steps_y = np.diff(map_x, axis=1), np.diff(map_y, axis=0)
+    return float(((steps_x < 0).sum() + (steps_y < 0).sum()) / max(steps_x.size + steps_y.size, 1))
 
 
 def _same_aspect(K: np.ndarray, opt_K: np.ndarray, size: tuple[int, int]) -> np.ndarray:
