@@ -104,6 +104,22 @@ def test_depth_training_overfits():
     assert 0.0 <= out["automask_ratio"].item() <= 1.0
 
 
+def test_depth_training_with_geometry_consistency_falls_and_reports_it():
+    """The snippet's depths are made consistent by the term (SC-SfMLearner's geometry consistency):
+    it is reported, finite, and falls with the rest of the loss under training."""
+    torch.manual_seed(0)
+    opts = DepthTaskOptions(depth=DepthLossOptions(max_depth=50.0), geometry_consistency_weight=1.0)
+    module = DepthModule(build_depth_net(TINY_DEPTH), build_pose_net(TINY_POSE), opts)
+    batch = _snippet_batch()
+    first = module(batch)
+    assert 0.0 <= first["geometry_consistency"].item() < 1.0
+    losses, out = _overfit(module, batch, 25, 2e-3)
+    assert min(losses[-5:]) < 0.85 * losses[0], losses
+    assert out["geometry_consistency"].item() < first["geometry_consistency"].item()
+    with pytest.raises(ValueError, match="geometry_consistency_weight"):
+        DepthTaskOptions(geometry_consistency_weight=-0.1)
+
+
 def test_multiview_adaptation_overfits():
     torch.manual_seed(0)
     opts = MultiViewOptions(keypoint=KeypointLossOptions(io_top_k=32), top_k=32)
@@ -280,7 +296,7 @@ def test_render_depth_loss_teaches_the_depth_profile_and_skips_items_without_dep
 
 
 @pytest.mark.parametrize("name", ["keypoints_light", "depth_light", "multiview_light", "keypoints_light_stage2",
-                                  "depth_light_stage2", "depth_light_rd_stage3"])
+                                  "depth_light_stage2", "depth_light_rd_stage3", "depth_light_gc"])
 def test_shipped_training_configs_load_and_their_init_weights_are_committed(name):
     """The recipes in configs/train parse, and every ``init:`` file is in the repository (a fresh
     checkout can continue training from the shipped weights)."""

@@ -125,3 +125,28 @@ def test_depth_errors_hand_case_and_median_scaling():
     assert e["abs_rel"] == pytest.approx(0.2) and e["rmse"] == pytest.approx(2.0) and e["a1"] == 1.0
     with pytest.raises(ValueError, match="equal"):
         depth_errors(np.ones((3, 3)), np.ones((4, 4)))
+
+
+def test_geometry_consistency_of_a_wall_seen_from_one_metre_closer():
+    """A fronto-parallel wall 10 m from the target camera, 9 m from the source camera 1 m ahead: the
+    source's depth 9 m agrees (loss 0); a source depth 10 % too large is off by |9 - 9.9| / 18.9 everywhere."""
+    from frontend.geometry import intrinsics_matrix
+    from frontend.losses.depth import geometry_consistency_loss
+
+    H, W = 24, 32
+    K = intrinsics_matrix(30.0, 30.0, 15.5, 11.5, dtype=torch.float64).reshape(1, 3, 3)
+    source_from_target = torch.eye(4, dtype=torch.float64)[None].clone()
+    source_from_target[0, 2, 3] = -1.0  # the source camera is 1 m further along z
+    target = torch.full((1, 1, H, W), 10.0, dtype=torch.float64, requires_grad=True)
+    exact = torch.full((1, 1, H, W), 9.0, dtype=torch.float64)
+    assert geometry_consistency_loss(target, [exact], [source_from_target], K).item() == pytest.approx(0.0, abs=1e-9)
+    loss = geometry_consistency_loss(target, [exact * 1.1], [source_from_target], K)
+    assert loss.item() == pytest.approx(0.9 / 18.9, rel=1e-6)
+    loss.backward()
+    assert target.grad is not None and torch.isfinite(target.grad).all() and target.grad.abs().sum() > 0
+    # a pose that takes every pixel out of the source: no pixel counts, the loss is 0 (not NaN)
+    away = torch.eye(4, dtype=torch.float64)[None].clone()
+    away[0, 0, 3] = 50.0
+    assert geometry_consistency_loss(target, [exact], [away], K).item() == 0.0
+    with pytest.raises(ValueError, match="one pose per source"):
+        geometry_consistency_loss(target, [exact, exact], [source_from_target], K)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from frontend.geometry import warp_with_depth
+from frontend.geometry import backproject, in_image, project_points, sample_image, transform_points, warp_with_depth
 from frontend.losses.photometric import min_reprojection, photometric_error, smoothness_loss
 
 
@@ -90,3 +90,41 @@ def sparse_scale_invariant_loss(depth: torch.Tensor, target: torch.Tensor, varia
     if not bool(used.any()):
         return depth.sum() * 0.0, used.sum()
     return per_image[used].mean(), used.sum()
+
+
+def geometry_consistency_loss(target_depth: torch.Tensor, source_depths: list[torch.Tensor],
+                              source_from_target: list[torch.Tensor], K: torch.Tensor) -> torch.Tensor:
+    """Dense depth consistency between neighbouring frames (the geometry consistency of SC-SfMLearner,
+    Bian et al. 2019): every target pixel is lifted with its depth, moved into each source camera, and
+    its depth there, ``z``, is compared with the source frame's own predicted depth at the projection,
+    ``d``: ``|z - d| / (z + d)``, averaged over the pixels that land inside the source with ``z > 0``.
+    The photometric loss constrains each frame's depth only up to a scale that may differ from frame to
+    frame; this term asks the network for one scale along the snippet (what frame-to-frame PnP and the
+    backend's prior need).
+
+    Args:
+        target_depth: (B, 1, H, W) depth of the target frame (any positive unit).
+        source_depths: one (B, 1, H, W) depth per source frame, the same unit.
+        source_from_target: one (B, 4, 4) pose per source frame (its translation in that unit).
+        K: (B, 3, 3) intrinsics at (H, W).
+    Returns:
+        scalar loss (0 with a gradient path when no pixel lands inside a source).
+    """
+    if len(source_depths) != len(source_from_target) or not source_depths:
+        raise ValueError(f"need one pose per source depth, got {len(source_depths)} depths, "
+                         f"{len(source_from_target)} poses")
+    B, _, H, W = target_depth.shape
+    points = backproject(target_depth, K).view(B, 3, -1).transpose(1, 2)
+    total, count = target_depth.sum() * 0.0, target_depth.new_zeros(())
+    for depth, T in zip(source_depths, source_from_target):
+        if depth.shape != target_depth.shape:
+            raise ValueError(f"source depth {tuple(depth.shape)} must match the target's {tuple(target_depth.shape)}")
+        pix, z = project_points(transform_points(T, points), K)
+        pix = pix.view(B, H, W, 2)
+        valid = (in_image(pix, H, W) & (z.view(B, H, W) > 1e-3)).unsqueeze(1).to(target_depth.dtype)
+        d = sample_image(depth, pix)
+        z = z.view(B, 1, H, W)
+        err = (z - d).abs() / (z.clamp_min(1e-3) + d).clamp_min(1e-6)
+        total = total + (err * valid).sum()
+        count = count + valid.sum()
+    return total / count.clamp_min(1.0)

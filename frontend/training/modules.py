@@ -12,7 +12,8 @@ from torch import nn
 
 from frontend.geometry import (backproject_points, in_image, pose_vec_to_matrix, project_points, transform_points,
                                warp_points_homography)
-from frontend.losses.depth import DepthLossOptions, multiscale_photometric_loss, sparse_scale_invariant_loss
+from frontend.losses.depth import (DepthLossOptions, geometry_consistency_loss, multiscale_photometric_loss,
+                                   sparse_scale_invariant_loss)
 from frontend.losses.keypoint import KeypointLossOptions, pair_losses
 from frontend.losses.multiview import depth_consistency_loss, keypoint_pose, sample_depth, upsample_to
 
@@ -72,14 +73,17 @@ class DepthTaskOptions:
     render_depth_weight: float = 0.0
     render_depth_max_m: float = 80.0       # render depths beyond this (sky, horizon) are not targets
     render_depth_variance_weight: float = 1.0   # 1 = profile only (the unit stays the network's); < 1 pulls it to metres
+    # Dense depth consistency across the snippet (SC-SfMLearner's geometry consistency, finest scale): one
+    # depth unit from frame to frame. Costs a DepthNet pass on every source frame. 0 = off.
+    geometry_consistency_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.pose_source not in ("posenet", "keypoints"):
             raise ValueError(f"pose_source must be 'posenet' or 'keypoints', got {self.pose_source!r}")
         if self.render_depth_weight < 0 or self.render_depth_max_m <= 0 \
-                or not 0.0 <= self.render_depth_variance_weight <= 1.0:
-            raise ValueError("DepthTaskOptions: render_depth_weight >= 0, render_depth_max_m > 0 and "
-                             "render_depth_variance_weight in [0, 1] are required")
+                or not 0.0 <= self.render_depth_variance_weight <= 1.0 or not self.geometry_consistency_weight >= 0:
+            raise ValueError("DepthTaskOptions: render_depth_weight >= 0, render_depth_max_m > 0, "
+                             "render_depth_variance_weight in [0, 1] and geometry_consistency_weight >= 0 are required")
 
 
 class DepthModule(nn.Module):
@@ -101,8 +105,14 @@ class DepthModule(nn.Module):
         images, images_aug, K = batch["images"], batch["images_aug"], batch["K"]
         B, F1 = images.shape[:2]
         target, sources = images[:, 0], [images[:, j] for j in range(1, F1)]
+        source_disp = None  # finest disparities of the source frames (B, F1 - 1, 1, h, w), when needed
         if self.options.pose_source == "posenet":
-            disps = self.depth_net(images_aug[:, 0])
+            if self.options.geometry_consistency_weight > 0:  # one DepthNet pass over the whole snippet
+                all_disps = self.depth_net(images_aug.reshape(-1, *images.shape[2:]))
+                disps = [d.view(B, F1, *d.shape[1:])[:, 0] for d in all_disps]
+                source_disp = all_disps[0].view(B, F1, *all_disps[0].shape[1:])[:, 1:]
+            else:
+                disps = self.depth_net(images_aug[:, 0])
             tgt_rep = images_aug[:, :1].expand(-1, F1 - 1, -1, -1, -1).reshape(-1, *images.shape[2:])
             src_all = images_aug[:, 1:].reshape(-1, *images.shape[2:])
             poses = pose_vec_to_matrix(self.pose_net(tgt_rep, src_all)).view(B, F1 - 1, 4, 4)
@@ -110,13 +120,29 @@ class DepthModule(nn.Module):
         else:
             all_disps = self.depth_net(images_aug.reshape(-1, *images.shape[2:]))
             disps = [d.view(B, F1, *d.shape[1:])[:, 0] for d in all_disps]
+            source_disp = all_disps[0].view(B, F1, *all_disps[0].shape[1:])[:, 1:]
             source_from_target = self._keypoint_poses(images_aug, all_disps[0].view(B, F1, *all_disps[0].shape[1:]), K)
         out = multiscale_photometric_loss(list(disps), target, sources, source_from_target, K, self.options.depth)
+        if self.options.geometry_consistency_weight > 0:
+            gc = self._geometry_consistency(disps[0], source_disp, source_from_target, K, tuple(images.shape[-2:]))
+            out["loss"] = out["loss"] + self.options.geometry_consistency_weight * gc
+            out["geometry_consistency"] = gc.detach()
         if self.options.render_depth_weight > 0 and "depth" in batch:
             si, used = self._render_depth_loss(disps[0], batch["depth"])
             out["loss"] = out["loss"] + self.options.render_depth_weight * si
             out["render_si"], out["render_images"] = si.detach(), used.float()
         return out
+
+    def _geometry_consistency(self, disp: torch.Tensor, source_disp: torch.Tensor, source_from_target: list[torch.Tensor],
+                              K: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """:func:`geometry_consistency_loss` of the finest target disparity ``(B, 1, h, w)`` against the
+        sources' ``(B, S, 1, h, w)``, upsampled to the images' ``size`` (``K`` is at that size)."""
+        from frontend.models import disp_to_depth
+
+        o = self.options.depth
+        depth = lambda d: disp_to_depth(upsample_to(d, size), o.min_depth, o.max_depth)[1]  # noqa: E731
+        return geometry_consistency_loss(depth(disp), [depth(source_disp[:, j]) for j in range(source_disp.shape[1])],
+                                         source_from_target, K)
 
     def _render_depth_loss(self, disp: torch.Tensor, exact_depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scale-invariant log loss of the finest disparity ``(B, 1, h, w)`` against exact depth ``(B, 1, H, W)``
