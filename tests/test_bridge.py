@@ -63,6 +63,7 @@ def test_version_and_options_round_trip(tmp_path):
     ({"ba": {"nope": 1}}, "ba.nope"),
     ({"ba": {"max_iterations": "many"}}, "ba.max_iterations"),
     ({"tracker": {"huber_threshold": -1.0}}, "tracker"),
+    ({"ba": {"ground_curvature_correction": 1.5}}, "ba.ground_curvature_correction"),
 ])
 def test_bad_options_raise_value_error_naming_field(values, match):
     with pytest.raises(ValueError, match=match):

@@ -133,6 +133,12 @@ struct BundleAdjustmentOptions {
   // clips): fitted scale 0.99-1.02, unaligned t_rel / ATE 20 % lower (00 2.22 -> 1.48 %, validation 07 ATE
   // 1.00 -> 0.58 m), aligned t_rel unchanged within the seeds' spread (bench/RESULTS.md). 1 = as fitted, >= 1.
   double ground_height_bias = 1.01;
+  // The road's height below the camera, not the fitted plane's, with the depth prior: the offsets of the
+  // plane's inliers against their distance ahead, fitted by a parabola, add its value at the camera to the
+  // height, clamped to this fraction (a crest or a sag ahead tilts the plane; GroundPlaneOptions::
+  // max_curvature_correction, bench/RESULTS.md). 0 = the plane's own height (a flat floor, e.g. indoors).
+  // Pure DSO always uses the plane's height (its near road points carry parallax depths only).
+  double ground_curvature_correction = 0.05;
   double first_frame_prior = 1e10;      // gauge prior on the first keyframe (until a marg. prior exists)
   double stop_update_norm = 1e-4;       // stop when the update norm falls below this
   int num_threads = 2;                  // threads for linearisation/energy (deterministic split)

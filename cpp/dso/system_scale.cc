@@ -40,7 +40,11 @@ double System::HoldPriorScale() {
   }
   size_t near_count = 0;
   GroundPlane ground;
-  if (!newest_xyz.empty()) ground = FitGroundPlane(newest_xyz, GroundPlaneOptions(), 1u + prior_scale_updates_);
+  if (!newest_xyz.empty()) {
+    GroundPlaneOptions plane_options;
+    plane_options.max_curvature_correction = o.ground_curvature_correction;
+    ground = FitGroundPlane(newest_xyz, plane_options, 1u + prior_scale_updates_);
+  }
   if (ground.found && o.prior_scale_ground) {
     // The unit on the road points (the prior's most consistent depths): they move to the front.
     for (size_t i = 0; i < ground.inliers.size(); ++i) std::swap(samples[i], samples[ground.inliers[i]]);
