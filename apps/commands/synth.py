@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="vignetting 1 - AMOUNT * (r/r_corner)^2, 0..1")
     parser.add_argument("--antialias", type=int, default=1, metavar="F",
                         help="supersample intensities F x F (1 = off, up to 4; depth stays per-pixel exact)")
+    parser.add_argument("--traffic", type=int, default=0, metavar="N",
+                        help="N oncoming cars pass the camera in the left lane (moving objects; default 0)")
+    parser.add_argument("--lead-car", action="store_true", help="a car drives ahead in the camera's lane")
     parser.add_argument("--name", default="00", help="sequence name (default 00)")
     parser.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default 1)")
 
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         source = f"generated {kind!r} trajectory"
     options = SynthOptions(width=args.width, height=args.height, seed=args.seed, noise=args.noise,
                            exposure=args.exposure, blur=args.blur, vignetting=args.vignette, antialias=args.antialias,
-                           jobs=args.jobs)
+                           jobs=args.jobs, traffic=args.traffic, lead_car=args.lead_car)
     t0 = time.perf_counter()
     seq_dir = render_sequence(args.out, poses, None, options, name=args.name)
     dt = time.perf_counter() - t0

@@ -157,6 +157,14 @@ class _Builder:
         self.polygon(corners, top, fwd, right, corners[0], ppm_s=ps, ppm_t=pt, gain=gain, bias=bias, facing=up,
                      closed=True)
 
+    def car(self, centre, fwd, right, length: float, width: float, *, gain: float, bias: float) -> None:
+        """A car standing on ``centre``: a 0.95 m body and a glass cabin, textured on the car itself."""
+        self.box(centre, fwd, right, length, width, 0.95, side="car", top="glass", end="concrete", gain=gain,
+                 bias=bias)
+        cabin = np.asarray(centre) - 0.95 * self.down - 0.08 * length * np.asarray(fwd)
+        self.box(cabin, fwd, right, 0.55 * length, width - 0.2, 0.5, side="glass", top="concrete", end="glass",
+                 gain=gain, bias=bias)
+
     def build(self, down: np.ndarray, path: np.ndarray) -> Scene:
         if not self.rows:
             raise ValueError("scene is empty")
@@ -444,12 +452,7 @@ def _street_furniture(b: _Builder, line: _Centreline, clear: _Clearance, rng: np
         right = _unit(np.cross(line.down, fwd))
         foot = [centre + sl * 0.5 * length * fwd + sw * 0.5 * width * right for sl in (-1, 1) for sw in (-1, 1)]
         if clear.ok(np.array(foot)[[0, 1, 3, 2, 0]], corridor):
-            gain, bias = rng.uniform(0.6, 1.3), rng.uniform(-20.0, 20.0)
-            b.box(centre, fwd, right, length, width, 0.95, side="car", top="glass", end="concrete", gain=gain,
-                  bias=bias)
-            cabin = centre - 0.95 * line.down - 0.08 * length * fwd
-            b.box(cabin, fwd, right, 0.55 * length, width - 0.2, 0.5, side="glass", top="concrete", end="glass",
-                  gain=gain, bias=bias)
+            b.car(centre, fwd, right, length, width, gain=rng.uniform(0.6, 1.3), bias=rng.uniform(-20.0, 20.0))
         s += length + rng.uniform(0.8, 5.0)
     s = rng.uniform(0.0, 20.0)
     while s < line.length:
@@ -472,6 +475,19 @@ def _street_furniture(b: _Builder, line: _Centreline, clear: _Clearance, rng: np
         s += rng.uniform(12.0, 30.0)
 
 
+def street_frame(world_from_cam: np.ndarray, camera_height: float) -> tuple[_Centreline, np.ndarray]:
+    """The road centreline under the camera path and the sun's unit direction of its scene."""
+    line = _Centreline(world_from_cam, camera_height)
+    e1, e2 = line.horizontal_basis
+    return line, _unit(-0.8 * line.down + 0.45 * e1 + 0.3 * e2)
+
+
+def concat_scenes(a: Scene, b: Scene) -> Scene:
+    """The primitives of ``a`` then ``b`` (``a``'s down and road path)."""
+    fields = [f for f in Scene.__dataclass_fields__ if f not in ("down", "path")]
+    return Scene(**{f: np.concatenate([getattr(a, f), getattr(b, f)]) for f in fields}, down=a.down, path=a.path)
+
+
 def build_scene(world_from_cam: np.ndarray, texture_names: tuple[str, ...], *, seed: int = 0,
                 camera_height: float = 1.65, corridor: float = 3.5) -> Scene:
     """Generate the street scene along ``world_from_cam: (N, 4, 4)`` (deterministic for a seed).
@@ -490,9 +506,7 @@ def build_scene(world_from_cam: np.ndarray, texture_names: tuple[str, ...], *, s
     if not 0.2 <= camera_height <= 10.0:
         raise ValueError(f"camera_height must be in [0.2, 10] m, got {camera_height}")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5CE7E]))
-    line = _Centreline(poses, camera_height)
-    e1, e2 = line.horizontal_basis
-    sun = _unit(-0.8 * line.down + 0.45 * e1 + 0.3 * e2)
+    line, sun = street_frame(poses, camera_height)
     b = _Builder(tuple(texture_names), line.down, sun)
     clear = _Clearance(line)
     _ground(b, line, clear, rng)

@@ -32,8 +32,9 @@ from frontend.common.paths import check_folder_name, require_writable_dir
 
 from . import effects
 from .render import Renderer, RenderOptions
-from .scene import build_scene
+from .scene import build_scene, concat_scenes
 from .textures import build_atlas, build_tiles
+from .traffic import Traffic
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class SynthOptions:
     frame_rate: float = 10.0      # Hz, for times.txt
     baseline: float = 0.54        # metres, stereo baseline written into P1/P3 of calib.txt
     jobs: int = 1                 # worker processes
+    traffic: int = 0              # oncoming cars passing the camera (moving objects; apps/synth/traffic.py)
+    lead_car: bool = False        # a car driving ahead in the camera's lane
 
     def check(self) -> None:
         if not (16 <= int(self.width) <= 8192 and 16 <= int(self.height) <= 8192):
@@ -79,7 +82,7 @@ class SynthOptions:
                   ("vignetting", 0 <= self.vignetting < 1), ("camera_height", 0.2 <= self.camera_height <= 10),
                   ("max_distance", self.max_distance > 1), ("frame_rate", self.frame_rate > 0),
                   ("baseline", self.baseline >= 0), ("jobs", self.jobs >= 1), ("lod_bias", abs(self.lod_bias) <= 4),
-                  ("antialias", self.antialias in (1, 2, 3, 4))]
+                  ("antialias", self.antialias in (1, 2, 3, 4)), ("traffic", 0 <= self.traffic <= 1000)]
         for name, ok in checks:
             if not ok:
                 raise ValueError(f"SynthOptions.{name} out of range: {getattr(self, name)!r} "
@@ -94,40 +97,50 @@ class FrameRenderer:
 
     def __init__(self, world_from_cam: np.ndarray, intrinsics: Intrinsics, options: SynthOptions):
         self.poses, self.intrinsics, self.options = world_from_cam, intrinsics, options
-        atlas = build_atlas(build_tiles(options.seed))
-        scene = build_scene(world_from_cam, atlas.names, seed=options.seed, camera_height=options.camera_height,
-                            corridor=options.corridor)
-        self.renderer = Renderer(scene, atlas, intrinsics, options.render_options())
-        aa = options.antialias
-        # The fine renderer filters textures for the output resolution (mip bias log2(aa)), so
-        # supersampling only smooths polygon edges and does not let texture detail alias back.
-        fine_opts = dataclasses.replace(options.render_options(), lod_bias=options.lod_bias + float(np.log2(aa)))
-        self.fine = (Renderer(scene, atlas, intrinsics.scaled(intrinsics.width * aa, intrinsics.height * aa),
-                              fine_opts) if aa > 1 else None)
+        self.atlas = build_atlas(build_tiles(options.seed))
+        self.scene = build_scene(world_from_cam, self.atlas.names, seed=options.seed,
+                                 camera_height=options.camera_height, corridor=options.corridor)
+        self.traffic = (Traffic(world_from_cam, self.atlas.names, oncoming=options.traffic, lead_car=options.lead_car,
+                                seed=options.seed, camera_height=options.camera_height)
+                        if options.traffic > 0 or options.lead_car else None)
+        self.renderer, self.fine = self._renderers(self.scene)  # the static street
         self.gain, self.bias = effects.exposure_drift(len(world_from_cam), options.exposure, options.seed)
         self.vignette = (effects.vignette(intrinsics.height, intrinsics.width, options.vignetting)
                          if options.vignetting > 0 else None)
+
+    def _renderers(self, scene) -> tuple[Renderer, Renderer | None]:
+        """The renderer of ``scene`` and, with supersampling, its fine one."""
+        options, intrinsics, aa = self.options, self.intrinsics, self.options.antialias
+        # The fine renderer filters textures for the output resolution (mip bias log2(aa)), so
+        # supersampling only smooths polygon edges and does not let texture detail alias back.
+        fine_opts = dataclasses.replace(options.render_options(), lod_bias=options.lod_bias + float(np.log2(aa)))
+        fine = (Renderer(scene, self.atlas, intrinsics.scaled(intrinsics.width * aa, intrinsics.height * aa),
+                         fine_opts) if aa > 1 else None)
+        return Renderer(scene, self.atlas, intrinsics, options.render_options()), fine
 
     def frame(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``i``: ``(image (H, W) uint8, depth (H, W) float32 metres, 0 = no surface)``."""
         opt = self.options
         pose = self.poses[i]
+        vehicles = self.traffic.scene(i) if self.traffic is not None else None
+        renderer, fine = (self.renderer, self.fine) if vehicles is None else \
+            self._renderers(concat_scenes(self.scene, vehicles))  # this frame's cars, still during its shutter
         blur = opt.blur > 0 and opt.blur_samples > 1
-        if self.fine is None and not blur:
-            radiance, depth = self.renderer.render(pose)
+        if fine is None and not blur:
+            radiance, depth = renderer.render(pose)
         else:
-            depth = self.renderer.render_depth(pose)
+            depth = renderer.render_depth(pose)
             subs = effects.blur_poses(self.poses, i, opt.blur, opt.blur_samples) if blur else pose[None]
-            radiance = np.mean([self._radiance(p) for p in subs], axis=0, dtype=np.float32)
+            radiance = np.mean([self._radiance(renderer, fine, p) for p in subs], axis=0, dtype=np.float32)
         image = effects.finish(radiance, i, gain=float(self.gain[i]), bias=float(self.bias[i]),
                                vignette_map=self.vignette, noise=opt.noise, seed=opt.seed)
         return image, depth
 
-    def _radiance(self, pose: np.ndarray) -> np.ndarray:
-        if self.fine is None:
-            return self.renderer.render(pose)[0]
+    def _radiance(self, renderer: Renderer, fine_renderer: Renderer | None, pose: np.ndarray) -> np.ndarray:
+        if fine_renderer is None:
+            return renderer.render(pose)[0]
         # Supersampled: box-filter the fine image; pixel centres match (Intrinsics.scaled convention).
-        fine = self.fine.render(pose)[0]
+        fine = fine_renderer.render(pose)[0]
         size = (self.intrinsics.width, self.intrinsics.height)
         return cv2.resize(fine, size, interpolation=cv2.INTER_AREA)
 
