@@ -90,6 +90,34 @@ def test_synthetic_without_prior(synth_sequence, noise_sigma):
     assert ev.ate_rmse < MAX_ATE_NO_PRIOR
 
 
+@pytest.fixture(scope="module")
+def traffic_sequence(tmp_path_factory):
+    """The test render's street and path (``SYNTH_FIXTURE``) with 8 oncoming cars and a lead car: moving
+    objects cover 6 % of the frames on average, up to 17 %."""
+    from apps.synth import SynthOptions, make_trajectory, render_sequence
+    from tests.conftest import SYNTH_FIXTURE as cfg
+
+    poses = make_trajectory(cfg["kind"], cfg["frames"], seed=cfg["seed"])
+    options = SynthOptions(width=cfg["width"], height=cfg["height"], seed=cfg["seed"], traffic=8, lead_car=True)
+    return render_sequence(tmp_path_factory.mktemp("traffic"), poses, None, options, name="00")
+
+
+@pytest.mark.parametrize("use_depth", [True, False], ids=["exact_prior", "pure_dso"])
+def test_moving_cars_are_not_the_scene(traffic_sequence, use_depth):
+    """Cars driving through the view (against the camera at 0.8-1.6 m per frame, and ahead of it) are
+    outliers of the photometric residual, not structure the poses follow: the bounds of the static render
+    hold. Measured (render seeds 3 / 1 / 5, without -> with the cars): exact prior t_rel 0.44 -> 0.72 /
+    1.00 -> 0.99 / 0.50 -> 0.43 %, pure DSO sim3 ATE 0.028 -> 0.036 / 0.239 -> 0.101 / 0.046 -> 0.032 m."""
+    from apps.io.sequence import open_sequence
+
+    seq = open_sequence(traffic_sequence)
+    est, statuses, _, started = _run(seq, use_depth=use_depth)
+    assert "LOST" not in statuses and 0 <= started <= (0 if use_depth else MAX_START_FRAME)
+    ev = _evaluate(seq.gt_world_from_cam, est, "scale" if use_depth else "sim3", SYNTH_LENGTHS)
+    assert ev.t_rel < (4.0 if use_depth else MAX_T_REL_NO_PRIOR)
+    assert ev.ate_rmse < (0.5 if use_depth else MAX_ATE_NO_PRIOR)
+
+
 def test_kitti_00_pure_dso(shared_data):
     from apps.io.sequence import open_sequence
 
