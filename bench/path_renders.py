@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/path_renders.py --renders DIR [--poses-dir ../shared/data/kitti/poses]
         [--paths 01 03 05 09:0:1490 10 08:100:1500] [--modes dsdso dso] [--seeds 0 1 2] [--json OUT]
+        [--traffic N] [--lead-car]
 
 The KITTI clips in ``../shared/data`` are 160-300 frames; the sequences a user runs (and the unseen
 ones the project is scored on) are 800-4500 frames with dozens of turns and stops. Each path
@@ -56,16 +57,28 @@ def parse_path(spec: str) -> tuple[str, int, int | None, str]:
     return parts[0], start, frames, name
 
 
-def render(poses_dir: Path, renders: Path, spec: str) -> str:
+def traffic_args(traffic: int, lead_car: bool) -> tuple[tuple[str, ...], str]:
+    """``kp3d-vo synth``'s moving-car flags and the suffix that keeps such renders apart from the plain
+    ones (``_t6``, ``_t6l``, ``_l``; empty without cars)."""
+    if traffic < 0:
+        raise ValueError(f"--traffic must be >= 0, got {traffic}")
+    flags = (("--traffic", str(traffic)) if traffic else ()) + (("--lead-car",) if lead_car else ())
+    suffix = (f"_t{traffic}" if traffic else "") + (("l" if traffic else "_l") if lead_car else "")
+    return flags, suffix
+
+
+def render(poses_dir: Path, renders: Path, spec: str, traffic: int = 0, lead_car: bool = False) -> str:
     """Render one path unless it is there; returns the sequence name under ``renders/sequences``."""
     stem, start, frames, name = parse_path(spec)
+    flags, suffix = traffic_args(traffic, lead_car)
+    name += suffix
     if (renders / "sequences" / name / "synth.json").is_file():
         return name
     pose_file = poses_dir / f"{stem}.txt"
     if not pose_file.is_file():
         raise FileNotFoundError(f"--poses-dir: no KITTI pose file {pose_file}")
     cmd = [sys.executable, "-m", "apps.cli", "synth", "--poses", str(pose_file), "--start", str(start),
-           *(["--frames", str(frames)] if frames is not None else []), *RENDER_ARGS, "--out", str(renders),
+           *(["--frames", str(frames)] if frames is not None else []), *RENDER_ARGS, *flags, "--out", str(renders),
            "--name", name, "--jobs", "2"]
     print(f"[path_renders] rendering {spec} -> {renders / 'sequences' / name}", file=sys.stderr, flush=True)
     subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
@@ -109,9 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--modes", nargs="+", default=["dsdso", "dso"], choices=("dso", "dsdso", "f2f"))
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--json", type=Path, help="write the rows as JSON here")
+    p.add_argument("--traffic", type=int, default=0, metavar="N",
+                   help="N oncoming cars in every render (kp3d-vo synth)")
+    p.add_argument("--lead-car", action="store_true", help="a car driving ahead in every render (kp3d-vo synth)")
     args = p.parse_args(argv)
     try:
-        names = [render(args.poses_dir, args.renders, spec) for spec in args.paths]
+        names = [render(args.poses_dir, args.renders, spec, args.traffic, args.lead_car) for spec in args.paths]
     except (ValueError, FileNotFoundError) as exc:
         print(f"bench/path_renders.py: {exc}", file=sys.stderr)
         return 2

@@ -37,3 +37,12 @@ def test_missing_pose_file_is_a_clear_error(tmp_path, capsys):
     m = load_bench("path_renders")
     assert m.main(["--renders", str(tmp_path / "r"), "--poses-dir", str(tmp_path), "--paths", "42"]) == 2
     assert "no KITTI pose file" in capsys.readouterr().err
+
+
+def test_traffic_renders_have_their_own_names_and_flags():
+    m = load_bench("path_renders")
+    assert m.traffic_args(0, False) == ((), "")
+    assert m.traffic_args(6, True) == (("--traffic", "6", "--lead-car"), "_t6l")
+    assert m.traffic_args(0, True) == (("--lead-car",), "_l")
+    with pytest.raises(ValueError, match="--traffic"):
+        m.traffic_args(-1, False)

@@ -133,8 +133,9 @@ class DepthModule(nn.Module):
             out["render_si"], out["render_images"] = si.detach(), used.float()
         return out
 
-    def _geometry_consistency(self, disp: torch.Tensor, source_disp: torch.Tensor, source_from_target: list[torch.Tensor],
-                              K: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    def _geometry_consistency(self, disp: torch.Tensor, source_disp: torch.Tensor,
+                              source_from_target: list[torch.Tensor], K: torch.Tensor,
+                              size: tuple[int, int]) -> torch.Tensor:
         """:func:`geometry_consistency_loss` of the finest target disparity ``(B, 1, h, w)`` against the
         sources' ``(B, S, 1, h, w)``, upsampled to the images' ``size`` (``K`` is at that size)."""
         from frontend.models import disp_to_depth
