@@ -64,6 +64,7 @@ def test_version_and_options_round_trip(tmp_path):
     ({"ba": {"max_iterations": "many"}}, "ba.max_iterations"),
     ({"tracker": {"huber_threshold": -1.0}}, "tracker"),
     ({"ba": {"ground_curvature_correction": 1.5}}, "ba.ground_curvature_correction"),
+    ({"ba": {"ground_search_near_held_deg": 95.0}}, "ba.ground_search_near_held_deg"),
 ])
 def test_bad_options_raise_value_error_naming_field(values, match):
     with pytest.raises(ValueError, match=match):

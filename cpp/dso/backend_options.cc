@@ -58,6 +58,7 @@ void SystemOptions::Check() const {
   CHECK_OPTION_GE(kOwner, ba.ground_height_drift_band, 0);
   CHECK_OPTION_IN(kOwner, ba.ground_height_bias, 1.0, 1.5);
   CHECK_OPTION_IN(kOwner, ba.ground_curvature_correction, 0.0, 1.0);
+  CHECK_OPTION_IN(kOwner, ba.ground_search_near_held_deg, 0.0, 90.0);
   CHECK_OPTION_GT(kOwner, ba.first_frame_prior, 0);
   CHECK_OPTION_GT(kOwner, ba.stop_update_norm, 0);
   CHECK_OPTION_IN(kOwner, ba.num_threads, 1, 64);

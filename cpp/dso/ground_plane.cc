@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <stdexcept>
 #include <utility>
 
 #include <Eigen/Eigenvalues>
@@ -21,6 +22,9 @@ void GroundPlaneOptions::Check() const {
   CHECK_OPTION_GE(kOwner, min_inliers, 3);
   CHECK_OPTION_IN(kOwner, min_inlier_fraction, 0.0, 1.0);
   CHECK_OPTION_IN(kOwner, max_curvature_correction, 0.0, 1.0);
+  if (!down_axis.allFinite() || std::abs(down_axis.norm() - 1.0) > 1e-6) {
+    throw std::invalid_argument("GroundPlaneOptions.down_axis must be a finite unit vector");
+  }
 }
 
 namespace {
@@ -87,9 +91,9 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
     const double norm = n.norm();
     if (!(norm > 1e-12)) continue;
     n /= norm;
-    if (n.y() < 0.0) n = -n;  // pointing down, away from a camera above the plane
+    if (n.dot(options.down_axis) < 0.0) n = -n;  // pointing down, away from a camera above the plane
     const double h = n.dot(a);
-    if (!(h > 0.0) || n.y() < min_cos) continue;
+    if (!(h > 0.0) || n.dot(options.down_axis) < min_cos) continue;
     const int k = count(n, h, nullptr);
     if (k > best_count) {
       best_count = k;
@@ -130,10 +134,10 @@ GroundPlane FitGroundPlane(const std::vector<Vec3>& points_cam, const GroundPlan
     for (int i : inliers) cov += (points_cam[i] - mean) * (points_cam[i] - mean).transpose();
     Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig(cov);
     n = eig.eigenvectors().col(0);
-    if (n.y() < 0.0) n = -n;
+    if (n.dot(options.down_axis) < 0.0) n = -n;
     h = n.dot(mean);
   }
-  if (h > 0.0 && n.y() >= min_cos) {
+  if (h > 0.0 && n.dot(options.down_axis) >= min_cos) {
     best_n = n;
     best_h = h;
     inliers.clear();

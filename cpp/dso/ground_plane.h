@@ -16,7 +16,8 @@ namespace dso {
 
 struct GroundPlaneOptions {
   int ransac_iterations = 100;         // point triples tried
-  double max_normal_angle_deg = 20.0;  // plane normal within this of the camera's down axis (+y)
+  double max_normal_angle_deg = 20.0;  // plane normal within this of down_axis
+  Vec3 down_axis = Vec3(0, 1, 0);       // unit, camera frame: the camera's down axis, or a held road's normal
   double inlier_tolerance = 0.05;      // point-plane distance tolerance, fraction of the camera height
   int min_inliers = 30;                // fewer inliers: no plane
   double min_inlier_fraction = 0.15;   // of the points below the camera centre: fewer, no plane
@@ -104,6 +105,10 @@ class GroundHeightHold {
   // no road plane ever agreed with it.
   int previous_target_accepted() const { return previous_accepted_; }
   const Vec3& normal() const { return normal_; }  // the held normal (valid once target() > 0)
+  int accepted_with_target() const { return accepted_; }  // planes that corrected with the current target
+  // True when a plane's normal is further than ground_height_max_normal_deg from the held one (Update
+  // rejects it); false with that gate off.
+  bool IsTilted(const Vec3& normal) const { return NormalFar(normal); }
   const GroundHoldStats& stats() const { return stats_; }
 
  private:

@@ -149,12 +149,48 @@ TEST(GroundPlane, NoPlaneWithoutARoadOrTooFewPoints) {
   EXPECT_FALSE(FitGroundPlane({}, o).found);
 }
 
+// A road on the left and a textured bank rising to the right (rolled by 15 deg, more points than the
+// smooth asphalt; KITTI 02's last turn): searched near the camera's down axis the bank wins; searched
+// within 7 deg of the road's normal (GroundPlaneOptions::down_axis, System::FitRoadPlane) the road is found.
+TEST(GroundPlane, DownAxisFindsTheRoadBesideABankWithMorePoints) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  const double height = 1.65;
+  std::vector<Vec3> pts;
+  for (int i = 0; i < 150; ++i) pts.emplace_back(-6.0 + 6.0 * u(rng), height + 0.02 * (2.0 * u(rng) - 1.0), 4.0 + 20.0 * u(rng));
+  const Vec3 bank_normal = Eigen::AngleAxisd(-15.0 * M_PI / 180.0, Vec3::UnitZ()) * Vec3::UnitY();
+  const double bank_height = 1.3;  // n . X on the bank: it rises to the right, nearer the camera
+  for (int i = 0; i < 400; ++i) {
+    Vec3 p(0.5 + 4.0 * u(rng), 0.0, 4.0 + 20.0 * u(rng));
+    p.y() = (bank_height - bank_normal.x() * p.x() - bank_normal.z() * p.z()) / bank_normal.y();
+    if (p.y() > 0.0) pts.push_back(p);
+  }
+  GroundPlaneOptions o;
+  const GroundPlane any = FitGroundPlane(pts, o);
+  ASSERT_TRUE(any.found);
+  EXPECT_GT(std::acos(std::min(1.0, any.normal.dot(Vec3::UnitY()))) * 180.0 / M_PI, 10.0);  // the bank
+  o.down_axis = Vec3::UnitY();
+  o.max_normal_angle_deg = 7.0;
+  const GroundPlane road = FitGroundPlane(pts, o);
+  ASSERT_TRUE(road.found);
+  EXPECT_NEAR(road.height, height, 0.03);
+  EXPECT_LT(std::acos(std::min(1.0, road.normal.dot(Vec3::UnitY()))) * 180.0 / M_PI, 1.0);
+  // A held normal tilted by 3 deg still finds the same road.
+  o.down_axis = Eigen::AngleAxisd(3.0 * M_PI / 180.0, Vec3::UnitX()) * Vec3::UnitY();
+  const GroundPlane tilted_axis = FitGroundPlane(pts, o);
+  ASSERT_TRUE(tilted_axis.found);
+  EXPECT_NEAR(tilted_axis.height, height, 0.03);
+}
+
 TEST(GroundPlane, OptionsChecked) {
   GroundPlaneOptions o;
   o.inlier_tolerance = 0.0;
   EXPECT_THROW(FitGroundPlane({}, o), std::invalid_argument);
   o = GroundPlaneOptions();
   o.max_normal_angle_deg = 120.0;
+  EXPECT_THROW(o.Check(), std::invalid_argument);
+  o = GroundPlaneOptions();
+  o.down_axis = Vec3(0, 2, 0);  // not unit
   EXPECT_THROW(o.Check(), std::invalid_argument);
 }
 
@@ -251,6 +287,11 @@ TEST(GroundHeightHold, NormalGate) {
   EXPECT_NEAR(log_s, 0.1 * std::log(1.65 / 1.9), 1e-12);
   // A road plane 30 % high: outside the band.
   EXPECT_FALSE(hold.Update(2.2, road, &log_s));
+  // What System::FitRoadPlane asks before searching again near the held road (ba.ground_search_near_held_deg).
+  EXPECT_EQ(hold.accepted_with_target(), 2);
+  EXPECT_TRUE(hold.IsTilted(pavement));
+  EXPECT_TRUE(hold.IsTilted(ramp));
+  EXPECT_FALSE(hold.IsTilted(road));
   // What it did so far: 5 planes while measuring, 2 tilted, 2 used, 1 too high; one target.
   GroundHoldStats st = hold.stats();
   EXPECT_EQ(st.planes, 10);

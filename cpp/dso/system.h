@@ -237,6 +237,9 @@ class System {
   double HoldPriorScale();
   double HoldRoadHeightWithoutPrior();  // HoldPriorScale without prior points (pure DSO)
   double HeldHeightScale(double log_s, bool* to_metres);  // HoldPriorScale's factor (ba.camera_height)
+  // The road plane among the newest keyframe's points: the best within 20 deg of the camera's down axis,
+  // or, when that is tilted from a confirmed held road, the best within ba.ground_search_near_held_deg of it.
+  GroundPlane FitRoadPlane(const std::vector<Vec3>& newest_xyz, double curvature_correction) const;
   void RescaleMap(double s, bool whole_history);  // HoldPriorScale's rescale (system_scale.cc)
   // Tracker reference: window points projected into `ref` (default: the newest keyframe).
   void UpdateTrackerReference(Keyframe* ref = nullptr);

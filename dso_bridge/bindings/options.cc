@@ -128,7 +128,7 @@ void BindOptions(py::module& m) {
       KP3D_RW(BundleAdjustmentOptions, camera_height) KP3D_RW(BundleAdjustmentOptions, camera_height_relock_band)
       KP3D_RW(BundleAdjustmentOptions, ground_height_bias) KP3D_RW(BundleAdjustmentOptions, ground_curvature_correction)
       KP3D_RW(BundleAdjustmentOptions, ground_height_max_normal_deg)
-      KP3D_RW(BundleAdjustmentOptions, ground_height_parallel_deg)
+      KP3D_RW(BundleAdjustmentOptions, ground_search_near_held_deg) KP3D_RW(BundleAdjustmentOptions, ground_height_parallel_deg)
       KP3D_RW(BundleAdjustmentOptions, ground_height_parallel_max_error)
       KP3D_RW(BundleAdjustmentOptions, first_frame_prior) KP3D_RW(BundleAdjustmentOptions, stop_update_norm)
       KP3D_RW(BundleAdjustmentOptions, num_threads)
