@@ -98,8 +98,8 @@ struct BundleAdjustmentOptions {
   // normal and use the plane found there. A textured bank or a hedge's foot beside the road otherwise wins
   // the RANSAC over the smooth asphalt: in KITTI 02's last turn planes rolled by 13-18 deg were rejected
   // until a relock measured the held height on them (1.24x / 1.8x the road's in seeds 0 / 1) and the map
-  // grew by 10-16 %. Default dsdso, selector seeds 0-5 (bench/RESULTS.md): 02 t_rel 1.047 -> 1.039 %, RPE-1
-  // 0.048 -> 0.037 m, validation 07 ATE 0.259 -> 0.251 m, 00 1.333 -> 1.322 %; over 21 clips and renders
+  // grew by 10-16 %. Default dsdso, selector seeds 0-11 (bench/RESULTS.md): 02 t_rel 1.072 -> 1.008 %, RPE-1
+  // 0.045 -> 0.037 m, validation 07 ATE 0.276 -> 0.263 m; 00 1.333 -> 1.322 % (seeds 0-5); over 21 clips and renders
   // level (geometric mean of the ratios 0.996). Searching near the held normal first (not only after a
   // tilted plane), or from the first target on: 07's slow start worse (0.283 m); within 2 deg: 02 1.24 %.
   // 0 = off (one search).

@@ -108,13 +108,12 @@ class GroundHeightHold {
   int accepted_with_target() const { return accepted_; }  // planes that corrected with the current target
   // True when a plane's normal is further than ground_height_max_normal_deg from the held one (Update
   // rejects it); false with that gate off.
-  bool IsTilted(const Vec3& normal) const { return NormalFar(normal); }
+  bool NormalFar(const Vec3& normal) const;
   const GroundHoldStats& stats() const { return stats_; }
 
  private:
   BundleAdjustmentOptions options_;
   double AngleToHeldDeg(const Vec3& normal) const;  // degrees between a plane's normal and the held one
-  bool NormalFar(const Vec3& normal) const;
   std::vector<size_t> LargestParallelGroup() const;  // indices into normals_ (empty with both gates off)
   void LockTarget();                                 // target_ and normal_ from heights_ / normals_
   std::vector<double> heights_;  // heights measured while the target is unknown ...

@@ -289,9 +289,9 @@ TEST(GroundHeightHold, NormalGate) {
   EXPECT_FALSE(hold.Update(2.2, road, &log_s));
   // What System::FitRoadPlane asks before searching again near the held road (ba.ground_search_near_held_deg).
   EXPECT_EQ(hold.accepted_with_target(), 2);
-  EXPECT_TRUE(hold.IsTilted(pavement));
-  EXPECT_TRUE(hold.IsTilted(ramp));
-  EXPECT_FALSE(hold.IsTilted(road));
+  EXPECT_TRUE(hold.NormalFar(pavement));
+  EXPECT_TRUE(hold.NormalFar(ramp));
+  EXPECT_FALSE(hold.NormalFar(road));
   // What it did so far: 5 planes while measuring, 2 tilted, 2 used, 1 too high; one target.
   GroundHoldStats st = hold.stats();
   EXPECT_EQ(st.planes, 10);

@@ -138,7 +138,7 @@ GroundPlane System::FitRoadPlane(const std::vector<Vec3>& newest_xyz, double cur
   const uint32_t seed = 1u + static_cast<uint32_t>(prior_scale_updates_);
   GroundPlane best = FitGroundPlane(newest_xyz, plane_options, seed);
   if (best.found && o.ground_search_near_held_deg > 0.0 && ground_height_.target() > 0.0 &&
-      ground_height_.accepted_with_target() >= o.ground_height_relock && ground_height_.IsTilted(best.normal)) {
+      ground_height_.accepted_with_target() >= o.ground_height_relock && ground_height_.NormalFar(best.normal)) {
     GroundPlaneOptions near_held = plane_options;
     near_held.down_axis = ground_height_.normal().normalized();
     near_held.max_normal_angle_deg = o.ground_search_near_held_deg;
