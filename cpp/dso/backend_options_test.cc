@@ -34,6 +34,8 @@ TEST(SystemOptions, RejectsBadValuesNamingTheField) {
   ExpectRejected([](SystemOptions* o) { o->tracking.retrack_rmse_history = 0; }, "tracking.retrack_rmse_history");
   ExpectRejected([](SystemOptions* o) { o->tracking.init_pose_coarsest_level = -2; },
                  "tracking.init_pose_coarsest_level");
+  ExpectRejected([](SystemOptions* o) { o->tracking.init_pose_prediction_margin = 0.6; },
+                 "tracking.init_pose_prediction_margin");
   ExpectRejected([](SystemOptions* o) { o->tracker.huber_threshold = -1.f; }, "SystemOptions.tracker");
   ExpectRejected([](SystemOptions* o) { o->selector.block_size = 1; }, "SystemOptions.selector");
   ExpectRejected([](SystemOptions* o) { o->mapping_max_backlog = 0; }, "mapping_max_backlog");

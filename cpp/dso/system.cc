@@ -341,6 +341,13 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
     const TrackingResult r = ref.tracker->Track(pyr, {fine}, 1.0, -1.0);
     if (r.success && (!tr->success || r.rmse < tr->rmse)) *tr = r;
   }
+  // The prediction (hyps[1] behind the initial pose) on its own too, unless it is the result: the list
+  // stops at the initial pose once that is good enough (TrackingOptions::init_pose_prediction_margin).
+  const double margin = options_.tracking.init_pose_prediction_margin;
+  if (input.init_world_from_cam != nullptr && margin >= 0.0 && tr->hypothesis_index != 1) {
+    const TrackingResult r = ref.tracker->Track(pyr, {hyps[1]}, 1.0, -1.0);
+    if (r.success && (!tr->success || r.rmse < tr->rmse * (1.0 - margin))) *tr = r;
+  }
   *cam_from_world = tr->cam_from_ref * ref.cam_from_world;
   *light = tr->affine;
   const bool ok = tr->success && std::isfinite(tr->rmse) && tr->rmse <= options_.tracking.max_rmse;

@@ -290,6 +290,40 @@ TEST(System, TwoViewStartWaitsForParallaxThenStartsPromptly) {
   for (FrameStatus st : system.FrameStatuses()) EXPECT_NE(st, FrameStatus::kInitializing);
 }
 
+// The 24-frame render with the exact depth as prior and, with every frame, an initial pose off the true
+// one by `yaw_error` radians about the camera's vertical and `shift` metres sideways (a PnP pose from
+// wrong matches): the largest position error of the trajectory (metres, no alignment).
+double ErrorWithAWrongInitialPose(bool with_prediction, double yaw_error, double shift) {
+  SystemOptions o = SmallOptions();
+  o.tracking.init_pose_prediction_margin = with_prediction ? 0.02 : -1.0;
+  System system(TestCamera(), o);
+  const PinholeCamera cam = system.camera();
+  double worst = 0.0;
+  std::vector<Vec3> truth;
+  for (int i = 0; i < 24; ++i) {
+    std::vector<float> image, depth;
+    const SE3 world_from_cam = TrajectoryPose(0).Inverse() * TrajectoryPose(i);
+    Render(cam, TrajectoryPose(i), &image, &depth);
+    const Mat4 init = (world_from_cam * SE3(SO3::Exp(Vec3(0.0, yaw_error, 0.0)), Vec3(shift, 0.0, 0.0))).Matrix();
+    FrameInput in = RenderedInput(cam, image, &depth, 0.1 * i);
+    in.init_world_from_cam = &init;
+    system.Track(in);
+    truth.push_back(world_from_cam.Translation());
+  }
+  const std::vector<Mat4> est = system.Trajectory();
+  for (int i = 0; i < 24; ++i) worst = std::max(worst, (est[i].block<3, 1>(0, 3) - truth[i]).norm());
+  std::printf("initial pose off by %.3f rad / %.2f m, prediction %s: largest position error %.3f m\n", yaw_error,
+              shift, with_prediction ? "tracked too" : "not tracked", worst);
+  return worst;
+}
+
+TEST(System, APredictionTrackedBesideAWrongInitialPose) {
+  // Every initial pose 0.1 rad and 0.5 m off: from it the tracker settles in a wrong minimum that passes as
+  // good enough; the prediction tracked beside it wins on RMSE (measured 0.015 m against 1.63 m).
+  EXPECT_LT(ErrorWithAWrongInitialPose(true, 0.1, 0.5), 0.05);
+  EXPECT_GT(ErrorWithAWrongInitialPose(false, 0.1, 0.5), 0.3);
+}
+
 TEST(System, RejectsWrongImageSize) {
   System system(TestCamera(), SmallOptions());
   std::vector<float> img(10 * 10, 0.f);
