@@ -66,6 +66,7 @@ def test_version_and_options_round_trip(tmp_path):
     ({"ba": {"ground_curvature_correction": 1.5}}, "ba.ground_curvature_correction"),
     ({"ba": {"ground_search_near_held_deg": 95.0}}, "ba.ground_search_near_held_deg"),
     ({"tracking": {"init_pose_prediction_margin": 0.9}}, "tracking.init_pose_prediction_margin"),
+    ({"tracking": {"init_pose_prediction_min_shift_px": -0.5}}, "tracking.init_pose_prediction_min_shift_px"),
 ])
 def test_bad_options_raise_value_error_naming_field(values, match):
     with pytest.raises(ValueError, match=match):

@@ -234,6 +234,11 @@ struct TrackingOptions {
   // less than 0.05 % RMSE (the same minimum), which only perturbs the run like another seed. (measured:
   // bench/RESULTS.md, 2026-12-06 "The prediction tracked beside the PnP pose")
   double init_pose_prediction_margin = 0.02;
+  // ... but not when the prediction starts within this many level-0 pixels of the result (RMS shift of the
+  // reference points, CoarseTracker::PoseShift): it would settle in the same minimum. 0 = always tracked.
+  // The prediction won (by the margin) only from shifts >= 8 px (KITTI 02 every 3rd / 4th frame); at normal
+  // speed the shift is below 2 px in 78-88 % of frames (00 / 02), so this saves most of the extra track.
+  double init_pose_prediction_min_shift_px = 2.0;
   // The constant-velocity prediction follows the frames' timestamps: the last step is scaled by the ratio
   // of the time since the last frame to the last step's time when that ratio is outside 1 +- this
   // tolerance (a dropped frame in a stamped stream; CoarseTracker::ConstantVelocityStep); -1 = off. Only

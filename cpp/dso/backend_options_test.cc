@@ -36,6 +36,8 @@ TEST(SystemOptions, RejectsBadValuesNamingTheField) {
                  "tracking.init_pose_coarsest_level");
   ExpectRejected([](SystemOptions* o) { o->tracking.init_pose_prediction_margin = 0.6; },
                  "tracking.init_pose_prediction_margin");
+  ExpectRejected([](SystemOptions* o) { o->tracking.init_pose_prediction_min_shift_px = -1.0; },
+                 "tracking.init_pose_prediction_min_shift_px");
   ExpectRejected([](SystemOptions* o) { o->tracker.huber_threshold = -1.f; }, "SystemOptions.tracker");
   ExpectRejected([](SystemOptions* o) { o->selector.block_size = 1; }, "SystemOptions.selector");
   ExpectRejected([](SystemOptions* o) { o->mapping_max_backlog = 0; }, "mapping_max_backlog");

@@ -474,6 +474,23 @@ Eigen::Vector3d CoarseTracker::FlowIndicators(const SE3& cam_from_ref) const {
   return Eigen::Vector3d(rms(sum_t, n_t), rms(sum_r, n_r), rms(sum_rt, n_rt));
 }
 
+double CoarseTracker::PoseShift(const SE3& a_from_ref, const SE3& b_from_ref) const {
+  const Mat3 ra = a_from_ref.RotationMatrix(), rb = b_from_ref.RotationMatrix();
+  const Vec3 ta = a_from_ref.Translation(), tb = b_from_ref.Translation();
+  double sum = 0.0;
+  int n = 0;
+  for (const TrackerPoint& p : level0_points_) {
+    const Vec3 ray = camera_.Unproject(Vec2(p.x, p.y));
+    // The point at depth 1 / idepth scaled by idepth (projection is invariant): idepth 0 stays finite.
+    const Vec3 pa = ra * ray + ta * p.idepth;
+    const Vec3 pb = rb * ray + tb * p.idepth;
+    if (!(pa.z() > 0.0) || !(pb.z() > 0.0)) continue;
+    sum += (camera_.Project(pa) - camera_.Project(pb)).squaredNorm();
+    ++n;
+  }
+  return n > 0 ? std::sqrt(sum / n) : 0.0;
+}
+
 SE3 CoarseTracker::ConstantVelocityStep(const SE3& last_from_prev, double dt_last, double dt_now,
                                        double jitter_tolerance) {
   if (jitter_tolerance < 0 || !(dt_last > 0) || !(dt_now > 0) || !std::isfinite(dt_last) || !std::isfinite(dt_now)) {

@@ -136,6 +136,10 @@ class CoarseTracker {
   // RMS pixel shifts (translation only, rotation only, full) of the level-0 reference points
   // under cam_from_ref, as in TrackingResult.
   Eigen::Vector3d FlowIndicators(const SE3& cam_from_ref) const;
+  // RMS distance (level-0 pixels) between the level-0 reference points projected with a_from_ref and
+  // with b_from_ref (points behind either camera skipped; 0 without points): how far apart two poses
+  // start the tracker.
+  double PoseShift(const SE3& a_from_ref, const SE3& b_from_ref) const;
 
   const TrackerOptions& options() const { return options_; }
   // Energy (sum of Huber energies, as in the LM) of the reference points on `level` at

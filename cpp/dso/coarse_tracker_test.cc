@@ -238,6 +238,25 @@ TEST(CoarseTracker, HypothesisCanStartAtAFinerLevel) {
   EXPECT_TRUE(std::isfinite(tracker.Track(new_pyramid, {close}).level_rmse[3]));
 }
 
+TEST(CoarseTracker, PoseShiftIsThePixelDistanceBetweenTwoPoses) {
+  const Scene& scene = SharedScene();
+  CoarseTracker tracker(scene.camera);
+  EXPECT_EQ(tracker.PoseShift(SE3(), TestMotionWorldFromNew()), 0.0);  // no reference points: 0
+  tracker.SetReference(scene.ref_pyramid, scene.points);
+  const SE3 a = TestMotionWorldFromNew().Inverse();
+  EXPECT_NEAR(tracker.PoseShift(a, a), 0.0, 1e-9);
+  // From the identity it is the full flow indicator.
+  EXPECT_NEAR(tracker.PoseShift(SE3(), a), tracker.FlowIndicators(a)[2], 1e-6);
+  EXPECT_NEAR(tracker.PoseShift(a, SE3()), tracker.FlowIndicators(a)[2], 1e-6);
+  // 0.1 deg more yaw on top of a: every point moves by f * 0.1 deg (0.65 px) times 1 + x^2 (normalised x,
+  // up to 1.7 at the image edges).
+  const SE3 b = SE3(SO3::Exp(Vec3(0.0, 0.1 * kDegToRad, 0.0)), Vec3::Zero()) * a;
+  const double f_delta = scene.camera.fx * 0.1 * kDegToRad;
+  EXPECT_GT(tracker.PoseShift(a, b), f_delta);
+  EXPECT_LT(tracker.PoseShift(a, b), 1.3 * f_delta);
+  EXPECT_NEAR(tracker.PoseShift(a, b), tracker.PoseShift(b, a), 1e-9);
+}
+
 TEST(CoarseTracker, FailsGracefullyOnBlankImage) {
   const Scene& scene = SharedScene();
   const std::vector<float> blank(scene.camera.width * scene.camera.height, 128.f);

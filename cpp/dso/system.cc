@@ -344,7 +344,10 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
   // The prediction (hyps[1] behind the initial pose) on its own too, unless it is the result: the list
   // stops at the initial pose once that is good enough (TrackingOptions::init_pose_prediction_margin).
   const double margin = options_.tracking.init_pose_prediction_margin;
-  if (input.init_world_from_cam != nullptr && margin >= 0.0 && tr->hypothesis_index != 1) {
+  // (skipped when it starts close to a successful result: TrackingOptions::init_pose_prediction_min_shift_px)
+  if (input.init_world_from_cam != nullptr && margin >= 0.0 && tr->hypothesis_index != 1 &&
+      !(tr->success && ref.tracker->PoseShift(tr->cam_from_ref, hyps[1].cam_from_ref) <
+                           options_.tracking.init_pose_prediction_min_shift_px)) {
     const TrackingResult r = ref.tracker->Track(pyr, {hyps[1]}, 1.0, -1.0);
     if (r.success && (!tr->success || r.rmse < tr->rmse * (1.0 - margin))) *tr = r;
   }

@@ -162,6 +162,7 @@ void BindOptions(py::module& m) {
       KP3D_RW(TrackingOptions, retrack_rmse_history)
       KP3D_RW(TrackingOptions, init_pose_coarsest_level)
       KP3D_RW(TrackingOptions, init_pose_prediction_margin)
+      KP3D_RW(TrackingOptions, init_pose_prediction_min_shift_px)
       KP3D_RW(TrackingOptions, motion_time_tolerance);
 
   WithDict(py::class_<SystemOptions>(m, "SystemOptions", "All backend options; check() raises ValueError naming a bad field."))
