@@ -1,7 +1,7 @@
 """Real KITTI clips as a user's camera delivers them: a changing exposure, repeated and dropped frames.
 
     .venv/bin/python bench/clip_variants.py --root ../shared/data/kitti --out DIR [--seqs 00 02 07]
-        [--kinds walk flicker repeat drop stamped-drop] [--frames 300]
+        [--kinds walk flicker repeat drop stamped-drop late] [--frames 300] [--late-start 100]
 
 Renders change their exposure smoothly and arrive at a steady rate; real cameras step their auto-exposure
 (a car leaving a shadow), some flicker, and video converted between frame rates repeats or drops frames.
@@ -15,6 +15,9 @@ Each clip ``NN`` (its first ``--frames`` frames; KITTI 07 at most 160) becomes `
   ``drop`` (``NNx``): every 7th frame left out. Timestamps 0.1 s apart (a stream that does not know);
   ``stamped-drop`` (``NNy``): the same frames with their recorded timestamps (a camera that stamps its frames:
   the gap shows in times.txt).
+* ``late`` (``NNm``): the clip from frame ``--late-start`` (default 100; 07: 60) on, its recorded timestamps
+  and its ground truth re-based to its first frame: a start in another place of the same road (the start is
+  where a run's unit and held height are set; KITTI's sequences start in different scenes).
 
 with the clip's calib.txt, times.txt and ground truth ``DIR/poses/NN<x>.txt``. Run them like any KITTI
 clip, e.g. ``bench/pipeline.py --root DIR/sequences --seqs 00e 02f 07x``.
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-KINDS = {"walk": "e", "flicker": "f", "repeat": "d", "drop": "x", "stamped-drop": "y"}
+KINDS = {"walk": "e", "flicker": "f", "repeat": "d", "drop": "x", "stamped-drop": "y", "late": "m"}
 GAIN_SEEDS = {"walk": 1, "flicker": 2}
 
 
@@ -48,8 +51,13 @@ def gains(kind: str, frames: int) -> np.ndarray:
     return np.asarray(out)
 
 
-def frame_order(kind: str, frames: int) -> list[int]:
-    """Source frame of each output frame: all of them once (exposure kinds), repeated or dropped."""
+def frame_order(kind: str, frames: int, late_start: int = 100) -> list[int]:
+    """Source frame of each output frame: all of them once (exposure kinds), repeated, dropped or from
+    ``late_start`` on."""
+    if kind == "late":
+        if not 0 < late_start < frames - 1:
+            raise ValueError(f"late_start must be in [1, {frames - 2}] for {frames} frames, got {late_start}")
+        return list(range(late_start, frames))
     if kind == "repeat":
         return [i for i in range(frames) for _ in range(2 if i % 5 == 4 else 1)]
     if kind in ("drop", "stamped-drop"):
@@ -57,7 +65,7 @@ def frame_order(kind: str, frames: int) -> list[int]:
     return list(range(frames))
 
 
-def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path) -> Path:
+def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path, late_start: int = 100) -> Path:
     """Writes ``out/sequences/<seq><suffix>`` (see the module docstring); returns its folder."""
     import cv2
 
@@ -70,10 +78,10 @@ def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path) -> Path:
     (dst / "image_0").mkdir(parents=True, exist_ok=True)
     (out / "poses").mkdir(parents=True, exist_ok=True)
     shutil.copy(src / "calib.txt", dst / "calib.txt")
-    order = frame_order(kind, len(images))
+    order = frame_order(kind, len(images), late_start)
     if kind in GAIN_SEEDS:
         times = (src / "times.txt").read_text().splitlines(keepends=True)[:len(order)]
-    elif kind == "stamped-drop":
+    elif kind in ("stamped-drop", "late"):
         recorded = (src / "times.txt").read_text().splitlines(keepends=True)
         times = [recorded[i] for i in order]
     else:
@@ -82,7 +90,15 @@ def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path) -> Path:
     gt = root / "poses" / f"{seq}.txt"
     if gt.is_file():
         poses = gt.read_text().splitlines()
-        (out / "poses" / f"{name}.txt").write_text("".join(poses[i] + "\n" for i in order))
+        if kind == "late":  # re-based: the clip's first camera is the world, as in KITTI's own files
+            m = np.loadtxt(poses[:frames]).reshape(-1, 3, 4)
+            world_from_cam = np.tile(np.eye(4), (len(order), 1, 1))
+            world_from_cam[:, :3, :] = m[order]
+            rebased = np.linalg.inv(world_from_cam[0]) @ world_from_cam
+            lines = [" ".join(f"{v:.9e}" for v in row[:3].ravel()) for row in rebased]
+        else:
+            lines = [poses[i] for i in order]
+        (out / "poses" / f"{name}.txt").write_text("".join(line + "\n" for line in lines))
     g = gains(kind, len(order)) if kind in GAIN_SEEDS else np.ones(len(order))
     if kind in GAIN_SEEDS:
         np.savetxt(dst / "gains.txt", g, fmt="%.6f")
@@ -105,10 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seqs", nargs="+", default=["00", "02", "07"])
     p.add_argument("--kinds", nargs="+", choices=list(KINDS), default=list(KINDS))
     p.add_argument("--frames", type=int, default=300, help="source frames per clip (07: at most 160)")
+    p.add_argument("--late-start", type=int, default=100, help="first frame of the 'late' clips (07: at most 60)")
     args = p.parse_args(argv)
     for seq in args.seqs:
         for kind in args.kinds:
-            dst = make_clip(args.root, seq, kind, min(args.frames, 160) if seq == "07" else args.frames, args.out)
+            dst = make_clip(args.root, seq, kind, min(args.frames, 160) if seq == "07" else args.frames, args.out,
+                            min(args.late_start, 60) if seq == "07" else args.late_start)
             print(f"{dst}: {len(list((dst / 'image_0').glob('*.png')))} frames ({kind})")
     return 0
 

@@ -19,6 +19,9 @@ def test_gains_and_frame_orders():
     assert m.frame_order("drop", 15) == [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 14]
     assert m.frame_order("stamped-drop", 15) == m.frame_order("drop", 15)
     assert m.frame_order("walk", 4) == [0, 1, 2, 3]
+    assert m.frame_order("late", 6, late_start=2) == [2, 3, 4, 5]
+    with pytest.raises(ValueError, match="late_start"):
+        m.frame_order("late", 6, late_start=5)
 
 
 def test_clip_in_kitti_layout(tmp_path):
@@ -45,5 +48,14 @@ def test_clip_in_kitti_layout(tmp_path):
     assert np.allclose(np.loadtxt(drop / "times.txt"), 0.1 * np.arange(7))  # a stream that does not know
     stamped = m.make_clip(src, "05", "stamped-drop", 8, out)
     assert np.allclose(np.loadtxt(stamped / "times.txt"), [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7])  # the gap shows
+    # A late start: frames 3-7 with their own timestamps, the ground truth re-based to the clip's first frame.
+    (src / "poses" / "05.txt").write_text("".join(f"0 -1 0 {i} 1 0 0 {2 * i} 0 0 1 0\n" for i in range(8)))
+    late = m.make_clip(src, "05", "late", 8, out, late_start=3)
+    assert len(list((late / "image_0").glob("*.png"))) == 5
+    assert np.allclose(np.loadtxt(late / "times.txt"), 0.1 * np.arange(3, 8))
+    rebased = np.loadtxt(out / "poses" / "05m.txt").reshape(-1, 3, 4)
+    assert np.allclose(rebased[0], np.eye(4)[:3]) and np.allclose(rebased[:, :3, :3], np.eye(3))
+    # world steps (1, 2, 0) per frame seen in the first camera (rotated by -90 deg about z): (2, -1, 0)
+    assert np.allclose(rebased[:, :3, 3], np.outer(np.arange(5), [2, -1, 0]))
     with pytest.raises(FileNotFoundError, match="no .png frames"):
         m.make_clip(src, "06", "walk", 8, out)
