@@ -50,7 +50,7 @@ struct BundleAdjustmentOptions {
   // shipped DepthNet's unit moves by +-15 % along KITTI 02; 0.2 / 1.0, and 0.05 / 0.1 with
   // prior_scale_near_fraction 0.5, measured worse, bench/RESULTS.md).
   double prior_scale_gain = 0.02;
-  int prior_scale_min_points = 50;      // fewer prior points in the window: no rescaling
+  int prior_scale_min_points = 50;      // fewer prior points in the window: the road alone holds the scale
   // The window's unit is measured on the nearest this fraction of those points (by prior depth): a
   // depth network's error grows with distance (far depths saturate), so the far points, whose share
   // changes with the scene (open fields vs. streets), would move the unit. 1 = every point.

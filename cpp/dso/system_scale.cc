@@ -35,9 +35,9 @@ double System::HoldPriorScale() {
       }
     }
   }
-  if (static_cast<int>(samples.size()) < o.prior_scale_min_points) {
-    return samples.empty() ? HoldRoadHeightWithoutPrior() : 1.0;
-  }
+  // Too few prior points to measure the prior's unit (none, or a network whose depths the window mostly lacks,
+  // e.g. beyond points.max_prior_depth): the road alone holds the scale, as without a prior.
+  if (static_cast<int>(samples.size()) < o.prior_scale_min_points) return HoldRoadHeightWithoutPrior();
   size_t near_count = 0;
   GroundPlane ground;
   if (!newest_xyz.empty()) {

@@ -232,6 +232,22 @@ TEST(SystemScale, GroundHeightBiasEnlargesTheMetricMap) {
   EXPECT_NEAR(biased.ground_height, 1.5, 1e-9);
 }
 
+// A prior with too few points in the window to measure its unit (ba.prior_scale_min_points) leaves the scale to
+// the road, as no prior does: the map still changes to metres once the road's height is measured.
+TEST(SystemScale, TooFewPriorPointsLeaveTheScaleToTheRoad) {
+  SystemOptions o = SmallMapOptions();
+  const PriorFn short_prior = PerPixel([](int, float d) { return 0.7f * d; });
+  o.ba.camera_height = 1.5;
+  o.ba.prior_scale_min_points = 1 << 20;  // more than any window holds
+  const RenderRun run = RunRender(o, 32, short_prior);
+  std::printf("prior x0.7, its unit never measured: path scale %.3f (held height %.3f, in metres %d)\n",
+              PathScale(run, 0, 31), run.ground_height, static_cast<int>(run.in_metres));
+  EXPECT_EQ(run.lost, 0);
+  EXPECT_TRUE(run.in_metres);
+  EXPECT_NEAR(PathScale(run, 0, 31), 1.0, 0.06);
+  EXPECT_NEAR(run.ground_height, 1.5, 1e-9);
+}
+
 // Pure DSO (no depth prior): the two-view start's unit is arbitrary; with the camera's height above the floor
 // the road alone puts the map in metres, as with a prior (System::HoldRoadHeightWithoutPrior).
 TEST(SystemScale, PureDsoHoldsTheRoadHeightInMetres) {
