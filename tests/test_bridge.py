@@ -65,6 +65,8 @@ def test_version_and_options_round_trip(tmp_path):
     ({"tracker": {"huber_threshold": -1.0}}, "tracker"),
     ({"ba": {"ground_curvature_correction": 1.5}}, "ba.ground_curvature_correction"),
     ({"ba": {"ground_search_near_held_deg": 95.0}}, "ba.ground_search_near_held_deg"),
+    ({"ba": {"prior_handover_planes": -1}}, "ba.prior_handover_planes"),
+    ({"ba": {"prior_handover_sigma_scale": 0.5}}, "ba.prior_handover_sigma_scale"),
     ({"tracking": {"init_pose_prediction_margin": 0.9}}, "tracking.init_pose_prediction_margin"),
     ({"tracking": {"init_pose_prediction_min_shift_px": -0.5}}, "tracking.init_pose_prediction_min_shift_px"),
 ])

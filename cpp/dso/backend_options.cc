@@ -44,6 +44,8 @@ void SystemOptions::Check() const {
   CHECK_OPTION_GE(kOwner, ba.depth_prior_weight, 0);
   CHECK_OPTION_IN(kOwner, ba.prior_scale_gain, 0, 1);
   CHECK_OPTION_GE(kOwner, ba.prior_scale_min_points, 1);
+  CHECK_OPTION_GE(kOwner, ba.prior_handover_planes, 0);
+  CHECK_OPTION_GE(kOwner, ba.prior_handover_sigma_scale, 1.0);
   CHECK_OPTION_GT(kOwner, ba.prior_scale_near_fraction, 0.0);
   CHECK_OPTION_LE(kOwner, ba.prior_scale_near_fraction, 1.0);
   CHECK_OPTION_GE(kOwner, ba.ground_height_samples, 0);

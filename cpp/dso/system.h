@@ -236,6 +236,8 @@ class System {
   // Rescales the window toward the depth prior's scale (system_scale.cc); returns the factor applied.
   double HoldPriorScale();
   double HoldRoadHeightWithoutPrior();  // HoldPriorScale without prior points (pure DSO)
+  // The road holds the scale alone (ba.prior_handover_planes: its held height has corrected that often).
+  bool PriorHandedOver() const;
   double HeldHeightScale(double log_s, bool* to_metres);  // HoldPriorScale's factor (ba.camera_height)
   // The road plane among the newest keyframe's points: the best within 20 deg of the camera's down axis,
   // or, when that is tilted from a confirmed held road, the best within ba.ground_search_near_held_deg of it.

@@ -79,6 +79,10 @@ void System::MakeKeyframe(Keyframe* kf, const DepthPrior& prior, const FrameInpu
   // them 20 % off on KITTI 02 at every 3rd frame, and their epipolar searches with them).
   DepthPrior in_window_unit = prior;
   in_window_unit.SetIdepthScale(prior_idepth_scale_);
+  // (ba.prior_handover_planes: a prior handed over to the road is trusted less)
+  if (PriorHandedOver()) {
+    in_window_unit.SetVarianceScale(options_.ba.prior_handover_sigma_scale * options_.ba.prior_handover_sigma_scale);
+  }
   SelectNewPoints(kf, in_window_unit, input);
   tm->activation += Ms(t);
   UpdateTrackerReference();

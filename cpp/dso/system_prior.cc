@@ -26,7 +26,8 @@ bool DepthPrior::Lookup(float x, float y, int keypoint_index, double* idepth, do
     if (std::isfinite(id) && id > 0 && WithinMaxDepth(id)) {
       const double var = kp_var_ != nullptr ? kp_var_[keypoint_index] : 0.0;
       *idepth = idepth_scale_ * id;
-      *idepth_var = idepth_scale_ * idepth_scale_ * ((std::isfinite(var) && var > 0) ? var : DefaultIdepthVar(id));
+      *idepth_var = var_scale_ * idepth_scale_ * idepth_scale_ *
+                    ((std::isfinite(var) && var > 0) ? var : DefaultIdepthVar(id));
       return true;
     }
   }
@@ -36,7 +37,7 @@ bool DepthPrior::Lookup(float x, float y, int keypoint_index, double* idepth, do
   const double d = depth_[iy * width_ + ix];
   if (!(std::isfinite(d) && d > 0) || !WithinMaxDepth(1.0 / d)) return false;
   *idepth = idepth_scale_ / d;
-  *idepth_var = idepth_scale_ * idepth_scale_ * DefaultIdepthVar(1.0 / d);
+  *idepth_var = var_scale_ * idepth_scale_ * idepth_scale_ * DefaultIdepthVar(1.0 / d);
   return true;
 }
 

@@ -23,6 +23,8 @@ class DepthPrior {
   // the window's unit (System::HoldPriorScale). Default 1.
   void SetIdepthScale(double scale) { idepth_scale_ = scale; }
   double IdepthScale() const { return idepth_scale_; }
+  // Lookup's variance times this (>= 1; default 1): a prior the window trusts less (System, ba.prior_handover_*).
+  void SetVarianceScale(double scale) { var_scale_ = scale; }
 
  private:
   // Variance of a prior inverse depth (prior unit) that comes without its own: sigma(1/d) ~= sigma(d) / d^2
@@ -38,6 +40,7 @@ class DepthPrior {
   double rel_sigma_ = 0.2;
   double max_depth_ = 0.0;  // PointOptions::max_prior_depth (0 = no limit)
   double idepth_scale_ = 1.0;
+  double var_scale_ = 1.0;
   bool available_ = false;
   int num_keypoints_ = 0;
 };

@@ -51,6 +51,10 @@ TEST(DepthPrior, DepthMapLookupRoundsToThePixelAndPropagatesTheRelativeSigma) {
   ASSERT_TRUE(in_window_unit.Lookup(30.6f, 19.7f, -1, &id, &var));
   EXPECT_NEAR(id, 0.4, 1e-12);
   EXPECT_NEAR(var, std::pow(2.0 * 0.1 / 5.0, 2), 1e-12);
+  in_window_unit.SetVarianceScale(16.0);  // a prior handed over to the road (sigma x4): the depth stays
+  ASSERT_TRUE(in_window_unit.Lookup(30.6f, 19.7f, -1, &id, &var));
+  EXPECT_NEAR(id, 0.4, 1e-12);
+  EXPECT_NEAR(var, 16.0 * std::pow(2.0 * 0.1 / 5.0, 2), 1e-12);
   EXPECT_FALSE(prior.Lookup(30.f, 21.f, -1, &id, &var));   // NaN depth
   EXPECT_FALSE(prior.Lookup(40.f, 40.f, -1, &id, &var));   // 0 = unknown
   EXPECT_FALSE(prior.Lookup(-1.f, 20.f, -1, &id, &var));   // outside the image
@@ -106,6 +110,10 @@ TEST(DepthPrior, KeypointPriorIsSelectedByIndexAndFallsBackToTheDepthMap) {
   ASSERT_TRUE(prior.Lookup(80.f, 60.f, 1, &id, &var));  // no variance given: relative sigma
   EXPECT_NEAR(id, 0.25, 1e-7);
   EXPECT_NEAR(var, std::pow(0.2 * 0.25, 2), 1e-9);
+  DepthPrior weak = prior;  // the keypoints' own variances scale too
+  weak.SetVarianceScale(4.0);
+  ASSERT_TRUE(weak.Lookup(50.25f, 30.5f, 0, &id, &var));
+  EXPECT_NEAR(var, 0.04, 1e-9);
   // The index, not the position, selects the keypoint: a sub-pixel-shifted keypoint keeps its prior.
   ASSERT_TRUE(prior.Lookup(50.3f, 30.45f, 0, &id, &var));
   EXPECT_NEAR(id, 0.5, 1e-7);

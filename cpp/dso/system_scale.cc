@@ -69,7 +69,8 @@ double System::HoldPriorScale() {
   ++prior_scale_updates_;
   // (after ba.camera_height's change of unit the map is in metres: the prior's unit times that change is
   // what it follows, or every update without the road would pull the map back to the prior's own unit)
-  double log_s = gain * (r + metric_log_scale_);
+  // (ba.prior_handover_planes: once the road has held the scale that often, only the road moves it)
+  double log_s = PriorHandedOver() ? 0.0 : gain * (r + metric_log_scale_);
   // ba.ground_height_samples: the camera's height above the road, in the window's unit, is held once
   // measured (GroundHeightHold): the prior then only fixes the start's unit and the points' shape, the
   // road the scale (a camera on a vehicle). Planes off the held height or tilted from the held normal
@@ -93,6 +94,11 @@ double System::HoldPriorScale() {
   }
   RescaleMap(s, to_metres);
   return s;
+}
+
+bool System::PriorHandedOver() const {
+  const int planes = options_.ba.prior_handover_planes;
+  return planes > 0 && ground_height_.target() > 0.0 && ground_height_.accepted_with_target() >= planes;
 }
 
 // Pure DSO (no prior points): the road's height alone holds the scale once measured (and becomes

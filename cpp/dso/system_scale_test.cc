@@ -188,6 +188,30 @@ TEST(SystemScale, HeldGroundHeightKeepsTheScaleWhenThePriorsUnitChanges) {
   EXPECT_NEAR(hold, 1.0, 0.06);
 }
 
+// ba.prior_handover_planes: a held road height that has corrected the scale that often holds it alone. Here
+// the road band is narrow (3 %), so once the prior's unit changes (x1.25 from frame 20) most road planes
+// fall outside it: without the hand-over those updates follow the prior and the map grows with it; with it
+// they leave the scale alone and the planes inside the band keep it.
+TEST(SystemScale, HandedOverPriorNoLongerMovesTheScale) {
+  SystemOptions o = SmallMapOptions();
+  o.ba.prior_scale_gain = 0.5;
+  o.ba.ground_height_samples = 3;
+  o.ba.ground_height_max_error = 0.03;
+  o.ba.ground_height_parallel_deg = 0.0;  // one band
+  o.ba.ground_height_relock = 1000;       // the held height is never measured again
+  const auto prior_depth = [](int i, float d) { return i >= 20 ? 1.25f * d : d; };
+  int lost = 0;
+  const double follow = TailScale(o, 64, 16, PerPixel(prior_depth), &lost);
+  EXPECT_EQ(lost, 0);
+  o.ba.prior_handover_planes = 3;
+  const double handed_over = TailScale(o, 64, 16, PerPixel(prior_depth), &lost);
+  EXPECT_EQ(lost, 0);
+  std::printf("prior x1.25 from frame 20, road band 3 %%: tail scale, prior followed off the band %.3f, handed "
+              "over %.3f\n", follow, handed_over);
+  EXPECT_GT(follow, 1.15);  // measured 1.248-1.251 over selector seeds 0-5 (44 frames: 0.99-1.12, too few planes)
+  EXPECT_NEAR(handed_over, 1.0, 0.04);  // 0.991-1.006
+}
+
 // ba.camera_height: a prior in the wrong unit (0.7 x the true depth) gives a map in that unit; with the
 // camera's known height above the floor (1.5) the map is rescaled to it once the height is measured, every
 // frame since the first included.

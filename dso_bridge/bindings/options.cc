@@ -121,6 +121,8 @@ void BindOptions(py::module& m) {
       KP3D_RW(BundleAdjustmentOptions, initial_lambda) KP3D_RW(BundleAdjustmentOptions, affine_a_prior)
       KP3D_RW(BundleAdjustmentOptions, affine_b_prior) KP3D_RW(BundleAdjustmentOptions, depth_prior_weight)
       KP3D_RW(BundleAdjustmentOptions, prior_scale_gain) KP3D_RW(BundleAdjustmentOptions, prior_scale_min_points)
+      KP3D_RW(BundleAdjustmentOptions, prior_handover_planes)
+      KP3D_RW(BundleAdjustmentOptions, prior_handover_sigma_scale)
       KP3D_RW(BundleAdjustmentOptions, prior_scale_near_fraction)
       KP3D_RW(BundleAdjustmentOptions, prior_scale_ground)
       KP3D_RW(BundleAdjustmentOptions, ground_height_samples) KP3D_RW(BundleAdjustmentOptions, ground_height_gain) KP3D_RW(BundleAdjustmentOptions, ground_height_max_error) KP3D_RW(BundleAdjustmentOptions, ground_height_relock)

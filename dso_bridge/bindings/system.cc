@@ -37,7 +37,7 @@ std::optional<py::array_t<T, py::array::c_style | py::array::forcecast>> CheckAr
   if (obj.is_none()) return std::nullopt;
   if (!py::isinstance<py::array>(obj)) {
     throw py::value_error(std::string(name) + " must be a numpy array " + expected + ", got " +
-                          std::string(py::str(obj.get_type().attr("__name__"))));
+                          std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
   }
   py::array a = py::reinterpret_borrow<py::array>(obj);
   if (!a.dtype().is(py::dtype::of<T>())) {
