@@ -120,6 +120,41 @@ def test_depth_training_with_geometry_consistency_falls_and_reports_it():
         DepthTaskOptions(geometry_consistency_weight=-0.1)
 
 
+def test_depth_training_adds_the_camera_height_term_it_reports(monkeypatch):
+    """loss.camera_height_weight adds weight x the road-height variance to the loss and reports it; the
+    variance is that of the finest disparity's road planes (a road at 1.65 m and one at 1.98 m: (log 1.2 / 2)^2)."""
+    import dataclasses
+
+    import frontend.training.modules as modules
+    from frontend.models import disp_to_depth
+
+    torch.manual_seed(0)
+    opts = DepthTaskOptions(depth=DepthLossOptions(max_depth=50.0), camera_height_weight=3.0)
+    module = DepthModule(build_depth_net(TINY_DEPTH), build_pose_net(TINY_POSE), opts).eval()
+    # the term on two road disparities (1, 1, 48, 160) through the module's own depth conversion
+    h, w, f = 48, 160, 90.0
+    K = torch.tensor([[f, 0, (w - 1) / 2], [0, f, (h - 1) / 2], [0, 0, 1]]).expand(2, 3, 3)
+    ray = ((torch.arange(h, dtype=torch.float32) - (h - 1) / 2) / f)[:, None].expand(h, w)
+    roads = [torch.where(ray > 0.02, height / ray.clamp_min(0.02), torch.full_like(ray, 40.0)).clamp(max=40.0)
+             for height in (1.65, 1.65 * 1.2)]
+    min_disp, max_disp = 1 / opts.depth.max_depth, 1 / opts.depth.min_depth
+    disp = torch.stack([(1 / d - min_disp) / (max_disp - min_disp) for d in roads])[:, None]
+    assert torch.allclose(disp_to_depth(disp, opts.depth.min_depth, opts.depth.max_depth)[1][:, 0], torch.stack(roads))
+    ch, used = module._camera_height_loss(disp, K, (h, w))
+    assert int(used) == 2 and ch.item() == pytest.approx((np.log(1.2) / 2) ** 2, rel=1e-3)
+    # the forward pass adds it with its weight (the term itself stubbed: the tiny net's random depth has no road)
+    monkeypatch.setattr(modules, "camera_height_consistency_loss", lambda depth, K: (depth.sum() * 0 + 0.25, torch.tensor(2)))
+    batch = _snippet_batch()
+    with torch.no_grad():
+        out = module(batch)
+        module.options = dataclasses.replace(opts, camera_height_weight=0.0)
+        plain = module(batch)
+    assert "camera_height" not in plain and out["camera_height"].item() == 0.25
+    assert out["loss"].item() == pytest.approx(plain["loss"].item() + 3.0 * 0.25, rel=1e-6)
+    with pytest.raises(ValueError, match="camera_height_weight"):
+        DepthTaskOptions(camera_height_weight=-1.0)
+
+
 def test_multiview_adaptation_overfits():
     torch.manual_seed(0)
     opts = MultiViewOptions(keypoint=KeypointLossOptions(io_top_k=32), top_k=32)
@@ -296,7 +331,8 @@ def test_render_depth_loss_teaches_the_depth_profile_and_skips_items_without_dep
 
 
 @pytest.mark.parametrize("name", ["keypoints_light", "depth_light", "multiview_light", "keypoints_light_stage2",
-                                  "depth_light_stage2", "depth_light_rd_stage3", "depth_light_gc"])
+                                  "depth_light_stage2", "depth_light_rd_stage3", "depth_light_gc",
+                                  "depth_light_height", "depth_light_height_control"])
 def test_shipped_training_configs_load_and_their_init_weights_are_committed(name):
     """The recipes in configs/train parse, and every ``init:`` file is in the repository (a fresh
     checkout can continue training from the shipped weights)."""

@@ -150,3 +150,38 @@ def test_geometry_consistency_of_a_wall_seen_from_one_metre_closer():
     assert geometry_consistency_loss(target, [exact], [away], K).item() == 0.0
     with pytest.raises(ValueError, match="one pose per source"):
         geometry_consistency_loss(target, [exact, exact], [source_from_target], K)
+
+
+def _road_depth(height: float, pitch_rad: float, H: int = 48, W: int = 160, f: float = 90.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Depth (1, 1, H, W) float64 of a flat road ``height`` below a camera pitched down by ``pitch_rad`` (sky
+    at 80), and its K (1, 3, 3)."""
+    from frontend.geometry import intrinsics_matrix
+
+    K = intrinsics_matrix(f, f, (W - 1) / 2, (H - 1) / 2, dtype=torch.float64).reshape(1, 3, 3)
+    v = torch.arange(H, dtype=torch.float64)[:, None].expand(H, W)
+    ray_down = (v - (H - 1) / 2) / f * np.cos(pitch_rad) + np.sin(pitch_rad)  # y component of the ray in the road frame
+    depth = torch.where(ray_down > 1e-3, height / ray_down.clamp_min(1e-3), torch.full_like(v, 80.0)).clamp(max=80.0)
+    return depth[None, None], K
+
+
+def test_road_plane_height_of_a_pitched_camera_and_a_car_on_the_road():
+    """A flat road 1.65 m below a camera pitched down by 2 deg: the fitted plane's distance is 1.65 (a level-
+    camera reading of y alone would be off by several per cent); a box (a car 6 m ahead) over a fifth of the
+    region moves it by < 1 %; a batch of two heights has the variance of their logs (halved: about the mean)."""
+    from frontend.losses.depth import camera_height_consistency_loss, road_plane_heights
+
+    depth, K = _road_depth(1.65, np.deg2rad(2.0))
+    h, ok = road_plane_heights(depth, K)
+    assert bool(ok[0]) and h.item() == pytest.approx(1.65, rel=1e-6)
+    with_car = depth.clone()
+    with_car[..., 30:40, 60:100] = 6.0
+    assert road_plane_heights(with_car, K)[0].item() == pytest.approx(1.65, rel=0.01)
+    batch = torch.cat([depth, _road_depth(1.65 * 1.2, np.deg2rad(-1.0))[0]]).requires_grad_(True)
+    loss, used = camera_height_consistency_loss(batch, K.expand(2, 3, 3))
+    assert int(used) == 2 and loss.item() == pytest.approx((np.log(1.2) / 2) ** 2, rel=1e-5)
+    loss.backward()
+    assert torch.isfinite(batch.grad).all() and batch.grad.abs().sum() > 0
+    # one image with a road is not a batch: no loss (0, not NaN), and a wall (no road) is no road
+    wall = torch.full_like(depth, 5.0)
+    assert not bool(road_plane_heights(wall, K)[1][0])
+    assert camera_height_consistency_loss(depth, K)[0].item() == 0.0

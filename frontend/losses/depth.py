@@ -128,3 +128,85 @@ def geometry_consistency_loss(target_depth: torch.Tensor, source_depths: list[to
         total = total + (err * valid).sum()
         count = count + valid.sum()
     return total / count.clamp_min(1.0)
+
+
+@dataclass
+class RoadRegion:
+    """The image region taken as road in front of a car-mounted camera (fractions of the image)."""
+
+    top: float = 0.6      # rows from this fraction of the height ...
+    bottom: float = 0.95  # ... to this one
+    width: float = 0.6    # central fraction of the columns
+    stride: int = 2       # pixel subsampling
+    inlier_band: float = 0.05   # robust weights: residual scale, this fraction of the plane's distance
+    max_tilt_deg: float = 25.0  # planes tilted more than this from the camera's y axis are not used
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.top < self.bottom <= 1 and 0 < self.width <= 1 and self.stride >= 1
+                and 0 < self.inlier_band < 1 and 0 < self.max_tilt_deg < 90):
+            raise ValueError(f"RoadRegion: invalid {self}")
+
+
+def road_plane_heights(depth: torch.Tensor, K: torch.Tensor, region: RoadRegion | None = None,
+                       iterations: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """The camera's height above a plane fitted to the road region of ``depth``, per image.
+
+    The plane ``y = a x + b z + c`` (camera frame, y down) is fitted by weighted least squares to the
+    back-projected region; the weights (Cauchy, scale ``inlier_band`` x the current height, computed
+    without gradient, starting from a level plane at the median y) leave cars and kerbs out. The height
+    ``c / sqrt(1 + a^2 + b^2)`` is differentiable in the depth through the last fit.
+
+    Args:
+        depth: (B, 1, H, W) positive depth (any unit).
+        K: (B, 3, 3) intrinsics at (H, W).
+    Returns:
+        heights (B,) in the depth's unit and valid (B,) bool (a plane below the camera, tilted less than
+        ``max_tilt_deg``, fitted on enough weight).
+    """
+    region = region or RoadRegion()
+    _, _, H, W = depth.shape
+    y0, y1 = int(region.top * H), max(int(region.bottom * H), int(region.top * H) + 1)
+    half = region.width * W / 2
+    x0, x1 = int(W / 2 - half), int(W / 2 + half + 0.999)
+    points = backproject(depth, K)[:, :, y0:y1:region.stride, x0:x1:region.stride].flatten(2)  # (B, 3, N)
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    A = torch.stack([x, z, torch.ones_like(x)], dim=-1)  # (B, N, 3)
+
+    def fit(weights: torch.Tensor) -> torch.Tensor:
+        Aw = A * weights.unsqueeze(-1)
+        lhs = Aw.transpose(1, 2) @ A + 1e-9 * torch.eye(3, dtype=A.dtype, device=A.device)
+        return torch.linalg.solve(lhs, (Aw.transpose(1, 2) @ y.unsqueeze(-1))).squeeze(-1)  # (B, 3)
+
+    with torch.no_grad():
+        theta = torch.zeros(A.shape[0], 3, dtype=A.dtype, device=A.device)
+        theta[:, 2] = y.median(dim=1).values
+        for _ in range(iterations):
+            height = theta[:, 2] / torch.sqrt(1 + theta[:, 0] ** 2 + theta[:, 1] ** 2)
+            r = (y - (A @ theta.unsqueeze(-1)).squeeze(-1)) / (region.inlier_band * height.abs().clamp_min(1e-6))[:, None]
+            weights = 1.0 / (1.0 + r * r)
+            theta = fit(weights)
+    theta = fit(weights)
+    norm = torch.sqrt(1 + theta[:, 0] ** 2 + theta[:, 1] ** 2)
+    heights = theta[:, 2] / norm
+    tilt = torch.rad2deg(torch.acos((1.0 / norm).clamp(max=1.0)))
+    valid = (heights > 0) & (tilt < region.max_tilt_deg) & (weights.mean(dim=1) > 0.3)
+    return heights, valid.detach()
+
+
+def camera_height_consistency_loss(depth: torch.Tensor, K: torch.Tensor, region: RoadRegion | None = None,
+                                   min_images: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """One depth unit across a batch, measured on the road: the variance of log(camera height above the
+    road plane) over the batch's images (:func:`road_plane_heights`). A car-mounted camera's height does
+    not change, so the network's depth of the road in front of it should not either; the unit itself
+    stays free (set at export, ``kp3d-vo export --calibrate-depth``).
+
+    Args:
+        depth: (B, 1, H, W) positive depth (any unit); K: (B, 3, 3) at (H, W).
+    Returns:
+        (loss scalar, number of images with a road plane); 0 with a gradient path below ``min_images``.
+    """
+    heights, valid = road_plane_heights(depth, K, region)
+    if int(valid.sum()) < min_images:
+        return depth.sum() * 0.0, valid.sum()
+    log_h = torch.log(heights[valid].clamp_min(1e-6))
+    return ((log_h - log_h.mean()) ** 2).mean(), valid.sum()

@@ -12,8 +12,8 @@ from torch import nn
 
 from frontend.geometry import (backproject_points, in_image, pose_vec_to_matrix, project_points, transform_points,
                                warp_points_homography)
-from frontend.losses.depth import (DepthLossOptions, geometry_consistency_loss, multiscale_photometric_loss,
-                                   sparse_scale_invariant_loss)
+from frontend.losses.depth import (DepthLossOptions, camera_height_consistency_loss, geometry_consistency_loss,
+                                   multiscale_photometric_loss, sparse_scale_invariant_loss)
 from frontend.losses.keypoint import KeypointLossOptions, pair_losses
 from frontend.losses.multiview import depth_consistency_loss, keypoint_pose, sample_depth, upsample_to
 
@@ -76,14 +76,20 @@ class DepthTaskOptions:
     # Dense depth consistency across the snippet (SC-SfMLearner's geometry consistency, finest scale): one
     # depth unit from frame to frame. Costs a DepthNet pass on every source frame. 0 = off.
     geometry_consistency_weight: float = 0.0
+    # One depth unit across the batch's images, measured on the road: the variance of log(camera height above
+    # a plane fitted to the lower-middle image) over the batch (losses.depth.camera_height_consistency_loss).
+    # For car-mounted footage only (KITTI and the renders: one camera height). 0 = off.
+    camera_height_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.pose_source not in ("posenet", "keypoints"):
             raise ValueError(f"pose_source must be 'posenet' or 'keypoints', got {self.pose_source!r}")
         if self.render_depth_weight < 0 or self.render_depth_max_m <= 0 \
-                or not 0.0 <= self.render_depth_variance_weight <= 1.0 or not self.geometry_consistency_weight >= 0:
+                or not 0.0 <= self.render_depth_variance_weight <= 1.0 or not self.geometry_consistency_weight >= 0 \
+                or not self.camera_height_weight >= 0:
             raise ValueError("DepthTaskOptions: render_depth_weight >= 0, render_depth_max_m > 0, "
-                             "render_depth_variance_weight in [0, 1] and geometry_consistency_weight >= 0 are required")
+                             "render_depth_variance_weight in [0, 1], geometry_consistency_weight >= 0 and "
+                             "camera_height_weight >= 0 are required")
 
 
 class DepthModule(nn.Module):
@@ -127,6 +133,10 @@ class DepthModule(nn.Module):
             gc = self._geometry_consistency(disps[0], source_disp, source_from_target, K, tuple(images.shape[-2:]))
             out["loss"] = out["loss"] + self.options.geometry_consistency_weight * gc
             out["geometry_consistency"] = gc.detach()
+        if self.options.camera_height_weight > 0:
+            ch, used = self._camera_height_loss(disps[0], K, tuple(images.shape[-2:]))
+            out["loss"] = out["loss"] + self.options.camera_height_weight * ch
+            out["camera_height"], out["camera_height_images"] = ch.detach(), used.float()
         if self.options.render_depth_weight > 0 and "depth" in batch:
             si, used = self._render_depth_loss(disps[0], batch["depth"])
             out["loss"] = out["loss"] + self.options.render_depth_weight * si
@@ -144,6 +154,15 @@ class DepthModule(nn.Module):
         depth = lambda d: disp_to_depth(upsample_to(d, size), o.min_depth, o.max_depth)[1]  # noqa: E731
         return geometry_consistency_loss(depth(disp), [depth(source_disp[:, j]) for j in range(source_disp.shape[1])],
                                          source_from_target, K)
+
+    def _camera_height_loss(self, disp: torch.Tensor, K: torch.Tensor, size: tuple[int, int]
+                            ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:func:`camera_height_consistency_loss` of the finest disparity ``(B, 1, h, w)`` upsampled to the
+        images' ``size`` (``K`` is at that size)."""
+        from frontend.models import disp_to_depth
+
+        o = self.options.depth
+        return camera_height_consistency_loss(disp_to_depth(upsample_to(disp, size), o.min_depth, o.max_depth)[1], K)
 
     def _render_depth_loss(self, disp: torch.Tensor, exact_depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scale-invariant log loss of the finest disparity ``(B, 1, h, w)`` against exact depth ``(B, 1, H, W)``
