@@ -7,7 +7,10 @@ For every ``--stride``-th frame at the processing size (640x192): the frontend's
 unit, nominally metres), the ground-plane fit and its factor ``camera_height / plane distance``
 (metres per exported unit). On renders with exact depth (``depth_0/``) also the true factor per frame,
 median over pixels < 80 m of ``gt / depth``. Prints one row per sequence: frames with a plane, median
-and IQR of the ground factor, the true factor where known, and their ratio.
+and IQR of the ground factor, the true factor where known, and their ratio. Then the road height as the
+training term ``loss.camera_height_weight`` measures it (``frontend.losses.depth.road_plane_heights``: a
+robust least-squares plane, unknown depth taken as 80 m): its median, the per-frame spread (std of its log)
+and the median change of its log from one measured frame to the next.
 """
 from __future__ import annotations
 
@@ -29,12 +32,20 @@ def measure(path: str, runtime, stride: int, camera_height: float, size=(640, 19
     K = seq.intrinsics.K
     options = GroundScaleOptions(camera_height=camera_height)
     rng = np.random.default_rng(0)
-    ground, truth = [], []
+    import torch
+
+    from frontend.losses.depth import road_plane_heights
+
+    K_batch = torch.tensor(K, dtype=torch.float64)[None]
+    ground, truth, heights = [], [], []
     has_depth = bool(getattr(seq, "has_depth", False))
     for i in range(0, len(seq), stride):
         out = runtime(seq.image(i))
         fit = fit_ground_plane(out.depth, K, options, rng)
         ground.append(camera_height / fit.distance if fit is not None else np.nan)
+        depth = torch.from_numpy(np.where(out.depth > 0, out.depth, 80.0).astype(np.float64))[None, None]
+        h, ok = road_plane_heights(depth, K_batch)
+        heights.append(float(h[0]) if bool(ok[0]) else np.nan)
         if has_depth:
             gt = seq.depth(i)
             ok = (gt > 0) & (gt < 80) & (out.depth > 0)
@@ -45,6 +56,11 @@ def measure(path: str, runtime, stride: int, camera_height: float, size=(640, 19
            "ground_iqr": [float(v) for v in np.nanpercentile(g, [25, 75])] if np.isfinite(g).any() else None,
            # per measured frame (every stride-th): [frame index, factor or None without a plane]
            "per_frame": [[i * stride, float(v) if np.isfinite(v) else None] for i, v in enumerate(g)]}
+    log_h = np.log(np.array(heights)[np.isfinite(heights)])
+    row["road_height"] = {"frames": int(log_h.size),
+                          "median": float(np.exp(np.median(log_h))) if log_h.size else None,
+                          "std_log": float(log_h.std()) if log_h.size else None,
+                          "median_step_log": float(np.median(np.abs(np.diff(log_h)))) if log_h.size > 1 else None}
     if has_depth:
         t = np.array(truth)
         row["true_factor"] = float(np.nanmedian(t))
@@ -76,6 +92,9 @@ def main(argv=None) -> int:
                  if "true_factor" in row else "")
         print(f"{path}: plane in {row['frames_with_plane']}/{row['frames']} frames, ground factor "
               f"{row['ground_factor'] or float('nan'):.3f} (IQR {iqr[0]:.3f}-{iqr[1]:.3f}){extra}", flush=True)
+        rh = {k: (float("nan") if v is None else v) for k, v in row["road_height"].items()}
+        print(f"    road height (least squares) in {rh['frames']} frames: median {rh['median']:.3f}, "
+              f"std of log {rh['std_log']:.3f}, frame-to-frame change of log {rh['median_step_log']:.3f}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     return 0
