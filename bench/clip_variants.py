@@ -1,7 +1,7 @@
 """Real KITTI clips as a user's camera delivers them: a changing exposure, repeated and dropped frames.
 
     .venv/bin/python bench/clip_variants.py --root ../shared/data/kitti --out DIR [--seqs 00 02 07]
-        [--kinds walk flicker repeat drop stamped-drop late] [--frames 300] [--late-start 100]
+        [--kinds walk flicker repeat drop stamped-drop late every] [--frames 300] [--late-start 100] [--every 2]
 
 Renders change their exposure smoothly and arrive at a steady rate; real cameras step their auto-exposure
 (a car leaving a shadow), some flicker, and video converted between frame rates repeats or drops frames.
@@ -18,6 +18,8 @@ Each clip ``NN`` (its first ``--frames`` frames; KITTI 07 at most 160) becomes `
 * ``late`` (``NNm``): the clip from frame ``--late-start`` (default 100; 07: 60) on, its recorded timestamps
   and its ground truth re-based to its first frame: a start in another place of the same road (the start is
   where a run's unit and held height are set; KITTI's sequences start in different scenes).
+* ``every`` (``NNs<k>``): every ``--every``-th frame (k = 2, 3: a faster car, or a slower camera), with their
+  recorded timestamps and ground truth.
 
 with the clip's calib.txt, times.txt and ground truth ``DIR/poses/NN<x>.txt``. Run them like any KITTI
 clip, e.g. ``bench/pipeline.py --root DIR/sequences --seqs 00e 02f 07x``.
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-KINDS = {"walk": "e", "flicker": "f", "repeat": "d", "drop": "x", "stamped-drop": "y", "late": "m"}
+KINDS = {"walk": "e", "flicker": "f", "repeat": "d", "drop": "x", "stamped-drop": "y", "late": "m", "every": "s"}
 GAIN_SEEDS = {"walk": 1, "flicker": 2}
 
 
@@ -51,9 +53,13 @@ def gains(kind: str, frames: int) -> np.ndarray:
     return np.asarray(out)
 
 
-def frame_order(kind: str, frames: int, late_start: int = 100) -> list[int]:
-    """Source frame of each output frame: all of them once (exposure kinds), repeated, dropped or from
-    ``late_start`` on."""
+def frame_order(kind: str, frames: int, late_start: int = 100, every: int = 2) -> list[int]:
+    """Source frame of each output frame: all of them once (exposure kinds), repeated, dropped, from
+    ``late_start`` on or every ``every``-th."""
+    if kind == "every":
+        if every < 2:
+            raise ValueError(f"every must be >= 2, got {every}")
+        return list(range(0, frames, every))
     if kind == "late":
         if not 0 < late_start < frames - 1:
             raise ValueError(f"late_start must be in [1, {frames - 2}] for {frames} frames, got {late_start}")
@@ -65,23 +71,29 @@ def frame_order(kind: str, frames: int, late_start: int = 100) -> list[int]:
     return list(range(frames))
 
 
-def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path, late_start: int = 100) -> Path:
-    """Writes ``out/sequences/<seq><suffix>`` (see the module docstring); returns its folder."""
+def clip_name(seq: str, kind: str, every: int = 2) -> str:
+    """The clip's folder name: ``seq`` and its kind's suffix (``every``: with the step)."""
+    return seq + KINDS[kind] + (str(every) if kind == "every" else "")
+
+
+def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path, late_start: int = 100, every: int = 2,
+              name: str | None = None) -> Path:
+    """Writes ``out/sequences/<name>`` (default :func:`clip_name`; see the module docstring); returns its folder."""
     import cv2
 
     src = root / "sequences" / seq
     images = sorted((src / "image_0").glob("*.png"))[:frames]
     if not images:
         raise FileNotFoundError(f"{src / 'image_0'}: no .png frames")
-    name = seq + KINDS[kind]
+    name = name or clip_name(seq, kind, every)
     dst = out / "sequences" / name
     (dst / "image_0").mkdir(parents=True, exist_ok=True)
     (out / "poses").mkdir(parents=True, exist_ok=True)
     shutil.copy(src / "calib.txt", dst / "calib.txt")
-    order = frame_order(kind, len(images), late_start)
+    order = frame_order(kind, len(images), late_start, every)
     if kind in GAIN_SEEDS:
         times = (src / "times.txt").read_text().splitlines(keepends=True)[:len(order)]
-    elif kind in ("stamped-drop", "late"):
+    elif kind in ("stamped-drop", "late", "every"):
         recorded = (src / "times.txt").read_text().splitlines(keepends=True)
         times = [recorded[i] for i in order]
     else:
@@ -122,11 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kinds", nargs="+", choices=list(KINDS), default=list(KINDS))
     p.add_argument("--frames", type=int, default=300, help="source frames per clip (07: at most 160)")
     p.add_argument("--late-start", type=int, default=100, help="first frame of the 'late' clips (07: at most 60)")
+    p.add_argument("--every", type=int, default=2, help="frame step of the 'every' clips")
     args = p.parse_args(argv)
     for seq in args.seqs:
         for kind in args.kinds:
             dst = make_clip(args.root, seq, kind, min(args.frames, 160) if seq == "07" else args.frames, args.out,
-                            min(args.late_start, 60) if seq == "07" else args.late_start)
+                            min(args.late_start, 60) if seq == "07" else args.late_start, args.every)
             print(f"{dst}: {len(list((dst / 'image_0').glob('*.png')))} frames ({kind})")
     return 0
 

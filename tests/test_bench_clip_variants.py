@@ -22,6 +22,10 @@ def test_gains_and_frame_orders():
     assert m.frame_order("late", 6, late_start=2) == [2, 3, 4, 5]
     with pytest.raises(ValueError, match="late_start"):
         m.frame_order("late", 6, late_start=5)
+    assert m.frame_order("every", 8, every=3) == [0, 3, 6]
+    with pytest.raises(ValueError, match="every"):
+        m.frame_order("every", 8, every=1)
+    assert m.clip_name("02", "every", 3) == "02s3" and m.clip_name("02", "late") == "02m"
 
 
 def test_clip_in_kitti_layout(tmp_path):
@@ -57,5 +61,12 @@ def test_clip_in_kitti_layout(tmp_path):
     assert np.allclose(rebased[0], np.eye(4)[:3]) and np.allclose(rebased[:, :3, :3], np.eye(3))
     # world steps (1, 2, 0) per frame seen in the first camera (rotated by -90 deg about z): (2, -1, 0)
     assert np.allclose(rebased[:, :3, 3], np.outer(np.arange(5), [2, -1, 0]))
+    # every 3rd frame: the recorded timestamps and ground truth of frames 0, 3, 6; a late start under its own name
+    fast = m.make_clip(src, "05", "every", 8, out, every=3)
+    assert fast.name == "05s3" and len(list((fast / "image_0").glob("*.png"))) == 3
+    assert np.allclose(np.loadtxt(fast / "times.txt"), [0, 0.3, 0.6])
+    assert np.allclose(np.loadtxt(out / "poses" / "05s3.txt").reshape(-1, 3, 4)[:, 0, 3], [0, 3, 6])
+    assert m.make_clip(src, "05", "late", 8, out, late_start=2, name="05m2").name == "05m2"
+    assert (out / "poses" / "05m2.txt").is_file()
     with pytest.raises(FileNotFoundError, match="no .png frames"):
         m.make_clip(src, "06", "walk", 8, out)
