@@ -44,8 +44,8 @@ def measure(path: str, runtime, stride: int, camera_height: float, size=(640, 19
         fit = fit_ground_plane(out.depth, K, options, rng)
         ground.append(camera_height / fit.distance if fit is not None else np.nan)
         depth = torch.from_numpy(np.where(out.depth > 0, out.depth, 80.0).astype(np.float64))[None, None]
-        h, ok = road_plane_heights(depth, K_batch)
-        heights.append(float(h[0]) if bool(ok[0]) else np.nan)
+        height, has_road = road_plane_heights(depth, K_batch)
+        heights.append(float(height[0]) if bool(has_road[0]) else np.nan)
         if has_depth:
             gt = seq.depth(i)
             ok = (gt > 0) & (gt < 80) & (out.depth > 0)

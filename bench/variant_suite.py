@@ -73,31 +73,30 @@ def build(kitti: Path, out: Path, renders: bool = True) -> dict[str, dict[str, s
 
     if not (kitti / "sequences").is_dir() or not (kitti / "poses").is_dir():
         raise FileNotFoundError(f"--kitti: {kitti} has no sequences/ and poses/ (KITTI odometry layout)")
-    clips: dict[str, dict[str, str]] = {}
-    for seq in ("00", "02", "07"):
-        clips[seq] = {"sequence": str(kitti.resolve() / "sequences" / seq), "gt": str(kitti.resolve() / "poses" / f"{seq}.txt")}
+
+    def entry(sequence: Path, gt: Path) -> dict[str, str]:
+        return {"sequence": str(sequence.resolve()), "gt": str(gt.resolve())}
+
+    def made(clip: Path) -> None:
+        clips[clip.name] = entry(clip, out / "poses" / f"{clip.name}.txt")
+
+    clips = {seq: entry(kitti / "sequences" / seq, kitti / "poses" / f"{seq}.txt") for seq in ("00", "02", "07")}
     frames = {"00": 300, "02": 300, "07": 160}
     for seq, starts in LATE_STARTS.items():
         for start in starts:
-            make_clip(kitti, seq, "late", frames[seq], out, late_start=start, name=f"{seq}m{start}")
-            clips[f"{seq}m{start}"] = {}
+            made(make_clip(kitti, seq, "late", frames[seq], out, late_start=start, name=f"{seq}m{start}"))
     for seq, steps in EVERY.items():
         for k in steps:
-            make_clip(kitti, seq, "every", frames[seq], out, every=k)
-            clips[f"{seq}s{k}"] = {}
+            made(make_clip(kitti, seq, "every", frames[seq], out, every=k))
     for seq in ("00", "02", "07"):
-        for kind, suffix in (("walk", "e"), ("flicker", "f")):
-            make_clip(kitti, seq, kind, frames[seq], out)
-            clips[seq + suffix] = {}
-    for name in [n for n, v in clips.items() if not v]:
-        clips[name] = {"sequence": str(out.resolve() / "sequences" / name), "gt": str(out.resolve() / "poses" / f"{name}.txt")}
+        for kind in ("walk", "flicker"):
+            made(make_clip(kitti, seq, kind, frames[seq], out))
     if renders:
         from path_renders import render
 
         for name, spec in RENDERS.items():
             seq = render(kitti / "poses", out / "renders", spec)
-            clips[name] = {"sequence": str(out.resolve() / "renders" / "sequences" / seq),
-                           "gt": str(out.resolve() / "renders" / "poses" / f"{seq}.txt")}
+            clips[name] = entry(out / "renders" / "sequences" / seq, out / "renders" / "poses" / f"{seq}.txt")
     (out / "suite.json").write_text(json.dumps({"kitti": str(kitti.resolve()), "clips": clips}, indent=2) + "\n")
     return clips
 

@@ -1,6 +1,7 @@
 """Monodepth2-style self-supervised depth loss over a snippet (target + source frames)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -132,7 +133,8 @@ def geometry_consistency_loss(target_depth: torch.Tensor, source_depths: list[to
 
 @dataclass
 class RoadRegion:
-    """The image region taken as road in front of a car-mounted camera (fractions of the image)."""
+    """The image region taken as road in front of a car-mounted camera (fractions of the image; the region
+    of the runtime's RANSAC fit, ``frontend.ground_scale.GroundScaleOptions``)."""
 
     top: float = 0.6      # rows from this fraction of the height ...
     bottom: float = 0.95  # ... to this one
@@ -167,7 +169,7 @@ def road_plane_heights(depth: torch.Tensor, K: torch.Tensor, region: RoadRegion 
     _, _, H, W = depth.shape
     y0, y1 = int(region.top * H), max(int(region.bottom * H), int(region.top * H) + 1)
     half = region.width * W / 2
-    x0, x1 = int(W / 2 - half), int(W / 2 + half + 0.999)
+    x0, x1 = int(W / 2 - half), math.ceil(W / 2 + half)
     points = backproject(depth, K)[:, :, y0:y1:region.stride, x0:x1:region.stride].flatten(2)  # (B, 3, N)
     x, y, z = points[:, 0], points[:, 1], points[:, 2]
     A = torch.stack([x, z, torch.ones_like(x)], dim=-1)  # (B, N, 3)
