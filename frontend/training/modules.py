@@ -148,30 +148,28 @@ class DepthModule(nn.Module):
                               size: tuple[int, int]) -> torch.Tensor:
         """:func:`geometry_consistency_loss` of the finest target disparity ``(B, 1, h, w)`` against the
         sources' ``(B, S, 1, h, w)``, upsampled to the images' ``size`` (``K`` is at that size)."""
+        return geometry_consistency_loss(
+            self._depth_at(disp, size), [self._depth_at(source_disp[:, j], size) for j in range(source_disp.shape[1])],
+            source_from_target, K)
+
+    def _depth_at(self, disp: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Depth ``(B, 1, *size)`` of a disparity ``(B, 1, h, w)`` upsampled to ``size`` (the loss's depth range)."""
         from frontend.models import disp_to_depth
 
         o = self.options.depth
-        depth = lambda d: disp_to_depth(upsample_to(d, size), o.min_depth, o.max_depth)[1]  # noqa: E731
-        return geometry_consistency_loss(depth(disp), [depth(source_disp[:, j]) for j in range(source_disp.shape[1])],
-                                         source_from_target, K)
+        return disp_to_depth(upsample_to(disp, size), o.min_depth, o.max_depth)[1]
 
     def _camera_height_loss(self, disp: torch.Tensor, K: torch.Tensor, size: tuple[int, int]
                             ) -> tuple[torch.Tensor, torch.Tensor]:
         """:func:`camera_height_consistency_loss` of the finest disparity ``(B, 1, h, w)`` upsampled to the
         images' ``size`` (``K`` is at that size)."""
-        from frontend.models import disp_to_depth
-
-        o = self.options.depth
-        return camera_height_consistency_loss(disp_to_depth(upsample_to(disp, size), o.min_depth, o.max_depth)[1], K)
+        return camera_height_consistency_loss(self._depth_at(disp, size), K)
 
     def _render_depth_loss(self, disp: torch.Tensor, exact_depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scale-invariant log loss of the finest disparity ``(B, 1, h, w)`` against exact depth ``(B, 1, H, W)``
         metres (0 = none; items without any are skipped by the loss)."""
-        from frontend.models import disp_to_depth
-
         o = self.options
-        disp = upsample_to(disp, tuple(exact_depth.shape[-2:]))
-        depth = disp_to_depth(disp, o.depth.min_depth, o.depth.max_depth)[1]
+        depth = self._depth_at(disp, tuple(exact_depth.shape[-2:]))
         target = torch.where(exact_depth < o.render_depth_max_m, exact_depth, torch.zeros_like(exact_depth))
         return sparse_scale_invariant_loss(depth, target, o.render_depth_variance_weight)
 
