@@ -61,7 +61,8 @@ def run_case(images: np.ndarray, gt: np.ndarray, intrinsics, sigma: float, noise
     for i, img in enumerate(images):
         image = img.astype(np.float32)
         if sigma > 0:
-            image = image + (sigma * rng.standard_normal(image.shape)).astype(np.float32)
+            # (clipped to the backend's [0, 255]: a bright render pixel plus noise exceeds 255)
+            image = np.clip(image + (sigma * rng.standard_normal(image.shape)).astype(np.float32), 0, 255)
         r = backend.track(image, 0.1 * i)
         if start < 0 and r.status != "INITIALIZING":
             start = i

@@ -69,6 +69,7 @@ def test_version_and_options_round_trip(tmp_path):
     ({"ba": {"prior_handover_sigma_scale": 0.5}}, "ba.prior_handover_sigma_scale"),
     ({"tracking": {"init_pose_prediction_margin": 0.9}}, "tracking.init_pose_prediction_margin"),
     ({"tracking": {"init_pose_prediction_min_shift_px": -0.5}}, "tracking.init_pose_prediction_min_shift_px"),
+    ({"tracking": {"max_rotation_change_deg": float("nan")}}, "tracking.max_rotation_change_deg"),
 ])
 def test_bad_options_raise_value_error_naming_field(values, match):
     with pytest.raises(ValueError, match=match):

@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
                           progress=not args.no_progress)
     s = result.summary
     print(f"{s['frames']} frames, {s['keyframes']} keyframes, {s['fps']:.1f} fps, "
-          f"initialising {s['initializing_frames']}, lost {len(s['lost_frames'])}, "
+          f"initialising {s['initializing_frames']}, lost {len(s['lost_frames'])}"
+          + (f" ({len(s['rotation_rejected_frames'])} for a rotation far from the prediction)"
+             if s.get("rotation_rejected_frames") else "") + ", "
           f"skipped {len(s['skipped_frames'])}; outputs in {args.output}")
     if "latency_ms" in s:
         lat = s["latency_ms"]

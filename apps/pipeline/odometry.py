@@ -67,6 +67,11 @@ class OdometryBase:
         ``measuring``, ``accepted``, ``rejected_tilt``, ``rejected_height``, ``locks``; None without a backend."""
         return None
 
+    def rotation_rejected_frames(self) -> list[int]:
+        """Input indices of the frames the backend lost because their tracked rotation was too far from the
+        constant-velocity prediction (``tracking.max_rotation_change_deg``); empty without a backend."""
+        return []
+
     def in_metres(self) -> bool:
         """The backend has put the trajectory in metres (``ba.camera_height``, once the road was measured);
         it stays so for the rest of the run, also while :meth:`ground_height` is None again (a relock)."""
@@ -205,6 +210,7 @@ class BackendMode(OdometryBase):
         self._last_pose = np.eye(4)
         self._marginalized = GrowingPoints()
         self._marginalized_revision = 0  # the backend's marginalized_revision of those points
+        self._rotation_rejected: list[int] = []
 
     def _pnp_init_pose(self, fe) -> np.ndarray | None:
         """Initial pose for the tracker from keypoint matches + PnP on the previous frame's depth."""
@@ -235,7 +241,14 @@ class BackendMode(OdometryBase):
             kwargs["exposure"] = float(self._exposures[len(self._records)])  # step() checked the index
         result = self._backend.track(np.asarray(image, np.float32), float(timestamp), **kwargs)
         self._last_pose = np.asarray(result.world_from_cam, np.float64)
-        return self._last_pose, FrameStatus.parse(result.status)
+        status = FrameStatus.parse(result.status)
+        limit = self._backend.options.tracking.max_rotation_change_deg
+        if status is FrameStatus.LOST and limit > 0 and result.rotation_change_deg > limit:
+            self._rotation_rejected.append(len(self._records))  # this frame's input index (one record per frame)
+        return self._last_pose, status
+
+    def rotation_rejected_frames(self):
+        return list(self._rotation_rejected)
 
     def flush(self) -> None:
         self._backend.flush()

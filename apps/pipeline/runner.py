@@ -319,6 +319,8 @@ def _collect(sequence, config, odometry, n_requested, skipped, stage_ms, wall_s,
         "tracking_started_frame": next((i for i, s in enumerate(statuses) if s.has_pose), None),
         "initializing_frames": sum(s is FrameStatus.INITIALIZING for s in statuses),
         "lost_frames": [i for i, s in enumerate(statuses) if s is FrameStatus.LOST],
+        # of those, the frames whose tracked rotation was too far from the prediction (tracking.max_rotation_change_deg)
+        "rotation_rejected_frames": odometry.rotation_rejected_frames(),
         "recovered_frames": [i for i, s in enumerate(statuses) if s is FrameStatus.RECOVERED],
         "skipped_frames": skipped,
         "status_counts": {s.value: statuses.count(s) for s in FrameStatus},

@@ -102,6 +102,7 @@ void SystemOptions::Check() const {
   CHECK_OPTION_IN(kOwner, tracking.init_pose_prediction_margin, -1.0, 0.5);
   CHECK_OPTION_IN(kOwner, tracking.init_pose_prediction_min_shift_px, 0.0, 1000.0);
   CHECK_OPTION_IN(kOwner, tracking.motion_time_tolerance, -1.0, 10.0);
+  CHECK_OPTION_IN(kOwner, tracking.max_rotation_change_deg, -1.0, 180.0);
   CHECK_OPTION_IN(kOwner, mapping_max_backlog, 1, 1000);
 }
 

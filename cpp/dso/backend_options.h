@@ -258,6 +258,16 @@ struct TrackingOptions {
   // PnP sees the gap itself. Every 7th frame of KITTI 02 dropped, stamped: pure DSO t_rel 3.04 -> 2.03 %
   // (3 seeds; RPE-1 0.23 -> 0.09 m); dsdso with it 0.86 -> 1.04 % (6 seeds), so not there (bench/RESULTS.md).
   double motion_time_tolerance = 0.25;
+  // A tracked frame whose rotation differs from the constant-velocity prediction by more than this many
+  // degrees is not accepted: it becomes LOST (pose = the prediction, no keyframe), as when tracking fails.
+  // The alignment has then settled in a wrong minimum, typically once the window has run short of active
+  // points (renders at 1.3 m per frame: 5.6 / 11.7 / 159 deg jumps where the true rotation changed by
+  // < 0.2 deg); a true jolt accepted would be carried into the next predictions. Checked only where the two
+  // frames before were tracked (not LOST / RECOVERED / INITIALIZING), so a wrong prediction cannot lock in.
+  // KITTI's change of rotation from one frame to the next is <= 1.3-2.5 deg, <= 3.1 deg at every 2nd frame;
+  // the check never fires on the clip suite (bench/RESULTS.md, 2026-12-07 "A tracked rotation far from the
+  // prediction"). <= 0 = off.
+  double max_rotation_change_deg = 5.0;
 };
 
 struct SystemOptions {

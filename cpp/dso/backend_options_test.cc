@@ -38,6 +38,8 @@ TEST(SystemOptions, RejectsBadValuesNamingTheField) {
                  "tracking.init_pose_prediction_margin");
   ExpectRejected([](SystemOptions* o) { o->tracking.init_pose_prediction_min_shift_px = -1.0; },
                  "tracking.init_pose_prediction_min_shift_px");
+  ExpectRejected([](SystemOptions* o) { o->tracking.max_rotation_change_deg = 200.0; },
+                 "tracking.max_rotation_change_deg");
   ExpectRejected([](SystemOptions* o) { o->tracker.huber_threshold = -1.f; }, "SystemOptions.tracker");
   ExpectRejected([](SystemOptions* o) { o->selector.block_size = 1; }, "SystemOptions.selector");
   ExpectRejected([](SystemOptions* o) { o->mapping_max_backlog = 0; }, "mapping_max_backlog");

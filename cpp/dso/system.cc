@@ -193,13 +193,13 @@ FrameResult System::Track(const FrameInput& input) {
     AffineLight light;
     TrackingResult tr;
     t = std::chrono::steady_clock::now();
-    bool ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr);
+    bool ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr, &result.rotation_change_deg);
     if (mapping_thread_.joinable() && (!ok || NeedKeyframe(tr, light, frame_index)) &&
         (WaitForPendingKeyframes() || NewerReferencePublished())) {
       // The frame wants a keyframe (or is lost) while the mapping thread is making one, or has just made
       // it: track it again against that keyframe rather than keyframing (or losing it) against a stale
       // reference (at a stale reference's flow and exposure the tracker can settle in a wrong minimum).
-      ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr);
+      ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr, &result.rotation_change_deg);
     }
     tm.tracking = Ms(t);
     result.tracking_rmse = tr.rmse;
@@ -284,7 +284,7 @@ FrameResult System::Track(const FrameInput& input) {
 }
 
 bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* cam_from_world, AffineLight* light,
-                        TrackingResult* tr) {
+                        TrackingResult* tr, double* rotation_change_deg) {
   AdoptTrackingReference();
   const TrackingReference& ref = *tracking_ref_;
   // Poses in the map's current unit and state: the reference keyframe's current pose, the last two frames'.
@@ -292,6 +292,7 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
   // rescaled the map since the reference was built, so the hypotheses are converted to it.
   SE3 world_from_ref, last_cam_from_world, predicted;
   double to_ref_unit = 1.0;
+  bool motion_known = false;  // the prediction rests on two frames tracked after the start
   {
     std::lock_guard<std::mutex> lock(pose_mutex_);
     world_from_ref = KeyframeWorldFromCam(ref.keyframe_id);
@@ -306,6 +307,10 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
           last_cam_from_world * WorldFromCam(n - 2), frames_[n - 1].timestamp - frames_[n - 2].timestamp,
           frames_[n].timestamp - frames_[n - 1].timestamp, tolerance);
       predicted = step * last_cam_from_world;
+      auto tracked = [&](int i) {
+        return frames_[i].status == FrameStatus::kTracked || frames_[i].status == FrameStatus::kKeyframe;
+      };
+      motion_known = tracked(n - 1) && tracked(n - 2);
     }
   }
   auto in_ref_unit = [to_ref_unit](SE3 cam_from_ref) {
@@ -353,7 +358,17 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
   }
   *cam_from_world = tr->cam_from_ref * ref.cam_from_world;
   *light = tr->affine;
-  const bool ok = tr->success && std::isfinite(tr->rmse) && tr->rmse <= options_.tracking.max_rmse;
+  bool ok = tr->success && std::isfinite(tr->rmse) && tr->rmse <= options_.tracking.max_rmse;
+  *rotation_change_deg = -1.0;
+  if (tr->success && motion_known) {
+    // (both relative to the reference: the unit does not enter a rotation)
+    const SE3 predicted_from_tracked = in_ref_unit(predicted * world_from_ref) * tr->cam_from_ref.Inverse();
+    const double change_deg = predicted_from_tracked.Rotation().Log().norm() * 180.0 / M_PI;
+    *rotation_change_deg = change_deg;
+    if (options_.tracking.max_rotation_change_deg > 0.0 && change_deg > options_.tracking.max_rotation_change_deg) {
+      ok = false;
+    }
+  }
   // Lost: the prediction. With a mapping thread expressed relative to the reference (recorded against it
   // like a tracked frame; the same pose up to rounding, which the inline mode keeps as it was).
   if (!ok) {

@@ -61,6 +61,10 @@ struct FrameResult {
   bool is_keyframe = false;
   Mat4 world_from_cam = Mat4::Identity();  // current estimate (may still change for buffered frames)
   double tracking_rmse = 0.0;              // grey levels, 0 when not tracked
+  // Rotation between the tracked pose and the constant-velocity prediction, degrees; -1 when not tracked
+  // or without a prediction (the first frames of a map). Above TrackingOptions::max_rotation_change_deg
+  // the frame is LOST.
+  double rotation_change_deg = -1.0;
   int num_active_points = 0;
   int num_immature_points = 0;
   int num_keyframes = 0;                   // in the window
@@ -221,9 +225,11 @@ class System {
   bool InitializeFromPrior(const std::shared_ptr<const ImagePyramid>& pyr, const DepthPrior& prior,
                            const FrameInput& input, const SE3& world_from_cam, int frame_index, FrameTimings* t);
   bool InitializeTwoView(const std::shared_ptr<const ImagePyramid>& pyr, int frame_index, FrameTimings* t);
-  // Tracking against the newest keyframe; fills result, returns success.
+  // Tracking against the newest keyframe; fills tr, returns success (false also for a rotation too far
+  // from the prediction, TrackingOptions::max_rotation_change_deg; *rotation_change_deg: that change, -1
+  // when unknown).
   bool TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* cam_from_world, AffineLight* light,
-                  TrackingResult* tr);
+                  TrackingResult* tr, double* rotation_change_deg);
   bool NeedKeyframe(const TrackingResult& tr, const AffineLight& light, int frame_index) const;
   Keyframe* AddKeyframe(const std::shared_ptr<const ImagePyramid>& pyr, const SE3& cam_from_world,
                         const AffineLight& light, int frame_index, double timestamp);

@@ -165,7 +165,8 @@ void BindOptions(py::module& m) {
       KP3D_RW(TrackingOptions, init_pose_coarsest_level)
       KP3D_RW(TrackingOptions, init_pose_prediction_margin)
       KP3D_RW(TrackingOptions, init_pose_prediction_min_shift_px)
-      KP3D_RW(TrackingOptions, motion_time_tolerance);
+      KP3D_RW(TrackingOptions, motion_time_tolerance)
+      KP3D_RW(TrackingOptions, max_rotation_change_deg);
 
   WithDict(py::class_<SystemOptions>(m, "SystemOptions", "All backend options; check() raises ValueError naming a bad field."))
       .def(py::init<>())
