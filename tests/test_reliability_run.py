@@ -79,7 +79,7 @@ def _backend_mode():
     mode = BackendMode.__new__(BackendMode)
     BackendMode.__bases__[0].__init__(mode)
     mode._backend, mode._config, mode._prev, mode._last_pose = _FakeBackend(), RunConfig(mode="dso"), None, np.eye(4)
-    mode._exposures = None
+    mode._exposures, mode._rotation_rejected = None, []
     return mode
 
 

@@ -242,9 +242,10 @@ class BackendMode(OdometryBase):
         result = self._backend.track(np.asarray(image, np.float32), float(timestamp), **kwargs)
         self._last_pose = np.asarray(result.world_from_cam, np.float64)
         status = FrameStatus.parse(result.status)
-        limit = self._backend.options.tracking.max_rotation_change_deg
-        if status is FrameStatus.LOST and limit > 0 and result.rotation_change_deg > limit:
-            self._rotation_rejected.append(len(self._records))  # this frame's input index (one record per frame)
+        if status is FrameStatus.LOST:
+            limit = self._backend.options.tracking.max_rotation_change_deg
+            if 0 < limit < result.rotation_change_deg:
+                self._rotation_rejected.append(len(self._records))  # this frame's input index (a record per frame)
         return self._last_pose, status
 
     def rotation_rejected_frames(self):
