@@ -204,6 +204,7 @@ TEST(GroundHeightHold, MedianTargetGatedCorrectionAndRelock) {
   o.ground_height_gain = 0.1;
   o.ground_height_max_error = 0.15;
   o.ground_height_relock = 3;
+  o.ground_height_drift_band = 0.0;  // the plain relock (a long agreement's: RelockAfterALongAgreement...)
   GroundHeightHold hold(o);
   double log_s = 123.0;
   // Collecting: no correction; an outlier (3.0) among the five does not move the median.
@@ -432,6 +433,12 @@ TEST(GroundHeightHold, RelockAfterALongAgreementRestoresTheTarget) {
   EXPECT_DOUBLE_EQ(relock_after(10, 3.9, &log_s), 3.9);  // too far for drift: held as before
   o.ground_height_drift_band = 0.0;  // off
   EXPECT_DOUBLE_EQ(relock_after(10, 1.95, &log_s), 1.95);
+  // The default band: a map shrunk tenfold after a long agreement (pure DSO in a slow 90-deg turn) gets the
+  // old target back; a target that hardly agreed is still replaced.
+  o.ground_height_drift_band = BundleAdjustmentOptions().ground_height_drift_band;
+  EXPECT_DOUBLE_EQ(relock_after(10, 0.165, &log_s), 1.65);
+  EXPECT_NEAR(log_s, std::log(10.0), 1e-12);
+  EXPECT_DOUBLE_EQ(relock_after(2, 0.165, &log_s), 0.165);
 }
 
 // System's change of the map's unit to metres (ba.camera_height): every first target; a relock's when the
