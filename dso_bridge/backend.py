@@ -44,8 +44,9 @@ class FrameResult:
     num_immature_points: int
     num_keyframes: int               # keyframes in the window
     # tracked rotation against the constant-velocity prediction, degrees (-1: unknown); a frame above
-    # options.tracking.max_rotation_change_deg is LOST
+    # options.tracking.max_rotation_change_deg is LOST with rotation_rejected set
     rotation_change_deg: float = -1.0
+    rotation_rejected: bool = False
     timings_ms: dict[str, float] = field(default_factory=dict)  # per stage, milliseconds
 
 
@@ -138,7 +139,6 @@ class Backend:
         else:
             opts = options_from_dict(options)
         self.width, self.height = width, height
-        self.options = opts  # the SystemOptions in use (read them; changing them changes nothing)
         self._system = System(fx, fy, cx, cy, width, height, opts)
         self._on_frame = on_frame
         self._last_timestamp: float | None = None

@@ -56,7 +56,8 @@ class _FakeBackend:
 
     def track(self, image, timestamp, **kwargs):
         self.poses.append(_translation(len(self.poses)))
-        return SimpleNamespace(world_from_cam=self.poses[-1], status="KEYFRAME" if len(self.poses) == 1 else "TRACKED")
+        return SimpleNamespace(world_from_cam=self.poses[-1], status="KEYFRAME" if len(self.poses) == 1 else "TRACKED",
+                               rotation_rejected=False)
 
     def trajectory(self):
         return np.asarray(self.poses).reshape(-1, 4, 4)

@@ -241,12 +241,9 @@ class BackendMode(OdometryBase):
             kwargs["exposure"] = float(self._exposures[len(self._records)])  # step() checked the index
         result = self._backend.track(np.asarray(image, np.float32), float(timestamp), **kwargs)
         self._last_pose = np.asarray(result.world_from_cam, np.float64)
-        status = FrameStatus.parse(result.status)
-        if status is FrameStatus.LOST:
-            limit = self._backend.options.tracking.max_rotation_change_deg
-            if 0 < limit < result.rotation_change_deg:
-                self._rotation_rejected.append(len(self._records))  # this frame's input index (a record per frame)
-        return self._last_pose, status
+        if result.rotation_rejected:
+            self._rotation_rejected.append(len(self._records))  # this frame's input index (a record per frame)
+        return self._last_pose, FrameStatus.parse(result.status)
 
     def rotation_rejected_frames(self):
         return list(self._rotation_rejected)

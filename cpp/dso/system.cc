@@ -193,13 +193,13 @@ FrameResult System::Track(const FrameInput& input) {
     AffineLight light;
     TrackingResult tr;
     t = std::chrono::steady_clock::now();
-    bool ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr, &result.rotation_change_deg);
+    bool ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr, &result);
     if (mapping_thread_.joinable() && (!ok || NeedKeyframe(tr, light, frame_index)) &&
         (WaitForPendingKeyframes() || NewerReferencePublished())) {
       // The frame wants a keyframe (or is lost) while the mapping thread is making one, or has just made
       // it: track it again against that keyframe rather than keyframing (or losing it) against a stale
       // reference (at a stale reference's flow and exposure the tracker can settle in a wrong minimum).
-      ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr, &result.rotation_change_deg);
+      ok = TrackFrame(*pyr, input, &cam_from_world, &light, &tr, &result);
     }
     tm.tracking = Ms(t);
     result.tracking_rmse = tr.rmse;
@@ -284,7 +284,7 @@ FrameResult System::Track(const FrameInput& input) {
 }
 
 bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* cam_from_world, AffineLight* light,
-                        TrackingResult* tr, double* rotation_change_deg) {
+                        TrackingResult* tr, FrameResult* result) {
   AdoptTrackingReference();
   const TrackingReference& ref = *tracking_ref_;
   // Poses in the map's current unit and state: the reference keyframe's current pose, the last two frames'.
@@ -359,15 +359,16 @@ bool System::TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* c
   *cam_from_world = tr->cam_from_ref * ref.cam_from_world;
   *light = tr->affine;
   bool ok = tr->success && std::isfinite(tr->rmse) && tr->rmse <= options_.tracking.max_rmse;
-  *rotation_change_deg = -1.0;
+  result->rotation_change_deg = -1.0;
+  result->rotation_rejected = false;
   if (tr->success && motion_known) {
     // (both relative to the reference: the unit does not enter a rotation)
     const SE3 predicted_from_tracked = in_ref_unit(predicted * world_from_ref) * tr->cam_from_ref.Inverse();
     const double change_deg = predicted_from_tracked.Rotation().Log().norm() * 180.0 / M_PI;
-    *rotation_change_deg = change_deg;
-    if (options_.tracking.max_rotation_change_deg > 0.0 && change_deg > options_.tracking.max_rotation_change_deg) {
-      ok = false;
-    }
+    const double limit = options_.tracking.max_rotation_change_deg;
+    result->rotation_change_deg = change_deg;
+    result->rotation_rejected = ok && limit > 0.0 && change_deg > limit;
+    if (result->rotation_rejected) ok = false;
   }
   // Lost: the prediction. With a mapping thread expressed relative to the reference (recorded against it
   // like a tracked frame; the same pose up to rounding, which the inline mode keeps as it was).

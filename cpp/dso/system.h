@@ -63,8 +63,9 @@ struct FrameResult {
   double tracking_rmse = 0.0;              // grey levels, 0 when not tracked
   // Rotation between the tracked pose and the constant-velocity prediction, degrees; -1 when not tracked
   // or without a prediction (the first frames of a map). Above TrackingOptions::max_rotation_change_deg
-  // the frame is LOST.
+  // the frame is LOST and rotation_rejected is set.
   double rotation_change_deg = -1.0;
+  bool rotation_rejected = false;
   int num_active_points = 0;
   int num_immature_points = 0;
   int num_keyframes = 0;                   // in the window
@@ -226,10 +227,10 @@ class System {
                            const FrameInput& input, const SE3& world_from_cam, int frame_index, FrameTimings* t);
   bool InitializeTwoView(const std::shared_ptr<const ImagePyramid>& pyr, int frame_index, FrameTimings* t);
   // Tracking against the newest keyframe; fills tr, returns success (false also for a rotation too far
-  // from the prediction, TrackingOptions::max_rotation_change_deg; *rotation_change_deg: that change, -1
-  // when unknown).
+  // from the prediction, TrackingOptions::max_rotation_change_deg: result's rotation_change_deg and
+  // rotation_rejected say so).
   bool TrackFrame(const ImagePyramid& pyr, const FrameInput& input, SE3* cam_from_world, AffineLight* light,
-                  TrackingResult* tr, double* rotation_change_deg);
+                  TrackingResult* tr, FrameResult* result);
   bool NeedKeyframe(const TrackingResult& tr, const AffineLight& light, int frame_index) const;
   Keyframe* AddKeyframe(const std::shared_ptr<const ImagePyramid>& pyr, const SE3& cam_from_world,
                         const AffineLight& light, int frame_index, double timestamp);

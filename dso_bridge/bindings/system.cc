@@ -113,6 +113,7 @@ py::dict ResultToDict(const dso::FrameResult& r) {
   d["world_from_cam"] = MatsToArray({r.world_from_cam})[py::int_(0)];
   d["tracking_rmse"] = r.tracking_rmse;
   d["rotation_change_deg"] = r.rotation_change_deg;
+  d["rotation_rejected"] = r.rotation_rejected;
   d["num_active_points"] = r.num_active_points;
   d["num_immature_points"] = r.num_immature_points;
   d["num_keyframes"] = r.num_keyframes;
