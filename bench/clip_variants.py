@@ -1,7 +1,8 @@
 """Real KITTI clips as a user's camera delivers them: a changing exposure, repeated and dropped frames.
 
     .venv/bin/python bench/clip_variants.py --root ../shared/data/kitti --out DIR [--seqs 00 02 07]
-        [--kinds walk flicker repeat drop stamped-drop late every] [--frames 300] [--late-start 100] [--every 2]
+        [--kinds walk flicker repeat drop stamped-drop late every cut169 cut43] [--frames 300] [--late-start 100]
+        [--every 2]
 
 Renders change their exposure smoothly and arrive at a steady rate; real cameras step their auto-exposure
 (a car leaving a shadow), some flicker, and video converted between frame rates repeats or drops frames.
@@ -20,6 +21,10 @@ Each clip ``NN`` (its first ``--frames`` frames; KITTI 07 at most 160) becomes `
   where a run's unit and held height are set; KITTI's sequences start in different scenes).
 * ``every`` (``NNs<k>``): every ``--every``-th frame (k = 2, 3: a faster car, or a slower camera), with their
   recorded timestamps and ground truth.
+* ``cut169`` (``NNw``) and ``cut43`` (``NNq``): every frame cut to a 16:9 / 4:3 window of the full height,
+  centred on the principal point (KITTI 00: 668x376 / 501x376 pixels of 1241x376; calib.txt's cx moved with
+  it): a camera of another aspect and a narrower field of view, as a phone or a machine-vision camera
+  delivers it, with KITTI's road, motion and ground truth.
 
 with the clip's calib.txt, times.txt and ground truth ``DIR/poses/NN<x>.txt``. Run them like any KITTI
 clip, e.g. ``bench/pipeline.py --root DIR/sequences --seqs 00e 02f 07x``.
@@ -33,7 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-KINDS = {"walk": "e", "flicker": "f", "repeat": "d", "drop": "x", "stamped-drop": "y", "late": "m", "every": "s"}
+KINDS = {"walk": "e", "flicker": "f", "repeat": "d", "drop": "x", "stamped-drop": "y", "late": "m", "every": "s",
+         "cut169": "w", "cut43": "q"}
+CUT_ASPECTS = {"cut169": 16 / 9, "cut43": 4 / 3}  # width / height of the cut kinds
 GAIN_SEEDS = {"walk": 1, "flicker": 2}
 
 
@@ -76,6 +83,26 @@ def clip_name(seq: str, kind: str, every: int = 2) -> str:
     return seq + KINDS[kind] + (str(every) if kind == "every" else "")
 
 
+def cut_window(calib: Path, width: int, height: int, aspect: float) -> tuple[int, int]:
+    """``(x0, cut width)``: the full-height window of ``aspect`` (width / height) centred on P0's cx."""
+    cx = float(calib.read_text().splitlines()[0].split()[3])
+    cut = min(width, int(round(height * aspect)))
+    return int(np.clip(round(cx - cut / 2), 0, width - cut)), cut
+
+
+def shifted_calib(text: str, x0: int) -> str:
+    """KITTI calib.txt text with every projection's cx moved by ``-x0`` (a crop that starts at column x0)."""
+    out = []
+    for line in text.splitlines():
+        key, *values = line.split()
+        if key.startswith("P") and len(values) == 12:
+            P = np.array([float(v) for v in values]).reshape(3, 4)
+            P[0, :] -= x0 * P[2, :]  # u' = u - x0 for every point: row 0 minus x0 times row 2
+            line = key + " " + " ".join(f"{v:.12e}" for v in P.ravel())
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path, late_start: int = 100, every: int = 2,
               name: str | None = None) -> Path:
     """Writes ``out/sequences/<name>`` (default :func:`clip_name`; see the module docstring); returns its folder."""
@@ -89,7 +116,13 @@ def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path, late_star
     dst = out / "sequences" / name
     (dst / "image_0").mkdir(parents=True, exist_ok=True)
     (out / "poses").mkdir(parents=True, exist_ok=True)
-    shutil.copy(src / "calib.txt", dst / "calib.txt")
+    x0, cut_width = 0, None
+    if kind in CUT_ASPECTS:
+        height, width = cv2.imread(str(images[0]), cv2.IMREAD_GRAYSCALE).shape
+        x0, cut_width = cut_window(src / "calib.txt", width, height, CUT_ASPECTS[kind])
+        (dst / "calib.txt").write_text(shifted_calib((src / "calib.txt").read_text(), x0))
+    else:
+        shutil.copy(src / "calib.txt", dst / "calib.txt")
     order = frame_order(kind, len(images), late_start, every)
     if kind in GAIN_SEEDS:
         times = (src / "times.txt").read_text().splitlines(keepends=True)[:len(order)]
@@ -116,6 +149,10 @@ def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path, late_star
         np.savetxt(dst / "gains.txt", g, fmt="%.6f")
     for k, (i, gain) in enumerate(zip(order, g)):
         target = dst / "image_0" / f"{k:06d}.png"
+        if cut_width is not None:
+            grey = cv2.imread(str(images[i]), cv2.IMREAD_GRAYSCALE)
+            cv2.imwrite(str(target), np.ascontiguousarray(grey[:, x0:x0 + cut_width]))
+            continue
         if kind not in GAIN_SEEDS:
             shutil.copy(images[i], target)
             continue

@@ -70,3 +70,28 @@ def test_clip_in_kitti_layout(tmp_path):
     assert (out / "poses" / "05m2.txt").is_file()
     with pytest.raises(FileNotFoundError, match="no .png frames"):
         m.make_clip(src, "06", "walk", 8, out)
+
+
+def test_a_cut_to_another_aspect_keeps_the_projection(tmp_path):
+    import cv2
+
+    m = load_bench("clip_variants")
+    src = tmp_path / "kitti" / "sequences" / "05"
+    (src / "image_0").mkdir(parents=True)
+    fx, cx, cy, base = 20.0, 30.5, 6.0, -10.0  # 64x12 frames, P1 with a baseline term
+    (src / "calib.txt").write_text(f"P0: {fx} 0 {cx} 0 0 {fx} {cy} 0 0 0 1 0\nP1: {fx} 0 {cx} {base} 0 {fx} {cy} 0 0 0 1 0\n")
+    (src / "times.txt").write_text("0.0\n0.1\n")
+    image = np.tile(np.arange(64, dtype=np.uint8), (12, 1))  # grey = column
+    for i in range(2):
+        cv2.imwrite(str(src / "image_0" / f"{i:06d}.png"), image)
+    wide = m.make_clip(tmp_path / "kitti", "05", "cut169", 2, tmp_path / "out")
+    assert wide.name == "05w"
+    cut = cv2.imread(str(wide / "image_0" / "000001.png"), cv2.IMREAD_GRAYSCALE)
+    x0 = int(round(cx - 21 / 2))  # 12 x 16/9 = 21 columns centred on cx
+    assert cut.shape == (12, 21) and np.array_equal(cut[0], np.arange(x0, x0 + 21))
+    P = [np.array(line.split()[1:], float).reshape(3, 4) for line in (wide / "calib.txt").read_text().splitlines()]
+    X = np.array([0.7, -0.2, 3.0, 1.0])  # a point projects x0 columns further left, in both cameras
+    for before, after in zip(([fx, 0, cx, 0], [fx, 0, cx, base]), P):
+        u_before = np.dot(before, X) / X[2]
+        assert np.isclose(np.dot(after[0], X) / np.dot(after[2], X), u_before - x0)
+    assert m.make_clip(tmp_path / "kitti", "05", "cut43", 2, tmp_path / "out").name == "05q"

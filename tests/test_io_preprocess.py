@@ -119,3 +119,18 @@ def test_bad_arguments():
         Preprocess(640, 192, crop="top")
     with pytest.raises(ValueError, match=r"depth must be a non-empty \(H, W\)"):
         Preprocess(64, 48).depth(np.zeros((4, 4, 2), np.float32))
+
+
+def test_aspect_hint_names_the_sizes_and_a_height_that_keeps_the_aspect():
+    from apps.io.preprocess import aspect_hint
+
+    assert aspect_hint(1241, 376, Preprocess(640, 192)) is None  # KITTI: 3.30 vs 3.33
+    assert aspect_hint(752, 480, Preprocess(752, 480)) is None
+    squeezed = aspect_hint(1920, 1080, Preprocess(640, 192))
+    assert "squeezed from 1920x1080 to 640x192" in squeezed and "height: 352" in squeezed
+    cropped = aspect_hint(1920, 1080, Preprocess(640, 192, "bottom"))
+    assert "cropped (bottom)" in cropped and "height: 352" in cropped
+    assert "height: 480" in aspect_hint(640, 480, Preprocess(640, 192))
+    # within 15 %: no hint; the suggested height stays a positive multiple of 32
+    assert aspect_hint(700, 192, Preprocess(640, 192)) is None
+    assert "height: 32" in aspect_hint(10000, 100, Preprocess(640, 192))

@@ -124,3 +124,14 @@ def test_time_gaps_are_reported(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="apps.io.kitti"):
         KittiSequence(seq)
     assert "2 time step(s) longer than" in caplog.text and "times.txt" in caplog.text
+
+
+def test_a_change_of_aspect_is_reported_with_the_height_that_keeps_it(tmp_path, caplog):
+    seq_dir = make_kitti(tmp_path, n=2)  # 64x48 frames
+    with caplog.at_level(logging.WARNING, logger="apps.io"):
+        open_sequence(seq_dir, resize=(32, 24))
+    assert "squeezed" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="apps.io"):
+        seq = open_sequence(seq_dir, resize=(64, 32))
+    assert seq.image(0).shape == (32, 64)  # a hint, not a change
+    assert "squeezed from 64x48 to 64x32" in caplog.text and "height: 64" in caplog.text

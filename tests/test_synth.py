@@ -295,6 +295,25 @@ def test_cli(tmp_path, capsys):
     assert "blur" in capsys.readouterr().err
 
 
+def test_cli_renders_with_a_users_calibration(tmp_path, capsys):
+    from apps.cli import main
+    from apps.io.calibration import read_intrinsics
+
+    calib = tmp_path / "calib.yaml"
+    calib.write_text("fx: 60.0\nfy: 60.0\ncx: 47.5\ncy: 26.5\nwidth: 96\nheight: 54\n")
+    assert main(["synth", "--out", str(tmp_path), "--trajectory", "straight", "--frames", "1", "--calib",
+                 str(calib), "--name", "c"]) == 0
+    assert _read_png(tmp_path / "sequences/c/image_0/000000.png").shape == (54, 96)
+    k = read_intrinsics(tmp_path / "sequences/c/calib.txt", image_size=(96, 54))
+    assert (k.fx, k.fy, k.cx, k.cy) == pytest.approx((60.0, 60.0, 47.5, 26.5))
+    # a size on the command line must agree with the file's; a lens distortion cannot be rendered
+    assert main(["synth", "--out", str(tmp_path), "--frames", "2", "--calib", str(calib), "--width", "64"]) == 2
+    assert "calib.yaml" in capsys.readouterr().err
+    calib.write_text(calib.read_text() + "distortion_model: radtan\nD: [-0.2, 0.05, 0.0, 0.0]\n")
+    assert main(["synth", "--out", str(tmp_path), "--frames", "2", "--calib", str(calib)]) == 2
+    assert "lens distortion" in capsys.readouterr().err
+
+
 def test_bad_inputs(tmp_path):
     with pytest.raises(ValueError, match=r"\(N, 4, 4\)"):
         render_sequence(tmp_path, np.eye(4), None, SynthOptions())

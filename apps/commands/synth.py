@@ -35,8 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "0 = the file's heights as they are)")
     parser.add_argument("--speed", type=float, default=1.0,
                         help="metres per frame of generated trajectories (default 1.0)")
-    parser.add_argument("--width", type=int, default=640, help="image width (default 640)")
-    parser.add_argument("--height", type=int, default=192, help="image height (default 192)")
+    parser.add_argument("--width", type=int, default=None, help="image width (default 640, or the --calib file's)")
+    parser.add_argument("--height", type=int, default=None, help="image height (default 192, or the --calib file's)")
+    parser.add_argument("--calib", metavar="FILE", default=None,
+                        help="render with this pinhole camera (any calibration format `kp3d-vo run --calib` reads; "
+                             "its size, or --width/--height; no lens distortion) instead of KITTI's scaled to the size")
     parser.add_argument("--seed", type=int, default=0, help="scene/texture/noise seed (default 0)")
     parser.add_argument("--noise", type=float, default=0.0, metavar="SIGMA", help="Gaussian noise std, grey levels")
     parser.add_argument("--exposure", type=float, default=0.0, metavar="AMOUNT",
@@ -76,11 +79,29 @@ def run(args: argparse.Namespace) -> int:
         kind = args.trajectory or "kitti-like"
         poses = make_trajectory(kind, args.frames or 100, seed=args.seed, speed=args.speed)
         source = f"generated {kind!r} trajectory"
+    intrinsics = None
+    if args.calib:
+        from apps.io.calibration import read_calibration
+
+        calib = read_calibration(args.calib, image_size=(args.width, args.height)
+                                 if None not in (args.width, args.height) else None)
+        for flag, given, size in (("--width", args.width, calib.intrinsics.width),
+                                  ("--height", args.height, calib.intrinsics.height)):
+            if given is not None and given != size:
+                raise ValueError(f"--calib {args.calib}: its frames are {calib.intrinsics.width}x"
+                                 f"{calib.intrinsics.height}, but {flag} {given} was given")
+        if calib.distortion is not None:
+            raise ValueError(f"--calib {args.calib}: has lens distortion ({calib.distortion.model}); the renderer "
+                             "draws pinhole images only (give the intrinsics without D)")
+        intrinsics = calib.intrinsics
+        args.width, args.height = intrinsics.width, intrinsics.height
+    args.width = 640 if args.width is None else args.width
+    args.height = 192 if args.height is None else args.height
     options = SynthOptions(width=args.width, height=args.height, seed=args.seed, noise=args.noise,
                            exposure=args.exposure, blur=args.blur, vignetting=args.vignette, antialias=args.antialias,
                            jobs=args.jobs, traffic=args.traffic, lead_car=args.lead_car)
     t0 = time.perf_counter()
-    seq_dir = render_sequence(args.out, poses, None, options, name=args.name)
+    seq_dir = render_sequence(args.out, poses, intrinsics, options, name=args.name)
     dt = time.perf_counter() - t0
     print(f"synth: {len(poses)} frames {args.width}x{args.height} from {source} -> {seq_dir} "
           f"({dt:.1f} s, {dt / len(poses):.3f} s/frame)")

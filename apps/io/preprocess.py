@@ -117,3 +117,31 @@ def _nearest_source_index(n_out: int, n_in: int) -> np.ndarray:
     """
     idx = np.floor((np.arange(n_out) + 0.5) * (n_in / n_out)).astype(np.int64)
     return np.clip(idx, 0, n_in - 1)
+
+
+# Aspect ratios further apart than this factor get a hint (a 16:9 video into the default 640x192 is 1.87x).
+ASPECT_HINT_FACTOR = 1.15
+
+
+def aspect_hint(native_width: int, native_height: int, preprocess: Preprocess, multiple: int = 32) -> str | None:
+    """A user hint when frames of ``native_width x native_height`` change aspect under ``preprocess``.
+
+    Returns None when the aspects agree within ``ASPECT_HINT_FACTOR``; otherwise a message naming both sizes
+    and the processing height (a multiple of ``multiple``) that keeps the frames' aspect at the same width.
+    Measured on KITTI cut to 16:9 (bench/RESULTS.md, 2026-12-07): the whole frame at its own aspect was the
+    most accurate, the squeezed whole frame next, a centre crop worse and a bottom crop failed.
+    """
+    native = native_width / native_height
+    target = preprocess.width / preprocess.height
+    if max(native / target, target / native) <= ASPECT_HINT_FACTOR:
+        return None
+    height = max(multiple, int(round(preprocess.width / native / multiple)) * multiple)
+    if preprocess.crop == "none":
+        what = (f"squeezed from {native_width}x{native_height} to {preprocess.width}x{preprocess.height} "
+                f"(aspect {native:.2f} -> {target:.2f})")
+    else:
+        what = (f"cropped ({preprocess.crop}) from {native_width}x{native_height} to the aspect of "
+                f"{preprocess.width}x{preprocess.height}, losing part of the view")
+    return (f"frames are {what}; a processing size of the frames' own aspect, e.g. width: {preprocess.width} "
+            f"height: {height} and crop: none in a run config, keeps the whole view undistorted (the networks "
+            "resize to their own input either way)")

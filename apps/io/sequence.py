@@ -8,16 +8,19 @@ and re-exported here; the readers import that module, so there is no import cycl
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from apps.io.folder import ImageFolderSequence
 from apps.io.kitti import KittiSequence
-from apps.io.preprocess import Preprocess
+from apps.io.preprocess import Preprocess, aspect_hint
 from apps.io.ground_truth import gt_covered, load_gt_poses
 from apps.io.sequence_base import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, Frame, Sequence, SequenceView, list_images,
                                    natural_key, nominal_timestamps, read_grey)
 from apps.io.video import VideoSequence
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "Frame", "ImageFolderSequence", "KittiSequence", "Sequence",
            "SequenceView", "VideoSequence", "gt_covered", "list_images", "load_gt_poses", "natural_key",
@@ -105,6 +108,10 @@ def open_sequence(path: str | os.PathLike, *, calib: str | os.PathLike | None = 
 
         native = base.undistorter.source if base.undistorter is not None else base.intrinsics
         base.set_photometric(read_photometric(pcalib, vignette, image_size=(native.width, native.height)))
+    if preprocess is not None:
+        hint = aspect_hint(base.intrinsics.width, base.intrinsics.height, preprocess)
+        if hint:
+            logger.warning("%s: %s", path, hint)
     if preprocess is None and max_frames is None:
         return base
     return SequenceView(base, preprocess=preprocess, max_frames=max_frames)
