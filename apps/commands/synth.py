@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         kind = args.trajectory or "kitti-like"
         poses = make_trajectory(kind, args.frames or 100, seed=args.seed, speed=args.speed)
         source = f"generated {kind!r} trajectory"
-    intrinsics = None
+    intrinsics, width, height = None, args.width, args.height
     if args.calib:
         from apps.io.calibration import read_calibration
 
@@ -94,15 +94,15 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--calib {args.calib}: has lens distortion ({calib.distortion.model}); the renderer "
                              "draws pinhole images only (give the intrinsics without D)")
         intrinsics = calib.intrinsics
-        args.width, args.height = intrinsics.width, intrinsics.height
-    args.width = 640 if args.width is None else args.width
-    args.height = 192 if args.height is None else args.height
-    options = SynthOptions(width=args.width, height=args.height, seed=args.seed, noise=args.noise,
+        width, height = intrinsics.width, intrinsics.height
+    width = 640 if width is None else width
+    height = 192 if height is None else height
+    options = SynthOptions(width=width, height=height, seed=args.seed, noise=args.noise,
                            exposure=args.exposure, blur=args.blur, vignetting=args.vignette, antialias=args.antialias,
                            jobs=args.jobs, traffic=args.traffic, lead_car=args.lead_car)
     t0 = time.perf_counter()
     seq_dir = render_sequence(args.out, poses, intrinsics, options, name=args.name)
     dt = time.perf_counter() - t0
-    print(f"synth: {len(poses)} frames {args.width}x{args.height} from {source} -> {seq_dir} "
+    print(f"synth: {len(poses)} frames {width}x{height} from {source} -> {seq_dir} "
           f"({dt:.1f} s, {dt / len(poses):.3f} s/frame)")
     return 0
