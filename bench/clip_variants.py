@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the apps package of this checkout
+
 KINDS = {"walk": "e", "flicker": "f", "repeat": "d", "drop": "x", "stamped-drop": "y", "late": "m", "every": "s",
          "cut169": "w", "cut43": "q"}
 CUT_ASPECTS = {"cut169": 16 / 9, "cut43": 4 / 3}  # width / height of the cut kinds
@@ -85,22 +87,22 @@ def clip_name(seq: str, kind: str, every: int = 2) -> str:
 
 def cut_window(calib: Path, width: int, height: int, aspect: float) -> tuple[int, int]:
     """``(x0, cut width)``: the full-height window of ``aspect`` (width / height) centred on P0's cx."""
-    cx = float(calib.read_text().splitlines()[0].split()[3])
+    from apps.io.kitti_format import parse_calib
+
+    cx = float(parse_calib(calib)["P0"][0, 2])
     cut = min(width, int(round(height * aspect)))
     return int(np.clip(round(cx - cut / 2), 0, width - cut)), cut
 
 
-def shifted_calib(text: str, x0: int) -> str:
-    """KITTI calib.txt text with every projection's cx moved by ``-x0`` (a crop that starts at column x0)."""
-    out = []
-    for line in text.splitlines():
-        key, *values = line.split()
-        if key.startswith("P") and len(values) == 12:
-            P = np.array([float(v) for v in values]).reshape(3, 4)
+def write_shifted_calib(src: Path, dst: Path, x0: int) -> None:
+    """``src``'s calib.txt written to ``dst`` with every projection's cx moved by ``-x0`` (a crop from column x0)."""
+    from apps.io.kitti_format import parse_calib, write_calib
+
+    matrices = parse_calib(src)
+    for key, P in matrices.items():
+        if key.startswith("P"):
             P[0, :] -= x0 * P[2, :]  # u' = u - x0 for every point: row 0 minus x0 times row 2
-            line = key + " " + " ".join(f"{v:.12e}" for v in P.ravel())
-        out.append(line)
-    return "\n".join(out) + "\n"
+    write_calib(dst, matrices)
 
 
 def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path, late_start: int = 100, every: int = 2,
@@ -120,7 +122,7 @@ def make_clip(root: Path, seq: str, kind: str, frames: int, out: Path, late_star
     if kind in CUT_ASPECTS:
         height, width = cv2.imread(str(images[0]), cv2.IMREAD_GRAYSCALE).shape
         x0, cut_width = cut_window(src / "calib.txt", width, height, CUT_ASPECTS[kind])
-        (dst / "calib.txt").write_text(shifted_calib((src / "calib.txt").read_text(), x0))
+        write_shifted_calib(src / "calib.txt", dst / "calib.txt", x0)
     else:
         shutil.copy(src / "calib.txt", dst / "calib.txt")
     order = frame_order(kind, len(images), late_start, every)
