@@ -40,6 +40,10 @@ def test_f2f_with_exact_depth_tracks_the_synthetic_sequence(synth_sequence, tmp_
     assert summary["frames"] == len(seq) and summary["mode"] == "f2f"
     assert set(summary["stage_ms_per_frame"]) == {"decode", "frontend", "backend", "observer"}
     assert summary["evaluation"]["ate_rmse"] == pytest.approx(ate, rel=1e-6)
+    # frames.csv: the first frame is the reference, every later one has its PnP inliers (SIFT on exact depth)
+    inliers = [row.get("pnp_inliers") for row in result.frame_log]
+    assert inliers[0] == 0 and min(inliers[1:]) >= 20, inliers
+    assert (tmp_path / "out" / "frames.csv").read_text().count("\n") == len(seq) + 1
 
 
 def test_unreadable_frame_is_skipped_without_losing_output(synth_sequence, tmp_path):

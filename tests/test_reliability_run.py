@@ -301,3 +301,20 @@ def test_plot_into_an_existing_file_is_an_error(synth_sequence, tmp_path):
     gt = synth_sequence.parent.parent / "poses" / "00.txt"
     r = _cli("plot", "--gt", gt, "--est", gt, "--out", afile, "--formats", "png", timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr and str(afile) in r.stderr
+
+
+def test_the_frame_log_refuses_a_field_it_does_not_know(tmp_path):
+    from apps.pipeline.outputs import FRAME_LOG_FIELDS, frame_log_csv
+
+    text = frame_log_csv([{"frame": 0, "timestamp": 0.1, "status": "tracked", "tracking_rmse": 3.25},
+                          {"frame": 1, "timestamp": 0.2, "status": "skipped", "reason": "unreadable"}])
+    lines = text.splitlines()
+    assert lines[0] == ",".join(FRAME_LOG_FIELDS)
+    assert lines[1].startswith("0,0.100000,tracked,3.2500,") and lines[2].endswith(",unreadable")
+    with pytest.raises(ValueError, match="unknown field.*inliers"):
+        frame_log_csv([{"frame": 0, "inliers": 3}])
+    r = _result(4)
+    r.frame_log = [{"frame": i, "timestamp": 0.1 * i, "status": "tracked"} for i in range(4)]
+    write_run_outputs(r, tmp_path / "out")
+    assert len((tmp_path / "out" / "frames.csv").read_text().splitlines()) == 5
+    assert "frames.csv" in verify_run_outputs(tmp_path / "out")["outputs"]

@@ -172,6 +172,7 @@ class FrameToFrameOdometry:
         self._prev = None  # (keypoints, descriptors, depth)
         self._poses: list[np.ndarray] = []
         self._velocity = np.eye(4)  # cam_cur_from_cam_prev of the last good step
+        self.last_inliers = 0       # PnP inliers of the last step (0: first frame or no pose)
 
     def step(self, keypoints: np.ndarray, descriptors: np.ndarray, depth: np.ndarray
              ) -> tuple[np.ndarray, FrameStatus]:
@@ -180,12 +181,14 @@ class FrameToFrameOdometry:
         Returns (world_from_cam (4, 4) float64, status): INITIALIZING for the first frame (the
         reference), then TRACKED, or LOST when PnP failed (constant-velocity pose).
         """
+        self.last_inliers = 0
         if self._prev is None:
             pose, status = np.eye(4), FrameStatus.INITIALIZING
         else:
             kp_prev, desc_prev, depth_prev = self._prev
             matches = mutual_nn_matches(desc_prev, descriptors, self.options.max_descriptor_distance)
-            rel, _ = relative_pose_pnp(kp_prev, depth_prev, keypoints, matches, self.intrinsics, self.options)
+            rel, self.last_inliers = relative_pose_pnp(kp_prev, depth_prev, keypoints, matches, self.intrinsics,
+                                                       self.options)
             if rel is None:
                 rel, status = self._velocity, FrameStatus.LOST  # constant-velocity fallback, never a gap
             else:

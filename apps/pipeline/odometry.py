@@ -41,7 +41,7 @@ class OdometryBase:
         """Process input frame ``index``: image (H, W) uint8. Returns (world_from_cam (4, 4) float64, status)."""
         self._check_next(index)
         pose, status = self._step(float(timestamp), image, frontend_out)
-        self._records.append(FrameRecord(int(index), float(timestamp), status))
+        self._records.append(FrameRecord(int(index), float(timestamp), status, diagnostics=self._diagnostics()))
         return pose, status
 
     def skip(self, index: int, timestamp: float, reason: str) -> np.ndarray:
@@ -129,6 +129,11 @@ class OdometryBase:
     def _step(self, timestamp: float, image: np.ndarray, frontend_out: Any | None) -> tuple[np.ndarray, FrameStatus]:
         raise NotImplementedError
 
+    def _diagnostics(self) -> dict[str, float | int | str] | None:
+        """What the estimator reported for the frame :meth:`_step` just processed (keys of
+        ``apps.pipeline.outputs.FRAME_LOG_FIELDS``), or None."""
+        return None
+
     def _estimates(self) -> np.ndarray:
         """(P, 4, 4) poses of the processed frames only, in order."""
         raise NotImplementedError
@@ -152,6 +157,9 @@ class F2FMode(OdometryBase):
 
     def _step(self, timestamp, image, frontend_out):
         return self._odo.step(frontend_out.keypoints, frontend_out.descriptors, frontend_out.depth)
+
+    def _diagnostics(self):
+        return {"pnp_inliers": self._odo.last_inliers}
 
     def _estimates(self):
         return self._odo.trajectory()
@@ -211,6 +219,8 @@ class BackendMode(OdometryBase):
         self._marginalized = GrowingPoints()
         self._marginalized_revision = 0  # the backend's marginalized_revision of those points
         self._rotation_rejected: list[int] = []
+        self._pnp_inliers = 0        # of the last PnP initial pose
+        self._last_diag: dict[str, float | int | str] | None = None
 
     def _pnp_init_pose(self, fe) -> np.ndarray | None:
         """Initial pose for the tracker from keypoint matches + PnP on the previous frame's depth."""
@@ -219,8 +229,8 @@ class BackendMode(OdometryBase):
         kp_prev, desc_prev, depth_prev = self._prev
         k = self._config.pnp_top_k  # the runtime returns keypoints best first
         matches = mutual_nn_matches(desc_prev[:k], fe.descriptors[:k], self._pnp_options.max_descriptor_distance)
-        rel, _ = relative_pose_pnp(kp_prev[:k], depth_prev, fe.keypoints[:k], matches, self._intrinsics,
-                                   self._pnp_options)
+        rel, self._pnp_inliers = relative_pose_pnp(kp_prev[:k], depth_prev, fe.keypoints[:k], matches,
+                                                   self._intrinsics, self._pnp_options)
         if rel is None:
             return None
         return self._last_pose @ np.linalg.inv(rel)
@@ -241,12 +251,20 @@ class BackendMode(OdometryBase):
             kwargs["exposure"] = float(self._exposures[len(self._records)])  # step() checked the index
         result = self._backend.track(np.asarray(image, np.float32), float(timestamp), **kwargs)
         self._last_pose = np.asarray(result.world_from_cam, np.float64)
+        self._last_diag = {"tracking_rmse": result.tracking_rmse, "active_points": result.num_active_points,
+                           "immature_points": result.num_immature_points, "window_keyframes": result.num_keyframes,
+                           "rotation_change_deg": result.rotation_change_deg,
+                           "init_pose": "pnp" if "init_pose" in kwargs else "",
+                           "pnp_inliers": self._pnp_inliers if "init_pose" in kwargs else ""}
         if result.rotation_rejected:
             self._rotation_rejected.append(len(self._records))  # this frame's input index (a record per frame)
         return self._last_pose, FrameStatus.parse(result.status)
 
     def rotation_rejected_frames(self):
         return list(self._rotation_rejected)
+
+    def _diagnostics(self):
+        return self._last_diag
 
     def flush(self) -> None:
         self._backend.flush()

@@ -1,14 +1,17 @@
-"""What a run writes: poses (KITTI + TUM), the map (PLY), summary.json. Every file is written atomically.
+"""What a run writes: poses (KITTI + TUM), a per-frame log (CSV), the map (PLY), summary.json. Every file is
+written atomically.
 
 The set is consistent as a whole: writing starts by removing the previous ``summary.json``, the
-pose files come first (they are what a second Ctrl-C must not lose), and ``summary.json`` is written
+pose files and the frame log come first (they are what a second Ctrl-C must not lose), and ``summary.json`` is written
 last with the SHA-256 of each file of its set (``outputs``) and a ``run_id``. A folder whose summary
 is missing, or whose files do not match the hashes in it, holds an incomplete or mixed set
 (:func:`verify_run_outputs`).
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import platform
@@ -27,9 +30,24 @@ from frontend.common.paths import require_writable_dir
 
 POSES_KITTI = "poses_kitti.txt"
 POSES_TUM = "poses_tum.txt"
+FRAMES = "frames.csv"
 POINTS = "points.ply"
 SUMMARY = "summary.json"
-OUTPUT_FILES = (POSES_KITTI, POSES_TUM, POINTS, SUMMARY)
+OUTPUT_FILES = (POSES_KITTI, POSES_TUM, FRAMES, POINTS, SUMMARY)
+# frames.csv: one row per input frame, in input order. Empty cells: the mode has no such value for the frame.
+FRAME_LOG_FIELDS = (
+    "frame",                # input frame index (0-based)
+    "timestamp",            # seconds
+    "status",               # apps.pipeline.status.FrameStatus value
+    "tracking_rmse",        # backend: photometric RMSE of the tracked frame, grey levels (0: not tracked)
+    "active_points",        # backend: active points in the window after the frame
+    "immature_points",      # backend: candidate points not yet activated
+    "window_keyframes",     # backend: keyframes in the window
+    "rotation_change_deg",  # backend: tracked rotation against the constant-velocity prediction (-1: none)
+    "init_pose",            # backend: "pnp" when the tracker started from the keypoints' PnP pose
+    "pnp_inliers",          # dsdso / f2f: inliers of the frame's PnP (keypoint matches on the previous frame)
+    "reason",               # why a skipped frame could not be read
+)
 
 
 @dataclass
@@ -43,6 +61,7 @@ class RunResult:
     points_grey: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint8))     # (M,)
     keyframes: list[int] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    frame_log: list[dict[str, Any]] = field(default_factory=list)  # frames.csv rows (FRAME_LOG_FIELDS keys)
 
 
 def versions() -> dict[str, str]:
@@ -98,7 +117,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 class RunOutputWriter:
     """Writes one run's output set into ``output_dir`` in a safe order (see the module docstring).
 
-    ``write_poses`` -> ``write_points`` -> ``write_summary`` (which may be called again, e.g. once
+    ``write_poses`` (with frames.csv) -> ``write_points`` -> ``write_summary`` (which may be called again, e.g. once
     the evaluation is done). The previous set's ``summary.json`` is removed before the first new file.
     """
 
@@ -123,6 +142,9 @@ class RunOutputWriter:
             atomic_write_text(kitti, "")
             atomic_write_text(tum, "")
         self.written.update(poses_kitti=kitti, poses_tum=tum)
+        frames = self.out / FRAMES
+        atomic_write_text(frames, frame_log_csv(result.frame_log))
+        self.written["frames"] = frames
 
     def write_points(self, result: RunResult) -> None:
         self._begin()
@@ -144,8 +166,23 @@ class RunOutputWriter:
         return path
 
 
+def frame_log_csv(rows: list[dict[str, Any]]) -> str:
+    """frames.csv's text: a header of :data:`FRAME_LOG_FIELDS`, then one line per row (missing keys empty,
+    floats with 4 decimals). Raises ValueError for a key that is not a field."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=FRAME_LOG_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for row in rows:
+        unknown = set(row) - set(FRAME_LOG_FIELDS)
+        if unknown:
+            raise ValueError(f"frame log: unknown field(s) {sorted(unknown)} (known: {FRAME_LOG_FIELDS})")
+        w.writerow({k: (f"{v:.4f}" if isinstance(v, float) and k != "timestamp" else
+                        f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
 def write_run_outputs(result: RunResult, output_dir: str | Path) -> dict[str, Path]:
-    """Write ``poses_kitti.txt``, ``poses_tum.txt``, ``points.ply`` and, last, ``summary.json``."""
+    """Write ``poses_kitti.txt``, ``poses_tum.txt``, ``frames.csv``, ``points.ply`` and, last, ``summary.json``."""
     writer = RunOutputWriter(output_dir)
     writer.write_poses(result)
     writer.write_points(result)

@@ -352,8 +352,10 @@ def _collect(sequence, config, odometry, n_requested, skipped, stage_ms, wall_s,
     if n_done and not started:
         summary["failure"] = never_started_message(summary)
     summary["peak_rss_mb"] = peak_rss_mb()  # read last: after versions() and every import of the run
+    frame_log = [{"frame": r.index, "timestamp": r.timestamp, "status": r.status.value, **(r.diagnostics or {}),
+                  **({"reason": r.reason} if r.reason else {})} for r in records]
     return RunResult(poses, np.asarray(sequence.timestamps[:n_done], np.float64), [s.value for s in statuses],
-                     xyz, grey, odometry.keyframes(), summary)
+                     xyz, grey, odometry.keyframes(), summary, frame_log)
 
 
 def _finish(result: RunResult, sequence, writer: RunOutputWriter | None, observer, signals: StopSignals) -> RunResult:

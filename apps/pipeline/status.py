@@ -40,3 +40,5 @@ class FrameRecord:
     timestamp: float            # seconds
     status: FrameStatus
     reason: str | None = None   # why a SKIPPED frame could not be read
+    # what the estimator reported for the frame (FRAME_LOG_FIELDS, outputs.py's frames.csv); None: nothing
+    diagnostics: dict[str, float | int | str] | None = None
