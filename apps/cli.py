@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate", "score trajectories (KITTI devkit t_rel/r_rel, ATE, RPE)"),
     "demo": ("demo", "run the pipeline on the embedded synthetic default"),
     "run": ("run", "run visual odometry on a KITTI sequence, image folder or video"),
-    "plot": ("plot", "plot trajectories against ground truth (evo)"),
+    "plot": ("plot", "plot trajectories against ground truth (evo) and a run's per-frame log"),
     "train": ("train", "train KeypointNet / DepthNet (self-supervised)"),
     "export": ("export", "export trained networks to TorchScript"),
     "adapt": ("adapt", "adapt the networks to a sequence by learning from the backend (no labels)"),

@@ -1,6 +1,7 @@
-"""Trajectory plots against ground truth with evo (top-down xz, xyz over time, local scale, APE along the path).
+"""Trajectory plots against ground truth with evo (top-down xz, xyz over time, local scale, APE along the path),
+and a run's per-frame log (tracking RMSE, points, PnP) over the frames.
 
-Library entry point: :func:`plot_trajectories`. Figures are drawn on Agg canvases created here
+Library entry points: :func:`plot_trajectories`, :func:`plot_frame_log`. Figures are drawn on Agg canvases created here
 (no pyplot state, no global backend switch), and every file is written atomically.
 Poses are ``world_from_cam`` ``(N, 4, 4) float64``; pose ``i`` of an estimate corresponds to
 pose ``i`` of the ground truth (KITTI convention: one pose per frame, same frames).
@@ -221,3 +222,74 @@ def _plot_local_scale(runs, out_dir: Path, formats: Sequence[str], prefix: str, 
     ax.grid(True, alpha=0.3)
     return _save(fig, out_dir, "local_scale", formats)
 
+
+
+# frame statuses shaded behind the frame log's panels (tracked and keyframe frames are not shaded)
+_STATUS_SHADES = {"initializing": ("#bbbbbb", "initialising"), "lost": ("#e06666", "lost"),
+                  "recovered": ("#f6b26b", "recovered"), "skipped": ("#222222", "skipped (unreadable)")}
+
+
+def plot_frame_log(rows: Sequence[Mapping[str, object]], out_dir: str | os.PathLike,
+                   formats: Sequence[str] = ("png", "pdf"), *, title: str | None = None) -> list[Path]:
+    """``frames``: a run's per-frame log (``apps.pipeline.outputs.read_frame_log`` rows, or ``RunResult.frame_log``)
+    over the input frames: the tracker's photometric RMSE (grey levels); active and candidate points; the
+    tracked rotation against the constant-velocity prediction (deg) and, where the PnP pose started the
+    tracker, its inliers. Frames that were not tracked are shaded by status; keyframes are ticks at the top.
+    Returns the written files; ValueError for no rows, a row without frame / status, or bad formats.
+    """
+    from matplotlib.figure import Figure
+
+    formats = tuple(formats)
+    bad = [f for f in formats if f not in FORMATS]
+    if not formats or bad:
+        raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {list(formats)}")
+    if not rows:
+        raise ValueError("frame log: no rows to plot")
+    if any(r.get("frame") is None or r.get("status") is None for r in rows):
+        raise ValueError("frame log: every row needs its 'frame' and 'status'")
+
+    def column(key: str) -> np.ndarray:
+        return np.array([np.nan if r.get(key) in (None, "") else float(r[key]) for r in rows], np.float64)
+
+    frames = column("frame")
+    status = [str(r["status"]) for r in rows]
+    fig = Figure(figsize=(9, 7), layout="constrained")
+    ax_rmse, ax_pts, ax_rot = fig.subplots(3, sharex=True)
+    for ax in (ax_rmse, ax_pts, ax_rot):
+        for name, (color, label) in _STATUS_SHADES.items():
+            idx = frames[[s == name for s in status]]
+            for i, f in enumerate(idx):
+                ax.axvspan(f - 0.5, f + 0.5, color=color, alpha=0.35, linewidth=0,
+                           label=label if ax is ax_rmse and i == 0 else None)
+        ax.grid(True, alpha=0.3)
+    tracked = np.array([s in ("tracked", "keyframe") for s in status])
+    rmse = np.where(tracked, column("tracking_rmse"), np.nan)
+    ax_rmse.plot(frames, rmse, "-", color="#1f77b4", linewidth=1.0, label="tracking RMSE")
+    keyframes = frames[[s == "keyframe" for s in status]]
+    if keyframes.size:
+        ax_rmse.plot(keyframes, np.full(keyframes.size, 1.0), "|", color="#2ca02c", markersize=6,
+                     transform=ax_rmse.get_xaxis_transform(), clip_on=False, label="keyframe")
+    ax_rmse.set_ylabel("RMSE (grey levels)")
+    ax_rmse.legend(loc="upper left", fontsize="small", ncols=3)
+    ax_pts.plot(frames, column("active_points"), "-", color="#9467bd", label="active points")
+    ax_pts.plot(frames, column("immature_points"), "-", color="#bcbd22", linewidth=0.8, label="candidates")
+    ax_pts.set_ylabel("points")
+    ax_pts.legend(loc="upper left", fontsize="small")
+    rot = column("rotation_change_deg")
+    ax_rot.plot(frames, np.where(rot >= 0, rot, np.nan), "-", color="#d62728", linewidth=1.0,
+                label="rotation vs prediction")
+    ax_rot.set_ylabel("rotation (deg)")
+    ax_rot.set_xlabel("input frame")
+    inliers = column("pnp_inliers")
+    if np.isfinite(inliers).any():
+        twin = ax_rot.twinx()
+        twin.plot(frames, inliers, ".", color="#7f7f7f", markersize=2, label="PnP inliers")
+        twin.set_ylabel("PnP inliers")
+        twin.legend(loc="upper right", fontsize="small")
+    ax_rot.legend(loc="upper left", fontsize="small")
+    n_kf = int(keyframes.size)
+    lost = sum(s == "lost" for s in status)
+    ax_rmse.set_title(f"{title + ': ' if title else ''}{len(rows)} frames, {n_kf} keyframes, {lost} lost")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return _save(fig, out_dir, "frames", formats)

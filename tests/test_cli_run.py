@@ -114,6 +114,9 @@ def test_demo_runs_the_shipped_pipeline(tmp_path):
     ate = summary["evaluation"]["ate_rmse"]
     assert np.isfinite(ate) and ate < 0.5, f"demo ATE {ate} m over ~25 m (measured 0.09 m)"
     assert (tmp_path / "demo" / "plots" / "trajectories_xz.png").is_file()
+    assert (tmp_path / "demo" / "plots" / "frames.png").is_file()
+    frames = (tmp_path / "demo" / "run" / "frames.csv").read_text().splitlines()
+    assert len(frames) == 26 and frames[0].startswith("frame,timestamp,status,tracking_rmse")
 
 
 def test_demo_refuses_a_file_as_its_output_folder_before_rendering(tmp_path):

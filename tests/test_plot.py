@@ -149,3 +149,53 @@ def test_local_scale_figure_only_for_runs_of_100m(tmp_path):
     img = cv2.imread(str(tmp_path / "b" / "local_scale.png"), cv2.IMREAD_COLOR)
     assert tmp_path / "b" / "local_scale.png" in written and img is not None and img.std() > 15.0
 
+
+
+def _frame_rows(n: int = 40) -> list[dict]:
+    rows = []
+    for i in range(n):
+        status = "initializing" if i < 3 else "lost" if i in (20, 21) else "keyframe" if i % 4 == 0 else "tracked"
+        rows.append({"frame": i, "timestamp": 0.1 * i, "status": status,
+                     "tracking_rmse": 0.0 if status in ("initializing", "lost") else 6.0 + (i % 4),
+                     "active_points": 0 if i < 3 else 800 + 10 * i, "immature_points": 1500,
+                     "window_keyframes": min(i // 4, 6), "rotation_change_deg": -1.0 if i < 4 else 0.2,
+                     "init_pose": "pnp" if i >= 4 else "", "pnp_inliers": 120 if i >= 4 else None})
+    return rows
+
+
+def test_frame_log_plot_and_its_cli(tmp_path, capsys):
+    """frames.png from a run's frames.csv (no ground truth): written atomically, in each format asked for."""
+    from apps.pipeline.outputs import frame_log_csv, read_frame_log
+    from apps.plotting import plot_frame_log
+
+    rows = _frame_rows()
+    written = plot_frame_log(rows, tmp_path / "p", formats=("png", "svg"), title="t")
+    assert sorted(p.name for p in written) == ["frames.png", "frames.svg"]
+    img = cv2.imread(str(tmp_path / "p" / "frames.png"))
+    assert img is not None and img.shape[0] > 500 and img.std() > 10
+    assert not list((tmp_path / "p").glob(".*.tmp"))
+    csv_path = tmp_path / "run" / "frames.csv"
+    csv_path.parent.mkdir()
+    csv_path.write_text(frame_log_csv(rows))
+    back = read_frame_log(csv_path)
+    assert [r["status"] for r in back] == [r["status"] for r in rows]
+    assert back[10]["active_points"] == 900 and back[0]["pnp_inliers"] is None and back[5]["tracking_rmse"] == 7.0
+    assert cli_main(["plot", "--frames", str(csv_path), "--out", str(tmp_path / "cli"), "--formats", "png"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "cli" / "frames.png")
+    with pytest.raises(ValueError, match="no rows"):
+        plot_frame_log([], tmp_path / "p")
+
+
+@pytest.mark.parametrize("content, args, match", [
+    ("frame,timestamp,status\n0,0.0,tracked\n", [], "nothing to plot"),
+    ("1 0 0 0 0 1 0 0 0 0 1 0\n", ["--frames"], "not a frame log.*'frame', 'status'"),
+    ("frame,timestamp,status,active_points\n0,0.0,tracked,many\n", ["--frames"], "line 2.*active_points.*'many'"),
+    ("frame,timestamp,status\n0,0.0,tracked\n", ["--est"], "--est needs --gt"),
+])
+def test_frame_log_plot_errors_name_the_file(tmp_path, capsys, content, args, match):
+    f = tmp_path / "frames.csv"
+    f.write_text(content)
+    assert cli_main(["plot", *args, *([str(f)] if args else []), "--out", str(tmp_path / "o")]) == 2
+    import re
+
+    assert re.search(match, capsys.readouterr().err)

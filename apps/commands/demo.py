@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from apps.io.sequence import open_sequence
     from apps.pipeline.config import load_config
     from apps.pipeline.runner import run_sequence
-    from apps.plotting import plot_trajectories
+    from apps.plotting import plot_frame_log, plot_trajectories
     from apps.synth import SynthOptions, kitti_intrinsics, make_trajectory, render_sequence
     from frontend.common.paths import require_writable_dir
 
@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     ev = s.get("evaluation", {})
     plots = plot_trajectories(seq.gt_world_from_cam[: len(result.world_from_cam)],
                               {config.mode: result.world_from_cam}, out / "plots", align="scale")
+    plots += plot_frame_log(result.frame_log, out / "plots", title=f"{config.mode} on the demo render")
     print(f"[demo] {s['frames']} frames, {s['keyframes']} keyframes, {s['fps']:.1f} fps "
           f"(frontend {s['stage_ms_per_frame']['frontend']:.1f} ms, backend {s['stage_ms_per_frame']['backend']:.1f} ms per frame)")
     if "t_rel" in ev:
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             return "n/a (path shorter than 100 m)" if v is None else f"{v:.{digits}f}"
         print(f"[demo] t_rel {fmt(ev['t_rel'])} %   r_rel {fmt(ev['r_rel'])} deg/100m   "
               f"ATE {fmt(ev['ate_rmse'], 3)} m   (KITTI devkit metric, scale-only alignment)")
-    print(f"[demo] outputs: {out / 'run'} (poses_kitti.txt, poses_tum.txt, points.ply, summary.json)")
+    print(f"[demo] outputs: {out / 'run'} (poses_kitti.txt, poses_tum.txt, frames.csv, points.ply, summary.json)")
     print(f"[demo] plots:   {', '.join(str(p) for p in plots)}")
     print(f"[demo] input:   {seq_dir} (synthetic KITTI-format sequence with exact depth)")
     return 0

@@ -181,6 +181,45 @@ def frame_log_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+_FRAME_LOG_INTS = ("frame", "active_points", "immature_points", "window_keyframes", "pnp_inliers")
+_FRAME_LOG_STRS = ("status", "init_pose", "reason")
+
+
+def read_frame_log(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The rows of a run's frames.csv (:data:`FRAME_LOG_FIELDS`): ints and floats parsed, empty cells None.
+
+    Raises FileNotFoundError for a missing file and ValueError naming the file for a header that is not
+    frames.csv's (a column it does not know, or no frame / status column) or a cell that is not a number.
+    """
+    from frontend.common.paths import require_file
+
+    path = Path(path)
+    require_file(path, "frame log (a run's frames.csv)")
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames or []
+        unknown = [c for c in header if c not in FRAME_LOG_FIELDS]
+        if unknown or "frame" not in header or "status" not in header:
+            shown = [c[:20] for c in header[:4]] + (["..."] if len(header) > 4 else [])
+            raise ValueError(f"{path}: not a frame log (kp3d-vo run's frames.csv): its columns are {shown}, "
+                             f"expected 'frame', 'status' and others of {list(FRAME_LOG_FIELDS)}")
+        rows = []
+        for line, raw in enumerate(reader, start=2):
+            row: dict[str, Any] = {}
+            for k, v in raw.items():
+                if v is None or v == "":
+                    row[k] = None
+                elif k in _FRAME_LOG_STRS:
+                    row[k] = v
+                else:
+                    try:
+                        row[k] = int(v) if k in _FRAME_LOG_INTS else float(v)
+                    except ValueError:
+                        raise ValueError(f"{path}, line {line}: column {k!r} holds {v!r}, expected a number") from None
+            rows.append(row)
+    return rows
+
+
 def write_run_outputs(result: RunResult, output_dir: str | Path) -> dict[str, Path]:
     """Write ``poses_kitti.txt``, ``poses_tum.txt``, ``frames.csv``, ``points.ply`` and, last, ``summary.json``."""
     writer = RunOutputWriter(output_dir)
