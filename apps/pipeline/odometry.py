@@ -219,7 +219,7 @@ class BackendMode(OdometryBase):
         self._marginalized = GrowingPoints()
         self._marginalized_revision = 0  # the backend's marginalized_revision of those points
         self._rotation_rejected: list[int] = []
-        self._pnp_inliers = 0        # of the last PnP initial pose
+        self._pnp_inliers: int | None = None  # of this frame's PnP (None: not tried), accepted or not
         self._last_diag: dict[str, float | int | str] | None = None
 
     def _pnp_init_pose(self, fe) -> np.ndarray | None:
@@ -237,6 +237,7 @@ class BackendMode(OdometryBase):
 
     def _step(self, timestamp, image, fe):
         kwargs: dict[str, Any] = {}
+        self._pnp_inliers = None
         if fe is not None:
             if self._config.keypoint_candidates:
                 kwargs["keypoints"], kwargs["scores"] = fe.keypoints, fe.scores
@@ -255,7 +256,7 @@ class BackendMode(OdometryBase):
                            "immature_points": result.num_immature_points, "window_keyframes": result.num_keyframes,
                            "rotation_change_deg": result.rotation_change_deg,
                            "init_pose": "pnp" if "init_pose" in kwargs else "",
-                           "pnp_inliers": self._pnp_inliers if "init_pose" in kwargs else ""}
+                           "pnp_inliers": self._pnp_inliers}
         if result.rotation_rejected:
             self._rotation_rejected.append(len(self._records))  # this frame's input index (a record per frame)
         return self._last_pose, FrameStatus.parse(result.status)

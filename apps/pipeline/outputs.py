@@ -45,7 +45,8 @@ FRAME_LOG_FIELDS = (
     "window_keyframes",     # backend: keyframes in the window
     "rotation_change_deg",  # backend: tracked rotation against the constant-velocity prediction (-1: none)
     "init_pose",            # backend: "pnp" when the tracker started from the keypoints' PnP pose
-    "pnp_inliers",          # dsdso / f2f: inliers of the frame's PnP (keypoint matches on the previous frame)
+    "pnp_inliers",          # dsdso / f2f: inliers of the frame's PnP on the previous frame's keypoints (also when
+                            # too few to be used: then init_pose is empty, f2f's status lost)
     "reason",               # why a skipped frame could not be read
 )
 
@@ -176,7 +177,7 @@ def frame_log_csv(rows: list[dict[str, Any]]) -> str:
         unknown = set(row) - set(FRAME_LOG_FIELDS)
         if unknown:
             raise ValueError(f"frame log: unknown field(s) {sorted(unknown)} (known: {FRAME_LOG_FIELDS})")
-        w.writerow({k: (f"{v:.4f}" if isinstance(v, float) and k != "timestamp" else
+        w.writerow({k: ("" if v is None else f"{v:.4f}" if isinstance(v, float) and k != "timestamp" else
                         f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
     return buf.getvalue()
 
