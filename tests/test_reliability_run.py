@@ -41,6 +41,7 @@ class _FakeF2F:
 
     def __init__(self):
         self.poses = []
+        self.last_inliers = 50
 
     def step(self, keypoints, descriptors, depth):
         self.poses.append(_translation(len(self.poses)))
@@ -57,7 +58,8 @@ class _FakeBackend:
     def track(self, image, timestamp, **kwargs):
         self.poses.append(_translation(len(self.poses)))
         return SimpleNamespace(world_from_cam=self.poses[-1], status="KEYFRAME" if len(self.poses) == 1 else "TRACKED",
-                               rotation_rejected=False)
+                               rotation_rejected=False, tracking_rmse=5.0, num_active_points=100,
+                               num_immature_points=200, num_keyframes=2, rotation_change_deg=0.1)
 
     def trajectory(self):
         return np.asarray(self.poses).reshape(-1, 4, 4)
@@ -101,6 +103,11 @@ def test_skipped_frame_keeps_every_other_pose_in_place(make_mode):
     np.testing.assert_allclose(traj[:, 0, 3], [0, 1, 1, 2, 3])
     assert mode.statuses()[2] is FrameStatus.SKIPPED and mode.records()[2].reason == "cannot decode"
     assert all(isinstance(s, FrameStatus) for s in mode.statuses())
+    # frames.csv's rows stay on their input frames: the skipped one has no estimator values, the others theirs
+    diag = [r.diagnostics for r in mode.records()]
+    assert diag[2] is None and all(d is not None for i, d in enumerate(diag) if i != 2)
+    key = "tracking_rmse" if isinstance(mode, BackendMode) else "pnp_inliers"
+    assert [d[key] for d in diag if d is not None] == [5.0 if key == "tracking_rmse" else 50] * 4
     if isinstance(mode, BackendMode):
         assert mode.keyframes() == [0, 3]  # backend slot 2 is input frame 3
 
