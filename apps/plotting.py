@@ -67,6 +67,14 @@ def ape_translation(gt: np.ndarray, est_aligned: np.ndarray) -> np.ndarray:
     return np.asarray(ape.error, dtype=np.float64)
 
 
+def _check_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    """``formats`` as a tuple; ValueError unless it is a non-empty subset of :data:`FORMATS`."""
+    formats = tuple(formats)
+    if not formats or any(f not in FORMATS for f in formats):
+        raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {list(formats)}")
+    return formats
+
+
 def _safe_name(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._") or "run"
 
@@ -125,10 +133,7 @@ def plot_trajectories(gt: np.ndarray, estimates: Mapping[str, np.ndarray], out_d
 
     if align not in ALIGN_MODES:
         raise ValueError(f"align must be one of {ALIGN_MODES}, got {align!r}")
-    formats = tuple(formats)
-    bad = [f for f in formats if f not in FORMATS]
-    if not formats or bad:
-        raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {list(formats)}")
+    formats = _check_formats(formats)
     if not estimates:
         raise ValueError("estimates: at least one estimated trajectory is needed")
     gt = check_poses(gt, "ground truth", min_poses=2).copy()
@@ -239,10 +244,7 @@ def plot_frame_log(rows: Sequence[Mapping[str, object]], out_dir: str | os.PathL
     """
     from matplotlib.figure import Figure
 
-    formats = tuple(formats)
-    bad = [f for f in formats if f not in FORMATS]
-    if not formats or bad:
-        raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {list(formats)}")
+    formats = _check_formats(formats)
     if not rows:
         raise ValueError("frame log: no rows to plot")
     if any(r.get("frame") is None or r.get("status") is None for r in rows):
