@@ -355,3 +355,26 @@ def test_the_gpu_recipe_of_the_shipped_depth_net_loads():
     cfg = load_train_config(REPO_ROOT / "configs" / "train" / "depth_light_rd.yaml")
     assert cfg.loss["render_depth_weight"] == 1.0 and cfg.run.max_steps == 2242
     assert all(q != "07" for s in cfg.data["sources"] for q in s.get("sequences", []))
+
+
+def test_a_repeated_sequence_source_weighs_more_in_the_depth_snippets(tmp_path):
+    """``repeat`` of a ``sequences`` source lists its snippets that many times (it was read and ignored)."""
+    from apps.io.sequence import open_sequence
+    from frontend.training.tasks import build_task
+
+    root = _write_sequence(tmp_path, n=6)
+
+    def task(repeat):
+        cfg = config_from_dict({
+            "task": "depth",
+            "data": {"sources": [{"kind": "sequences", "path": str(root), "repeat": repeat}],
+                     "image_size": [64, 128], "offsets": [-1, 1]},
+            "models": {"depth": {"encoder_layers": [1, 1, 1, 1], "width_mult": 0.25},
+                       "pose": {"encoder_layers": [1, 1, 1, 1], "width_mult": 0.25}},
+            "loss": {"pose_source": "posenet"},
+            "run": {"max_steps": 1, "batch_size": 2}})
+        return build_task(cfg, torch.device("cpu"), open_sequence)
+
+    once, thrice = task(1).dataset, task(3).dataset
+    assert len(once) == 4 and len(thrice) == 12  # frames 1..4 of 6 have both neighbours
+    np.testing.assert_array_equal(thrice[5]["images"].numpy().shape, once[1]["images"].numpy().shape)

@@ -108,7 +108,8 @@ def build_task(config: TrainConfig, device: torch.device, open_sequence: Sequenc
         dataset = HomographyPairDataset(image_readers(_sources(data, ("sequences", "skimage", "folder")), open_sequence), opts, seed)
         module = HomographyModule(nets["keypoint"], nets.get("io"), load_dataclass(KeypointLossOptions, config.loss, "loss"))
         return Task(module, dataset, {"keypoint": nets["keypoint"]})
-    sequences = [seq for s in _sources(data, ("sequences",)) for seq in open_source_sequences(s, open_sequence)]
+    sequences = [seq for s in _sources(data, ("sequences",)) for seq in open_source_sequences(s, open_sequence)
+                 for _ in range(s.repeat)]  # a source listed `repeat` times weighs that much more in the snippets
     snippet_keys = {k: v for k, v in data.items() if k != "sources"}
     if config.task == "depth":
         options = load_dataclass(DepthTaskOptions, config.loss, "loss")
