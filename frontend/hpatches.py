@@ -165,28 +165,39 @@ class OpenCVDetector:
         return pts, desc[order]
 
 
-class LearnedDetector:
-    """The exported KeypointNet (``keypoint_net.pt`` of a model dir) run at the evaluation size."""
+class NetworkDetector:
+    """A KeypointNet (eager or TorchScript, ``(B, 1, H, W) -> (score, coord, desc)``) run at the image's size,
+    keeping its ``top_k`` best cells; the network is put in eval mode for each call."""
 
     binary = False
 
-    def __init__(self, model_dir: str | os.PathLike, top_k: int, device: str | None = None, name: str = "ours"):
-        meta = read_frontend_meta(model_dir)
-        self.name, self.top_k = name, int(top_k)
-        self.device = resolve_device(device)
-        self.border_cells, self.cell = int(meta["keypoint"]["border_cells"]), int(meta["keypoint"]["cell"])
-        self.net = load_torchscript(Path(model_dir) / meta["keypoint"]["file"], self.device)
+    def __init__(self, net: torch.nn.Module, top_k: int, border_cells: int, cell: int,
+                 device: torch.device | str = "cpu", name: str = "ours"):
+        self.net, self.name, self.top_k = net, name, int(top_k)
+        self.border_cells, self.cell, self.device = int(border_cells), int(cell), torch.device(device)
 
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h, w = image.shape
         if h % 32 or w % 32:
-            raise ValueError(f"LearnedDetector: image size {w}x{h} must be multiples of 32")
+            raise ValueError(f"{type(self).__name__}: image size {w}x{h} must be multiples of 32")
         x = torch.from_numpy(image.astype(np.float32) / np.float32(255.0)).to(self.device).view(1, 1, h, w)
         x = x.contiguous(memory_format=torch.channels_last)
+        if hasattr(self.net, "eval"):
+            self.net.eval()
         with torch.inference_mode():
             score, coord, desc = self.net(x)
             kps, _, descs = select_topk(score, coord, desc, self.top_k, self.border_cells, self.cell)
         return kps[0].cpu().numpy(), descs[0].cpu().numpy()
+
+
+class LearnedDetector(NetworkDetector):
+    """The exported KeypointNet (``keypoint_net.pt`` of a model dir) run at the evaluation size."""
+
+    def __init__(self, model_dir: str | os.PathLike, top_k: int, device: str | None = None, name: str = "ours"):
+        meta = read_frontend_meta(model_dir)
+        dev = resolve_device(device)
+        super().__init__(load_torchscript(Path(model_dir) / meta["keypoint"]["file"], dev), top_k,
+                         int(meta["keypoint"]["border_cells"]), int(meta["keypoint"]["cell"]), dev, name)
 
 
 def evaluate_detector(detector: Detector, pairs: Sequence[ImagePair], eps: float = 3.0) -> Summary:

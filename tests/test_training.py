@@ -332,7 +332,7 @@ def test_render_depth_loss_teaches_the_depth_profile_and_skips_items_without_dep
 
 @pytest.mark.parametrize("name", ["keypoints_light", "depth_light", "multiview_light", "keypoints_light_stage2",
                                   "depth_light_stage2", "depth_light_rd_stage3", "depth_light_gc",
-                                  "depth_light_height", "depth_light_height_control"])
+                                  "depth_light_height", "depth_light_height_control", "depth_light_rd_many"])
 def test_shipped_training_configs_load_and_their_init_weights_are_committed(name):
     """The recipes in configs/train parse, and every ``init:`` file is in the repository (a fresh
     checkout can continue training from the shipped weights)."""

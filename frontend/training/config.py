@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from frontend.common.typed_config import check_ranges, load_dataclass
+from frontend.training.validation import ValidationOptions
 
 TASKS = ("keypoints", "depth", "multiview")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +70,7 @@ class TrainConfig:
     loss: dict[str, Any] = field(default_factory=dict)   # task-specific loss options
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: TrainRunOptions = field(default_factory=TrainRunOptions)
+    validation: ValidationOptions = field(default_factory=ValidationOptions)  # held-out metrics (off by default)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

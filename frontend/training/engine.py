@@ -37,6 +37,7 @@ from frontend.common.atomic import atomic_write_bytes, atomic_write_text
 from frontend.common.device import resolve_device
 from frontend.training.config import OptimConfig, TrainConfig
 from frontend.training.data import SequenceOpener
+from frontend.training.validation import VALIDATION_FILE
 from frontend.training.distributed import (DistInfo, all_reduce_mean, barrier, check_replicas_in_sync,
                                            init_distributed, shutdown_distributed)
 
@@ -108,6 +109,13 @@ class Trainer:
         self.sampler = DistributedSampler(self.task.dataset, num_replicas=self.dist.world_size, rank=self.dist.rank,
                                           shuffle=True, seed=config.run.seed, drop_last=True)
         self.steps_per_epoch = len(self.sampler) // config.run.batch_size
+        self.validator = None  # held-out metrics -> validation.csv (rank 0)
+        if config.validation.enabled and self.dist.is_main:
+            from frontend.training.config import resolve_path
+            from frontend.training.validation import Validator
+
+            height, width = (config.data.get("image_size") or (96, 320))[:2]
+            self.validator = Validator(config.validation, config.task, (width, height), open_sequence, resolve_path)
         if self.steps_per_epoch < 1:
             raise ValueError(f"dataset of {len(self.task.dataset)} samples is smaller than one batch "
                              f"({config.run.batch_size} x {self.dist.world_size} processes)")
@@ -166,8 +174,8 @@ class Trainer:
         logger.info("resumed %s at step %d", path, self.step)
 
     # ------------------------------------------------------------------ metrics
-    def _log_row(self, row: dict[str, float]) -> None:
-        path = self.run_dir / "metrics.csv"
+    def _log_row(self, row: dict[str, float], file: str = "metrics.csv") -> None:
+        path = self.run_dir / file
         new = not path.exists()
         if not new:
             with open(path, encoding="utf-8") as f:
@@ -182,12 +190,13 @@ class Trainer:
 
     def _truncate_metrics(self) -> None:
         """On resume, drop rows logged after the checkpoint step (they will be recomputed)."""
-        path = self.run_dir / "metrics.csv"
-        if not path.exists():
-            return
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        keep = lines[:1] + [ln for ln in lines[1:] if ln.split(",", 1)[0].isdigit() and int(ln.split(",", 1)[0]) <= self.step]
-        atomic_write_text(path, "".join(keep))
+        for path in (self.run_dir / "metrics.csv", self.run_dir / VALIDATION_FILE):
+            if not path.exists():
+                continue
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            keep = lines[:1] + [ln for ln in lines[1:]
+                                if ln.split(",", 1)[0].isdigit() and int(ln.split(",", 1)[0]) <= self.step]
+            atomic_write_text(path, "".join(keep))
 
     # ------------------------------------------------------------------ loop
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -246,6 +255,9 @@ class Trainer:
                         last = all_reduce_mean(last, self.dist, self.device)
                         if self.dist.is_main:
                             self._log_row({"step": self.step, "wall_s": round(self.wall_time, 2), **last})
+                    if self.validator is not None and (self.step % self.config.validation.every == 0
+                                                       or self.step == target):
+                        self._log_row(self.validator(self.task.exported, self.step), VALIDATION_FILE)
                     if bar is not None:
                         bar.update(1)
                         bar.set_postfix(loss=f"{last['loss']:.4f}", refresh=False)

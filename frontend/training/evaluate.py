@@ -47,15 +47,26 @@ def evaluate_depth_checkpoint(checkpoint: str | os.PathLike, sequence: FrameSequ
     ``apps.io.sequence.open_sequence(folder, resize=(320, 96))``) gives the network input frames as they
     are: ``image(i)`` ``(H, W) uint8`` at the network's input size and ``depth(i)`` ``(H, W) float32`` metres.
     """
-    from frontend.models import disp_to_depth, load_checkpoint
+    from frontend.models import load_checkpoint
+
+    net, _ = load_checkpoint(checkpoint, expected_kind="depth")
+    return evaluate_depth_net(net.to(device), sequence, max_depth=max_depth)
+
+
+@torch.no_grad()
+def evaluate_depth_net(net: torch.nn.Module, sequence: FrameSequence, *, max_depth: float = 80.0) -> dict[str, float]:
+    """:func:`evaluate_depth_checkpoint` for a DepthNet in memory (its ``config`` gives min/max depth); the
+    frames must be at the network's input size. The network is left in eval mode."""
+    from frontend.models import disp_to_depth
 
     if not sequence.has_depth:
-        raise ValueError("evaluate_depth_checkpoint: the sequence has no depth maps (expected the depth_0/*.npy "
+        raise ValueError("evaluate_depth_net: the sequence has no depth maps (expected the depth_0/*.npy "
                          "of a synthetic render)")
     if len(sequence) == 0:
-        raise ValueError("evaluate_depth_checkpoint: the sequence has no frames")
-    net, cfg = load_checkpoint(checkpoint, expected_kind="depth")
-    net = net.to(device)
+        raise ValueError("evaluate_depth_net: the sequence has no frames")
+    net.eval()
+    cfg = net.config
+    device = next(net.parameters()).device
     rows = []
     for i in range(len(sequence)):
         img = torch.from_numpy(sequence.image(i).astype(np.float32) / 255.0)[None, None].to(device)

@@ -1,0 +1,127 @@
+"""Held-out validation during training: ``RUN_DIR/validation.csv`` beside ``metrics.csv``.
+
+A training config's ``validation:`` section (all optional; ``every: 0`` turns it off)::
+
+    validation:
+      every: 500        # steps between validations; also after a run's last step
+      renders: [runs/synth_eval/sequences/00]   # DepthNet: held-out renders with exact depth (depth_0/)
+      images: ../shared/data/kitti/sequences/07/image_0   # KeypointNet: random-homography pairs of these images
+      pairs: 20         # homography pairs of ``images``
+      size: [320, 256]  # (W, H) of the pairs (multiples of 32)
+      top_k: 300        # keypoints per image
+      max_frames: 60    # frames per render
+
+Depth (tasks ``depth`` and ``multiview``): AbsRel, RMSE [m] and a1 at the training input size (median scaling per
+frame, ``frontend.training.evaluate.evaluate_depth_net``), the mean over the renders, and each render's AbsRel as
+``abs_rel_<name>``. Keypoints (``keypoints`` and ``multiview``): repeatability, localisation error [px], corner
+correctness C1 / C3 / C5 and matching score of the network's top-k on the pairs (``frontend.hpatches``, the
+HPatches protocol of ``kp3d-vo eval-keypoints --images``). ``frontend.training.plot_metrics`` draws the columns
+with markers beside the training curves, so a reader sees whether the held-out numbers still improve.
+
+Validation sources must not be training sources (KITTI 07 is validation only; the held-out renders of
+``bench/make_depth_renders.sh`` are never listed as sources).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from frontend.common.typed_config import check_ranges
+
+logger = logging.getLogger(__name__)
+VALIDATION_FILE = "validation.csv"
+
+
+@dataclass
+class ValidationOptions:
+    """The ``validation:`` section of a training config (module docstring)."""
+
+    every: int = 0                                      # steps between validations (0 = off)
+    renders: list[str] = field(default_factory=list)    # depth: held-out renders (relative to the repository)
+    images: str = ""                                    # keypoints: held-out image folder
+    pairs: int = 20                                     # homography pairs of ``images``
+    size: tuple[int, int] = (320, 256)                  # (W, H) of the keypoint pairs
+    top_k: int = 300                                    # keypoints per image
+    max_frames: int = 60                                # frames per render
+    seed: int = 0                                       # homographies of the pairs
+
+    def __post_init__(self) -> None:
+        check_ranges("validation", {
+            "every": (self.every, self.every >= 0, ">= 0"),
+            "pairs": (self.pairs, self.pairs >= 1, ">= 1"),
+            "size": (self.size, len(self.size) == 2 and all(v >= 32 and v % 32 == 0 for v in self.size),
+                     "(W, H), multiples of 32"),
+            "top_k": (self.top_k, self.top_k >= 1, ">= 1"),
+            "max_frames": (self.max_frames, self.max_frames >= 1, ">= 1")})
+
+    @property
+    def enabled(self) -> bool:
+        return self.every > 0 and bool(self.renders or self.images)
+
+
+class Validator:
+    """Held-out metrics of a task's networks (``{"depth": net, "keypoint": net, ...}``) at a training step.
+
+    Sources are opened once, at construction, so that a missing folder fails before the first step.
+    ``open_sequence`` reads the renders resized to ``depth_size``, the DepthNet's training input ``(W, H)``
+    (``apps.io.sequence.open_sequence``, which ``kp3d-vo train`` passes).
+    """
+
+    def __init__(self, options: ValidationOptions, task: str, depth_size: tuple[int, int],
+                 open_sequence: Callable[..., Any] | None, resolve: Callable[[str], Path] = Path):
+        from frontend.hpatches import synthetic_pairs
+
+        self.options, self.depth_size = options, (int(depth_size[0]), int(depth_size[1]))
+        self.renders: list[tuple[str, Any]] = []
+        self.pairs: list = []
+        if options.renders and task in ("depth", "multiview"):
+            if open_sequence is None:
+                raise ValueError("validation.renders needs a sequence reader (kp3d-vo train passes one)")
+            for r in options.renders:
+                path = resolve(r)
+                if not path.exists():
+                    raise FileNotFoundError(f"validation.renders: {path} not found (expected a render folder with "
+                                            "depth_0/, e.g. made by bench/make_depth_renders.sh)")
+                # at the DepthNet's input size, as bench/depth_snapshots.py and the model card measure
+                seq = open_sequence(path, gt=False, max_frames=options.max_frames, resize=self.depth_size)
+                if not seq.has_depth:
+                    raise ValueError(f"validation.renders: {path} has no depth_0/ (exact depth of a render)")
+                self.renders.append((path.name, seq))
+        if options.images and task in ("keypoints", "multiview"):
+            width, height = options.size
+            self.pairs = synthetic_pairs(resolve(options.images), width, height, options.pairs, options.seed)
+
+    def __call__(self, nets: dict[str, nn.Module], step: int) -> dict[str, float]:
+        """``{"step", metric: value}``; the networks are back in train mode afterwards."""
+        row: dict[str, float] = {"step": step}
+        with torch.no_grad():
+            if self.renders and "depth" in nets:
+                row.update(self._depth(nets["depth"]))
+            if self.pairs and "keypoint" in nets:
+                row.update(self._keypoints(nets["keypoint"]))
+        for net in nets.values():
+            net.train()
+        return row
+
+    def _depth(self, net: nn.Module) -> dict[str, float]:
+        from frontend.training.evaluate import evaluate_depth_net
+
+        each = {name: evaluate_depth_net(net, seq) for name, seq in self.renders}
+        out = {k: sum(e[k] for e in each.values()) / len(each) for k in ("abs_rel", "rmse", "a1")}
+        if len(each) > 1:
+            out.update({f"abs_rel_{name}": e["abs_rel"] for name, e in each.items()})
+        return out
+
+    def _keypoints(self, net: nn.Module) -> dict[str, float]:
+        from frontend.hpatches import NetworkDetector, evaluate_detector
+        from frontend.models.keypoint_net import CELL
+
+        device = next(net.parameters()).device
+        detector = NetworkDetector(net, self.options.top_k, net.config.border_cells, CELL, device)
+        summary = evaluate_detector(detector, self.pairs).to_dict()
+        return {k: float(summary[k]) for k in ("repeatability", "localization", "c1", "c3", "c5", "mscore")}
