@@ -112,7 +112,7 @@ def test_validation_errors_name_the_key_and_the_path(tmp_path):
     from apps.io.sequence import open_sequence
 
     render = _render(tmp_path / "data", n=4)
-    with pytest.raises(ValueError, match="validation.*size"):
+    with pytest.raises(ValueError, match=r"validation: size must be \(W, H\), multiples of 32, got \(100, 96\)"):
         config_from_dict({"task": "keypoints", "data": {"sources": [{"kind": "skimage"}]},
                           "validation": {"every": 1, "images": "x", "size": [100, 96]}})
     cfg = _depth_config(render)
