@@ -25,12 +25,10 @@ from frontend.training.engine import Trainer, learning_rate
 from frontend.training.homography import HomographyOptions, sample_homography
 from frontend.training.modules import (DepthModule, DepthTaskOptions, HomographyModule, MultiViewModule,
                                        MultiViewOptions)
+from training_helpers import TINY_DEPTH, TINY_KP, TINY_POSE
+from training_helpers import texture as _texture
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_KP = {"encoder_layers": [1, 1, 1, 1], "width_mult": 0.25, "decoder_channels": [16, 16, 16],
-           "head_channels": 16, "desc_dim": 16}
-TINY_DEPTH = {"encoder_layers": [1, 1, 1, 1], "width_mult": 0.25, "decoder_channels": [4, 8, 8, 16, 16]}
-TINY_POSE = {"encoder_layers": [1, 1, 1, 1], "width_mult": 0.25, "decoder_channels": 16}
 NO_AUG = PhotometricOptions(probability=0.0)
 
 
@@ -41,12 +39,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def _texture(h, w, seed=0):
-    rng = np.random.default_rng(seed)
-    img = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 1.5)
-    return (img - img.min()) / (img.max() - img.min())
 
 
 def _overfit(module, batch, steps, lr):

@@ -6,21 +6,10 @@ import csv
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from frontend.training.config import config_from_dict
 from frontend.training.engine import Trainer
-
-TINY_KP = {"encoder_layers": [1, 1, 1, 1], "width_mult": 0.25, "decoder_channels": [16, 16, 16],
-           "head_channels": 16, "desc_dim": 16}
-TINY_DEPTH = {"encoder_layers": [1, 1, 1, 1], "width_mult": 0.25, "decoder_channels": [4, 8, 8, 16, 16]}
-TINY_POSE = {"encoder_layers": [1, 1, 1, 1], "width_mult": 0.25, "decoder_channels": 16}
-
-
-def _texture(h, w, seed):
-    rng = np.random.default_rng(seed)
-    return cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 2.0)
-
+from training_helpers import TINY_DEPTH, TINY_KP, TINY_POSE, texture
 
 def _render(root, n=6, h=128, w=256):
     """A KITTI-layout sequence with exact depth: a road-like ramp (near at the bottom) under a texture."""
@@ -32,7 +21,7 @@ def _render(root, n=6, h=128, w=256):
     (seq / "depth_0").mkdir()
     ramp = np.linspace(40.0, 4.0, h, dtype=np.float32)[:, None].repeat(w, 1)
     for i in range(n):
-        cv2.imwrite(str(seq / "image_0" / f"{i:06d}.png"), (_texture(h, w, i) * 255).astype(np.uint8))
+        cv2.imwrite(str(seq / "image_0" / f"{i:06d}.png"), (texture(h, w, i) * 255).astype(np.uint8))
         np.save(seq / "depth_0" / f"{i:06d}.npy", ramp)
     write_calib(seq / "calib.txt", Intrinsics(200.0, 200.0, 128.0, 64.0, w, h))
     write_times(seq / "times.txt", np.arange(n) * 0.1)
@@ -87,7 +76,7 @@ def test_keypoint_validation_rows_are_the_protocols_numbers(tmp_path):
     images = tmp_path / "held_out"
     images.mkdir()
     for i in range(3):
-        cv2.imwrite(str(images / f"{i}.png"), (_texture(200, 300, 10 + i) * 255).astype(np.uint8))
+        cv2.imwrite(str(images / f"{i}.png"), (texture(200, 300, 10 + i) * 255).astype(np.uint8))
     cfg = config_from_dict({
         "task": "keypoints",
         "data": {"sources": [{"kind": "skimage"}], "image_size": [64, 64], "scale_range": [1.0, 1.2]},
@@ -127,4 +116,3 @@ def test_validation_errors_name_the_key_and_the_path(tmp_path):
     cfg.validation.renders = [str(plain / "sequences" / "00")]
     with pytest.raises(ValueError, match="no depth_0"):
         Trainer(cfg, tmp_path / "run2", device="cpu", progress=False, open_sequence=open_sequence)
-    assert not torch.is_inference_mode_enabled()

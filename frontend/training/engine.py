@@ -36,10 +36,10 @@ from torch.utils.data import DataLoader, DistributedSampler
 from frontend.common.atomic import atomic_write_bytes, atomic_write_text
 from frontend.common.device import resolve_device
 from frontend.training.config import OptimConfig, TrainConfig
-from frontend.training.data import SequenceOpener
-from frontend.training.validation import VALIDATION_FILE
+from frontend.training.data import SequenceOpener, SnippetOptions
 from frontend.training.distributed import (DistInfo, all_reduce_mean, barrier, check_replicas_in_sync,
                                            init_distributed, shutdown_distributed)
+from frontend.training.validation import VALIDATION_FILE
 
 logger = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
@@ -109,16 +109,16 @@ class Trainer:
         self.sampler = DistributedSampler(self.task.dataset, num_replicas=self.dist.world_size, rank=self.dist.rank,
                                           shuffle=True, seed=config.run.seed, drop_last=True)
         self.steps_per_epoch = len(self.sampler) // config.run.batch_size
+        if self.steps_per_epoch < 1:
+            raise ValueError(f"dataset of {len(self.task.dataset)} samples is smaller than one batch "
+                             f"({config.run.batch_size} x {self.dist.world_size} processes)")
         self.validator = None  # held-out metrics -> validation.csv (rank 0)
         if config.validation.enabled and self.dist.is_main:
             from frontend.training.config import resolve_path
             from frontend.training.validation import Validator
 
-            height, width = (config.data.get("image_size") or (96, 320))[:2]
+            height, width = (config.data.get("image_size") or SnippetOptions.image_size)[:2]  # the DepthNet's input
             self.validator = Validator(config.validation, config.task, (width, height), open_sequence, resolve_path)
-        if self.steps_per_epoch < 1:
-            raise ValueError(f"dataset of {len(self.task.dataset)} samples is smaller than one batch "
-                             f"({config.run.batch_size} x {self.dist.world_size} processes)")
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> dict[str, Any]:
