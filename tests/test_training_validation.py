@@ -104,6 +104,8 @@ def test_validation_errors_name_the_key_and_the_path(tmp_path):
     with pytest.raises(ValueError, match=r"validation: size must be \(W, H\), multiples of 32, got \(100, 96\)"):
         config_from_dict({"task": "keypoints", "data": {"sources": [{"kind": "skimage"}]},
                           "validation": {"every": 1, "images": "x", "size": [100, 96]}})
+    with pytest.raises(ValueError, match="every > 0 needs held-out data"):
+        config_from_dict({"task": "depth", "data": {"sources": [{"kind": "skimage"}]}, "validation": {"every": 5}})
     cfg = _depth_config(render)
     cfg.validation.renders = [str(tmp_path / "nowhere")]
     with pytest.raises(FileNotFoundError, match="validation.renders.*nowhere"):

@@ -58,6 +58,9 @@ class ValidationOptions:
                      "(W, H), multiples of 32"),
             "top_k": (self.top_k, self.top_k >= 1, ">= 1"),
             "max_frames": (self.max_frames, self.max_frames >= 1, ">= 1")})
+        if self.every > 0 and not (self.renders or self.images):
+            raise ValueError("validation: every > 0 needs held-out data: renders (DepthNet) and/or images "
+                             "(KeypointNet)")
 
     @property
     def enabled(self) -> bool:
@@ -95,6 +98,11 @@ class Validator:
         if options.images and task in ("keypoints", "multiview"):
             width, height = options.size
             self.pairs = synthetic_pairs(resolve(options.images), width, height, options.pairs, options.seed)
+        sources = (("renders", options.renders, self.renders), ("images", options.images, self.pairs))
+        unused = [k for k, given, used in sources if given and not used]
+        if unused:
+            logger.warning("validation: %s not used by a %s run (renders: depth and multiview; images: keypoints "
+                           "and multiview)", " and ".join(unused), task)
 
     def __call__(self, nets: dict[str, nn.Module], step: int) -> dict[str, float]:
         """``{"step", metric: value}``; the networks are back in train mode afterwards."""
