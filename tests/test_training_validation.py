@@ -118,3 +118,43 @@ def test_validation_errors_name_the_key_and_the_path(tmp_path):
     cfg.validation.renders = [str(plain / "sequences" / "00")]
     with pytest.raises(ValueError, match="no depth_0"):
         Trainer(cfg, tmp_path / "run2", device="cpu", progress=False, open_sequence=open_sequence)
+
+
+def test_real_sequence_validation_rows_are_the_networks_errors_on_triangulated_points(tmp_path):
+    from apps.io.sequence import open_sequence
+    from apps.synth import SynthOptions, make_trajectory, render_sequence
+    from frontend.models import load_checkpoint
+    from frontend.sparse_depth import build_references
+    from frontend.training.evaluate import real_depth_net_errors
+
+    # A render stands in for a real sequence: its poses are read, its depth maps are not.
+    posed = render_sequence(tmp_path / "posed", make_trajectory("kitti-like", 10, seed=3), None,
+                            SynthOptions(width=640, height=192, seed=3), name="00")
+    render = _render(tmp_path / "data")
+    cfg = _depth_config(render)
+    cfg.validation.renders = []
+    cfg.validation.sequences = [str(posed)]
+    cfg.validation.max_frames = 10
+    run = tmp_path / "run"
+    Trainer(cfg, run, device="cpu", progress=False, open_sequence=open_sequence).train()
+    rows = _rows(run / "validation.csv")
+    assert [int(r["step"]) for r in rows] == [1, 2]
+    assert "abs_rel" not in rows[-1]  # no renders given
+    seq = open_sequence(posed, resize=(640, 192), max_frames=10)
+    refs = build_references(seq.image, seq.gt_world_from_cam, seq.intrinsics.K)
+    net, _ = load_checkpoint(run / "depth_net.pt", expected_kind="depth")
+    expected = real_depth_net_errors(net, refs, seq.image, (128, 64))
+    assert float(rows[-1]["real_abs_rel"]) == pytest.approx(expected["abs_rel"], rel=1e-4)
+    assert float(rows[-1]["real_shape_bias"]) == pytest.approx(expected["shape_bias"], rel=1e-4, abs=1e-6)
+    assert float(rows[-1]["real_unit_std"]) == pytest.approx(expected["unit_log_std"], rel=1e-4, abs=1e-6)
+    assert 0 < float(rows[-1]["real_abs_rel"]) < 5 and 0 <= float(rows[-1]["real_a1"]) <= 1
+
+    cfg.validation.sequences = [str(render)]  # a sequence without ground-truth poses
+    with pytest.raises(ValueError, match="validation.sequences: no ground truth for .*00"):
+        Trainer(cfg, tmp_path / "run2", device="cpu", progress=False, open_sequence=open_sequence)
+    cfg.validation.sequences = [str(tmp_path / "nowhere")]
+    with pytest.raises(FileNotFoundError, match="validation.sequences: .*nowhere not found"):
+        Trainer(cfg, tmp_path / "run3", device="cpu", progress=False, open_sequence=open_sequence)
+    with pytest.raises(ValueError, match=r"sequence_size must be \(W, H\), each >= 32"):
+        config_from_dict({"task": "depth", "data": {"sources": [{"kind": "skimage"}]},
+                          "validation": {"every": 1, "sequences": ["x"], "sequence_size": [16, 16]}})

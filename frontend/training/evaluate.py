@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
@@ -76,6 +76,37 @@ def evaluate_depth_net(net: torch.nn.Module, sequence: FrameSequence, *, max_dep
     out["scale_median"] = float(np.median([r["scale"] for r in rows]))
     out["frames"] = len(rows)
     return out
+
+
+@torch.no_grad()
+def real_depth_net_errors(net: torch.nn.Module, references: list, image: Callable[[int], np.ndarray],
+                          input_size: tuple[int, int]) -> dict[str, float]:
+    """Errors of a DepthNet in memory on real frames against triangulated reference depths.
+
+    references: ``frontend.sparse_depth.SparseDepthFrame`` list (points of ``image(i)``'s pixels);
+    image: ``i -> (H, W) uint8`` frame i, resized here to the network's ``input_size`` (W, H). The depth is
+    the network's own unit, so only the unit-free errors mean something (``frontend.sparse_depth.
+    sparse_depth_errors``: ``abs_rel`` and ``a1`` after per-frame median scaling, ``shape_bias``,
+    ``unit_log_std``). The network is left in eval mode.
+    """
+    import cv2
+
+    from frontend.models import disp_to_depth
+    from frontend.sparse_depth import sparse_depth_errors
+
+    net.eval()
+    cfg = net.config
+    device = next(net.parameters()).device
+
+    def depth_of(i: int) -> np.ndarray:
+        frame = image(i)
+        shrink = frame.shape[0] * frame.shape[1] > input_size[0] * input_size[1]
+        small = cv2.resize(frame, input_size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        x = torch.from_numpy(small.astype(np.float32) / 255.0)[None, None].to(device)
+        _, depth = disp_to_depth(net(x)[0], cfg.min_depth, cfg.max_depth)
+        return depth[0, 0].cpu().numpy()
+
+    return sparse_depth_errors(references, depth_of)
 
 
 def calibrate_depth_scale(checkpoint: str | os.PathLike, sequence: FrameSequence, *,
