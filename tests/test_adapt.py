@@ -207,6 +207,10 @@ def test_adapt_end_to_end_improves_depth_on_a_render(small_render, tmp_path):
     it = report["iterations"][0]
     assert it["samples"] >= 40 and it["sparse_points"] > 10000
     assert it["losses_after"]["sparse_si"] < it["losses_before"]["sparse_si"]
+    # The render has true poses: depth on its triangulated points is reported before and after, and improves.
+    real_before, real_after = report["real_depth_before"], it["real_depth"]
+    assert real_before["points"] == real_after["points"] > 1000
+    assert real_after["abs_rel"] < real_before["abs_rel"], (real_before, real_after)
     # The KeypointNet was fine-tuned too (tests/test_adapt_keypoints.py checks what it learns) and is the
     # exported one.
     assert it["keypoint"]["steps"] == 10 and it["keypoint"]["losses_after"]["mv_match_ratio"] > 0.5

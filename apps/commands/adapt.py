@@ -13,6 +13,7 @@ checkpoint format. See ``frontend.training.adapt``.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from apps.commands.camera_args import add_camera_arguments, camera_kwargs
 
@@ -58,15 +59,26 @@ def run(args: argparse.Namespace) -> int:
     options = AdaptOptions(iterations=args.iterations, steps=args.steps, first_mode=args.first_mode, seed=args.seed,
                            num_threads=args.threads, keypoint=KeypointAdaptOptions(steps=args.keypoint_steps),
                            per_frame_unit=args.unit == "frame")
+    # The backend and the training never see the ground truth; where a sequence folder has one (KITTI's
+    # poses/NN.txt, a render's) it measures the DepthNet before and after on points triangulated with it.
+    truth = None
+    if Path(args.sequence).is_dir():
+        truth = open_sequence(args.sequence, resize=(config.width, config.height), crop=config.crop,
+                              max_frames=args.max_frames, **camera_kwargs(args)).gt_world_from_cam
     report = adapt_frontend(seq, args.out, config.resolved_model_dir, backend_runner(seq, config), options,
                             keypoint_checkpoint=args.keypoint_checkpoint, depth_checkpoint=args.depth_checkpoint,
-                            sequence_label=str(args.sequence))
+                            sequence_label=str(args.sequence), true_world_from_cam=truth)
     for it in report["iterations"]:
         b, a = it["losses_before"], it["losses_after"]
         print(f"round {it['iteration'] + 1}: backend {it['backend']['mode']} {it['backend']['keyframes']} keyframes, "
               f"{it['samples']} frames, {it['sparse_points']} backend depths; photometric {b['photometric']:.4f} -> "
               f"{a['photometric']:.4f}, scale-invariant {b['sparse_si']:.4f} -> {a['sparse_si']:.4f} "
               f"({it['cpu_s']:.0f} CPU s)")
+        if "real_depth" in it:
+            b, a = report["real_depth_before"], it["real_depth"]
+            print(f"  depth on {a['points']} points triangulated with the ground truth: AbsRel {b['abs_rel']:.3f} -> "
+                  f"{a['abs_rel']:.3f}, a1 {b['a1']:.3f} -> {a['a1']:.3f}, shape bias {b['shape_bias']:+.3f} -> "
+                  f"{a['shape_bias']:+.3f}")
         if "keypoint" in it:
             kb, ka = it["keypoint"]["losses_before"], it["keypoint"]["losses_after"]
             print(f"  KeypointNet: multi-view loss {kb['multiview']:.4f} -> {ka['multiview']:.4f}, "

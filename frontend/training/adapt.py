@@ -14,6 +14,9 @@ One iteration:
    (``frontend.training.adapt_keypoints``); otherwise it is copied unchanged;
 5. export the networks (same format and sizes as the base frontend) to the output folder; the next
    iteration's backend run uses them.
+When the sequence has ground-truth poses (KITTI, a render), ``adapt.json`` also holds the DepthNet's errors on
+the sequence's tracked points triangulated with them (``frontend.sparse_depth``) before the first and after
+each iteration: a measurement of the adaptation that does not use the backend's own depths.
 The output folder also holds the networks in checkpoint format (``checkpoints/``, so it can be adapted
 again) and ``adapt.json`` (what each iteration measured).
 """
@@ -39,6 +42,7 @@ from frontend.training.adapt_data import BackendRun, FrameSequence, Sample, buil
 from frontend.training.adapt_keypoints import (KeypointAdaptOptions, evaluate_keypoint_samples, finetune_keypoints,
                                                keypoint_samples, train_mode, warmup_cosine_lr)
 from frontend.training.augment import PhotometricOptions, photometric_augment
+from frontend.training.evaluate import real_depth_net_errors
 
 logger = logging.getLogger(__name__)
 
@@ -312,12 +316,15 @@ def _adapt_keypoints(keypoint_net: nn.Module, depth_net: nn.Module, sequence: Fr
 def adapt_frontend(sequence: FrameSequence, out_dir: str | os.PathLike, base_model_dir: str | os.PathLike,
                    run_backend: Callable[[Path, str], BackendRun], options: AdaptOptions | None = None, *,
                    keypoint_checkpoint: str | None = None, depth_checkpoint: str | None = None,
-                   sequence_label: str = "") -> dict[str, Any]:
+                   sequence_label: str = "", true_world_from_cam: np.ndarray | None = None) -> dict[str, Any]:
     """Adapt the exported frontend in ``base_model_dir`` to ``sequence``.
 
     sequence: the frames at the backend's processing size (``FrameSequence``: ``intrinsics``, ``image(i)``).
     run_backend: ``(model_dir, mode) -> BackendRun`` over the same frames (``apps.adapt.backend_runner``);
         called with ``options.first_mode`` on the first iteration and "dsdso" with the adapted folder after.
+    true_world_from_cam: ``(N, 4, 4)`` ground-truth poses of the frames, if known; used only to measure the
+        DepthNet before and after on points triangulated with them (``real_depth_before`` / ``real_depth``
+        in the report), never for training.
     Writes ``out_dir`` (an exported frontend for ``kp3d-vo run --model-dir``, plus ``checkpoints/`` and
     ``adapt.json``) and returns the report that ``adapt.json`` holds.
     """
@@ -346,6 +353,9 @@ def adapt_frontend(sequence: FrameSequence, out_dir: str | os.PathLike, base_mod
                               "base_checkpoints": {"keypoint": portable_label(kp_path),
                                                    "depth": portable_label(depth_path)},
                               "options": _jsonable(dataclasses.asdict(options)), "iterations": []}
+    real = _real_depth_references(sequence, true_world_from_cam)
+    if real is not None:  # the sequence has true poses: depth measured on its triangulated points as well
+        report["real_depth_before"] = real_depth_net_errors(depth_net, real, sequence.image, (dw, dh))
     current_dir = base_dir
     for it in range(options.iterations):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -359,6 +369,11 @@ def adapt_frontend(sequence: FrameSequence, out_dir: str | os.PathLike, base_mod
         after = evaluate_samples(depth_net, samples, K, options)
         entry = {"iteration": it, "backend": run.summary, "samples": len(samples), **scale,
                  "losses_before": before, "losses_after": after, "last_steps": last, "steps": options.steps}
+        if real is not None:
+            entry["real_depth"] = real_depth_net_errors(depth_net, real, sequence.image, (dw, dh))
+            logger.info("adapt iteration %d: depth on the sequence's triangulated points (true poses): AbsRel %.3f -> "
+                        "%.3f, a1 %.3f -> %.3f", it, report["real_depth_before"]["abs_rel"],
+                        entry["real_depth"]["abs_rel"], report["real_depth_before"]["a1"], entry["real_depth"]["a1"])
         if options.keypoint.steps > 0:
             entry["keypoint"] = _adapt_keypoints(keypoint_net, depth_net, sequence, samples, options,
                                               (export_options.width, export_options.height), seed=options.seed + it)
@@ -392,6 +407,20 @@ def adapt_frontend(sequence: FrameSequence, out_dir: str | os.PathLike, base_mod
 
     atomic_write_text(out / REPORT_FILE, json.dumps(_jsonable(report), indent=2) + "\n")
     return report
+
+
+def _real_depth_references(sequence: FrameSequence, poses: np.ndarray | None) -> list | None:
+    """Reference depths of the sequence's tracked points triangulated with its ground-truth ``poses``
+    (``frontend.sparse_depth``), or None without poses or when no point passes: a user's own footage has
+    none, KITTI (07 for validation) and the renders have them."""
+    from frontend.sparse_depth import build_references
+
+    if poses is None:
+        return None
+    if len(poses) != len(sequence):
+        raise ValueError(f"adapt: {len(poses)} ground-truth poses for {len(sequence)} frames")
+    refs = build_references(sequence.image, poses, sequence.intrinsics.K)
+    return refs or None
 
 
 def _jsonable(obj: Any) -> Any:
