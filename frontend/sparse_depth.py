@@ -243,7 +243,8 @@ def sparse_depth_errors(references: Sequence[SparseDepthFrame], depth_of: Callab
     top_all, bottom_all = np.concatenate(top), np.concatenate(bottom)
     bias_top = float(np.median(top_all)) if len(top_all) else float("nan")
     bias_bottom = float(np.median(bottom_all)) if len(bottom_all) else float("nan")
-    return {"abs_rel": float(np.mean(np.concatenate(rel))), "abs_rel_metric": float(np.mean(np.concatenate(rel_metric))),
+    return {"abs_rel": float(np.mean(np.concatenate(rel))),
+            "abs_rel_metric": float(np.mean(np.concatenate(rel_metric))),
             "a1": float(np.mean(np.concatenate(within))), "unit_log_std": float(np.std(units)),
             "metric_factor": float(math.exp(np.mean(units))), "log_bias_top": bias_top,
             "log_bias_bottom": bias_bottom, "shape_bias": bias_top - bias_bottom,

@@ -19,10 +19,11 @@ frame, ``frontend.training.evaluate.evaluate_depth_net``), the mean over the ren
 (``frontend.sparse_depth``), built once; the DepthNet's ``real_abs_rel`` / ``real_a1`` after per-frame median
 scaling, ``real_shape_bias`` (upper two thirds against the bottom third, log; > 0 = structures too far) and
 ``real_unit_std`` (the per-frame unit's spread), each sequence's AbsRel as ``real_abs_rel_<name>`` when there are
-several (``bench/real_depth.py`` scores exported networks the same way). Keypoints (``keypoints`` and ``multiview``): repeatability, localisation error [px], corner
-correctness C1 / C3 / C5 and matching score of the network's top-k on the pairs (``frontend.hpatches``, the
-HPatches protocol of ``kp3d-vo eval-keypoints --images``). ``frontend.training.plot_metrics`` draws the columns
-with markers beside the training curves, so a reader sees whether the held-out numbers still improve.
+several (``bench/real_depth.py`` scores exported networks the same way). Keypoints (``keypoints`` and
+``multiview``): repeatability, localisation error [px], corner correctness C1 / C3 / C5 and matching score of the
+network's top-k on the pairs (``frontend.hpatches``, the HPatches protocol of ``kp3d-vo eval-keypoints --images``).
+``frontend.training.plot_metrics`` draws the columns with markers beside the training curves, so a reader sees
+whether the held-out numbers still improve.
 
 Validation sources must not be training sources (KITTI 07 is validation only; the held-out renders of
 ``bench/make_depth_renders.sh`` are never listed as sources).
@@ -168,7 +169,8 @@ class Validator:
     def _real_depth(self, net: nn.Module) -> dict[str, float]:
         from frontend.training.evaluate import real_depth_net_errors
 
-        each = {name: real_depth_net_errors(net, refs, seq.image, self.depth_size) for name, seq, refs in self.sequences}
+        each = {name: real_depth_net_errors(net, refs, seq.image, self.depth_size)
+                for name, seq, refs in self.sequences}
         out = {f"real_{k}": sum(e[k] for e in each.values()) / len(each) for k in ("abs_rel", "a1", "shape_bias")}
         out["real_unit_std"] = sum(e["unit_log_std"] for e in each.values()) / len(each)
         if len(each) > 1:
