@@ -159,13 +159,14 @@ def build_references(image: Callable[[int], np.ndarray], world_from_cam: np.ndar
     the frames as ``image`` returns them; frames: reference frame indices (default every frame whose
     ``views - 1`` partners, ``frame_gap`` apart, exist). Each reference frame's points come from
     :func:`triangulate_views`; frames whose camera moved less than ``min_baseline_m`` to the last view or
-    that keep no point are left out.
+    that keep no point are left out, and so are those where a view has no pose (a NaN row).
     """
     options = options or TriangulationOptions()
     options.check()
     poses = np.asarray(world_from_cam, dtype=np.float64)
-    if poses.ndim != 3 or poses.shape[1:] != (4, 4) or not np.all(np.isfinite(poses)):
-        raise ValueError(f"world_from_cam: expected finite (N, 4, 4) poses, got shape {poses.shape}")
+    if poses.ndim != 3 or poses.shape[1:] != (4, 4):
+        raise ValueError(f"world_from_cam: expected (N, 4, 4) poses (NaN rows: frames without one), got shape "
+                         f"{poses.shape}")
     K = np.asarray(K, dtype=np.float64)
     if K.shape != (3, 3) or not (K[0, 0] > 0 and K[1, 1] > 0):
         raise ValueError(f"K: expected a (3, 3) camera matrix with positive focal lengths, got {K.tolist()}")
@@ -176,6 +177,8 @@ def build_references(image: Callable[[int], np.ndarray], world_from_cam: np.ndar
         if not 0 <= i < len(poses) - span:
             raise ValueError(f"frames: index {i} has no frame {span} later among {len(poses)} poses")
         views = [i + k * options.frame_gap for k in range(options.views)]
+        if not np.all(np.isfinite(poses[views])):  # a ground truth that does not cover these frames
+            continue
         cam_from_first = [np.linalg.inv(poses[j]) @ poses[i] for j in views]
         if np.linalg.norm(cam_from_first[-1][:3, 3]) < options.min_baseline_m:
             continue

@@ -92,6 +92,14 @@ def test_a_smaller_depth_map_is_sampled_at_the_same_scene_points():
     assert sample_at(depth, pixels, size)[0] == 0.0
 
 
+def test_frames_without_a_pose_are_left_out(render):
+    seq, refs = render
+    poses = seq.gt_world_from_cam.copy()
+    poses[10] = np.nan  # a ground truth with a gap: frames 8, 9 and 10 have it among their views
+    partial = build_references(seq.image, poses, seq.intrinsics.K, RENDER_OPTIONS)
+    assert [r.index for r in partial] == [r.index for r in refs if r.index not in (8, 9, 10)]
+
+
 def test_a_pure_rotation_gives_no_reference_depth(render):
     seq, _ = render
     image = seq.image(10)
@@ -112,7 +120,7 @@ def test_bad_inputs_are_refused_with_the_argument_named(render):
         triangulate_pair(seq.image(0), seq.image(1).astype(np.float32), np.eye(4), K, RENDER_OPTIONS)
     with pytest.raises(ValueError, match="different sizes"):
         triangulate_pair(seq.image(0), seq.image(1)[:, :-8], np.eye(4), K, RENDER_OPTIONS)
-    with pytest.raises(ValueError, match="world_from_cam: expected finite \\(N, 4, 4\\)"):
+    with pytest.raises(ValueError, match="world_from_cam: expected \\(N, 4, 4\\) poses"):
         build_references(seq.image, np.eye(4), K)
     with pytest.raises(ValueError, match="K: expected a \\(3, 3\\) camera matrix"):
         build_references(seq.image, seq.gt_world_from_cam, np.eye(4))

@@ -417,8 +417,10 @@ def _real_depth_references(sequence: FrameSequence, poses: np.ndarray | None) ->
 
     if poses is None:
         return None
-    if len(poses) != len(sequence):
-        raise ValueError(f"adapt: {len(poses)} ground-truth poses for {len(sequence)} frames")
+    poses = np.asarray(poses, dtype=np.float64)
+    if poses.shape != (len(sequence), 4, 4):
+        logger.info("adapt: %d ground-truth poses for %d frames; no depth measured on them", len(poses), len(sequence))
+        return None
     refs = build_references(sequence.image, poses, sequence.intrinsics.K)
     return refs or None
 
