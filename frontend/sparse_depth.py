@@ -173,6 +173,7 @@ def build_references(image: Callable[[int], np.ndarray], world_from_cam: np.ndar
     span = options.frame_gap * (options.views - 1)
     indices = range(len(poses) - span) if frames is None else frames
     out = []
+    read: dict[int, np.ndarray] = {}  # each frame is read once while the views slide over it
     for i in indices:
         if not 0 <= i < len(poses) - span:
             raise ValueError(f"frames: index {i} has no frame {span} later among {len(poses)} poses")
@@ -182,16 +183,18 @@ def build_references(image: Callable[[int], np.ndarray], world_from_cam: np.ndar
         cam_from_first = [np.linalg.inv(poses[j]) @ poses[i] for j in views]
         if np.linalg.norm(cam_from_first[-1][:3, 3]) < options.min_baseline_m:
             continue
-        first = image(i)
-        pixels, depth = triangulate_views([first] + [image(j) for j in views[1:]], cam_from_first, K, options)
+        read = {j: read[j] if j in read else image(j) for j in views}
+        pixels, depth = triangulate_views([read[j] for j in views], cam_from_first, K, options)
         if len(depth):
-            out.append(SparseDepthFrame(int(i), pixels, depth, (first.shape[1], first.shape[0])))
+            out.append(SparseDepthFrame(int(i), pixels, depth, (read[i].shape[1], read[i].shape[0])))
     return out
 
 
 def sample_at(depth: np.ndarray, pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Bilinear ``depth (h, w)`` at ``pixels (N, 2)`` of an image of ``size (W, H)`` (pixel centres scaled
     to the map's size); ``(N,)`` float64, 0 where the map or a neighbour is not > 0 or outside."""
+    if len(pixels) == 0:
+        return np.zeros((0,), np.float64)
     h, w = depth.shape
     sx, sy = w / size[0], h / size[1]
     mx = ((pixels[:, 0:1] + 0.5) * sx - 0.5).astype(np.float32)
@@ -201,10 +204,6 @@ def sample_at(depth: np.ndarray, pixels: np.ndarray, size: tuple[int, int]) -> n
     valid = cv2.remap((d > 0).astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                       borderValue=0.0).ravel()
     return np.where(valid > 0.999, values, 0.0).astype(np.float64)
-
-
-SPARSE_DEPTH_METRICS = ("abs_rel", "abs_rel_metric", "a1", "unit_log_std", "metric_factor", "log_bias_top",
-                        "log_bias_bottom", "shape_bias", "points", "frames")
 
 
 def sparse_depth_errors(references: Sequence[SparseDepthFrame], depth_of: Callable[[int], np.ndarray],

@@ -15,6 +15,7 @@ import numpy as np
 from apps.io.camera import Intrinsics
 from apps.pipeline.status import FrameStatus
 from frontend.common.typed_config import check_ranges
+from frontend.sparse_depth import sample_at
 
 INT32_MAX = 2**31 - 1  # OpenCV's int arguments (RANSAC iterations)
 
@@ -88,16 +89,8 @@ def sample_depth(depth: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
 
     Returns (K,) float32; 0 where any of the four neighbours is unknown or outside the image.
     """
-    if len(keypoints) == 0:
-        return np.zeros((0,), np.float32)
-    kp = np.asarray(keypoints, np.float32)
-    mx, my = kp[:, 0:1].copy(), kp[:, 1:2].copy()
-    depth = depth.astype(np.float32, copy=False)
-    values = cv2.remap(depth, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                       borderValue=0.0).reshape(-1)
-    valid = cv2.remap((depth > 0).astype(np.float32), mx, my, interpolation=cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_CONSTANT, borderValue=0.0).reshape(-1)
-    return np.where(valid > 0.999, values, 0.0).astype(np.float32)
+    kp = np.asarray(keypoints, np.float32).reshape(-1, 2)
+    return sample_at(depth, kp, (depth.shape[1], depth.shape[0])).astype(np.float32)
 
 
 def lift_matches(

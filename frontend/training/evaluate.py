@@ -89,20 +89,16 @@ def real_depth_net_errors(net: torch.nn.Module, references: list, image: Callabl
     sparse_depth_errors``: ``abs_rel`` and ``a1`` after per-frame median scaling, ``shape_bias``,
     ``unit_log_std``). The network is left in eval mode.
     """
-    import cv2
-
     from frontend.models import disp_to_depth
     from frontend.sparse_depth import sparse_depth_errors
+    from frontend.training.adapt_data import resize_grey
 
     net.eval()
     cfg = net.config
     device = next(net.parameters()).device
 
     def depth_of(i: int) -> np.ndarray:
-        frame = image(i)
-        shrink = frame.shape[0] * frame.shape[1] > input_size[0] * input_size[1]
-        small = cv2.resize(frame, input_size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-        x = torch.from_numpy(small.astype(np.float32) / 255.0)[None, None].to(device)
+        x = torch.from_numpy(resize_grey(image(i), *input_size))[None, None].to(device)
         _, depth = disp_to_depth(net(x)[0], cfg.min_depth, cfg.max_depth)
         return depth[0, 0].cpu().numpy()
 
