@@ -57,21 +57,14 @@ def evaluate_depth_checkpoint(checkpoint: str | os.PathLike, sequence: FrameSequ
 def evaluate_depth_net(net: torch.nn.Module, sequence: FrameSequence, *, max_depth: float = 80.0) -> dict[str, float]:
     """:func:`evaluate_depth_checkpoint` for a DepthNet in memory (its ``config`` gives min/max depth); the
     frames must be at the network's input size. The network is left in eval mode."""
-    from frontend.models import disp_to_depth
-
     if not sequence.has_depth:
         raise ValueError("evaluate_depth_net: the sequence has no depth maps (expected the depth_0/*.npy "
                          "of a synthetic render)")
     if len(sequence) == 0:
         raise ValueError("evaluate_depth_net: the sequence has no frames")
     net.eval()
-    cfg = net.config
-    device = next(net.parameters()).device
-    rows = []
-    for i in range(len(sequence)):
-        img = torch.from_numpy(sequence.image(i).astype(np.float32) / 255.0)[None, None].to(device)
-        _, depth = disp_to_depth(net(img)[0], cfg.min_depth, cfg.max_depth)
-        rows.append(depth_errors(depth[0, 0].cpu().numpy(), sequence.depth(i), max_depth=max_depth))
+    rows = [depth_errors(_net_depth(net, sequence.image(i).astype(np.float32) / 255.0), sequence.depth(i),
+                         max_depth=max_depth) for i in range(len(sequence))]
     out = {k: float(np.mean([r[k] for r in rows])) for k in (*DEPTH_METRICS, "scale")}
     out["scale_median"] = float(np.median([r["scale"] for r in rows]))
     out["frames"] = len(rows)
@@ -89,20 +82,21 @@ def real_depth_net_errors(net: torch.nn.Module, references: list, image: Callabl
     sparse_depth_errors``: ``abs_rel`` and ``a1`` after per-frame median scaling, ``shape_bias``,
     ``unit_log_std``). The network is left in eval mode.
     """
-    from frontend.models import disp_to_depth
     from frontend.sparse_depth import sparse_depth_errors
     from frontend.training.adapt_data import resize_grey
 
     net.eval()
-    cfg = net.config
-    device = next(net.parameters()).device
+    return sparse_depth_errors(references, lambda i: _net_depth(net, resize_grey(image(i), *input_size)))
 
-    def depth_of(i: int) -> np.ndarray:
-        x = torch.from_numpy(resize_grey(image(i), *input_size))[None, None].to(device)
-        _, depth = disp_to_depth(net(x)[0], cfg.min_depth, cfg.max_depth)
-        return depth[0, 0].cpu().numpy()
 
-    return sparse_depth_errors(references, depth_of)
+def _net_depth(net: torch.nn.Module, grey: np.ndarray) -> np.ndarray:
+    """Depth ``(H, W)`` float32 (the network's unit) of a DepthNet in eval mode for ``grey (H, W)`` float32 in
+    [0, 1] at its input size (its ``config`` gives min/max depth)."""
+    from frontend.models import disp_to_depth
+
+    x = torch.from_numpy(grey)[None, None].to(next(net.parameters()).device)
+    _, depth = disp_to_depth(net(x)[0], net.config.min_depth, net.config.max_depth)
+    return depth[0, 0].cpu().numpy()
 
 
 def calibrate_depth_scale(checkpoint: str | os.PathLike, sequence: FrameSequence, *,
