@@ -272,5 +272,6 @@ class Backend:
         """What the camera-height hold (``ba.ground_height_*``) did with the road planes so far: ``planes``
         given, ``measuring`` (taken while a target was measured), ``accepted`` (corrected the scale),
         ``rejected_tilt`` / ``rejected_height`` (tilted from the held road, or outside the height band) and
-        ``locks`` (targets set: the first and one per relock)."""
+        ``locks`` (targets set: the first and one per relock), ``prior_chosen`` (target measurements whose
+        samples the depth prior chose, ``ba.ground_target_prior_band``)."""
         return {k: int(v) for k, v in self._system.ground_hold.items()}

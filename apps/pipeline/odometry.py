@@ -64,7 +64,8 @@ class OdometryBase:
 
     def ground_hold(self) -> dict[str, int] | None:
         """What the backend's camera-height hold (``ba.ground_height_*``) did with the road planes: ``planes``,
-        ``measuring``, ``accepted``, ``rejected_tilt``, ``rejected_height``, ``locks``; None without a backend."""
+        ``measuring``, ``accepted``, ``rejected_tilt``, ``rejected_height``, ``locks``, ``prior_chosen``; None without a
+        backend."""
         return None
 
     def rotation_rejected_frames(self) -> list[int]:

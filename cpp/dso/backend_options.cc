@@ -57,6 +57,7 @@ void SystemOptions::Check() const {
   CHECK_OPTION_GT(kOwner, ba.ground_height_parallel_max_error, 0);
   CHECK_OPTION_GE(kOwner, ba.camera_height, 0);
   CHECK_OPTION_GE(kOwner, ba.camera_height_relock_band, 0);
+  CHECK_OPTION_GE(kOwner, ba.ground_target_prior_band, 0);
   CHECK_OPTION_GE(kOwner, ba.ground_height_drift_band, 0);
   CHECK_OPTION_IN(kOwner, ba.ground_height_bias, 1.0, 1.5);
   CHECK_OPTION_IN(kOwner, ba.ground_curvature_correction, 0.0, 1.0);

@@ -152,6 +152,17 @@ struct BundleAdjustmentOptions {
   // up to 1.16 / 1.37 -> 0.98-1.02, unaligned t_rel 7.5 / 9.1 -> 1.4 / 2.1 %, aligned unchanged within the
   // seeds' spread; the relocks of 02 at full rate (after 100-130 agreeing planes) are left (bench/RESULTS.md).
   double camera_height_relock_band = 0.35;
+  // With camera_height and a depth prior: the held height's target (ground_height_samples) is taken from the
+  // road planes whose height as the prior reads it (its depths on the plane's points, in metres) is within
+  // this |log| band of camera_height, when at least two are (and when no two of those are parallel, from the
+  // one nearest it); otherwise from all of them (GroundHeightHold, dso/ground_plane.h). A tilted plane on a
+  // junction's structure, which the prior reads 2.3-2.9 m below the camera, then cannot outvote the road.
+  // 0 = off (the largest group of parallel planes, whatever the prior says). Default dsdso, selector seeds
+  // 0-2 (bench/RESULTS.md, 2026-12-08): with the shipped DepthNet 1.00x over the 24 suite clips (4 of 72 runs
+  // change: 02 0.98 -> 1.01 %, 02 every 3rd frame 1.74 -> 1.70); with DepthNets adapted by `kp3d-vo adapt`
+  // on 00 / on 07, the six clips of 07 0.85x / 0.94x (07 ATE 0.44 -> 0.30 m, 07 every 3rd frame 0.59 -> 0.33
+  // and 0.49 -> 0.34 m). Wider than the shipped net's own error on 02's road (it reads it at 1.21-1.29 m).
+  double ground_target_prior_band = 0.3;
   // The road planes' fitted height reads this factor above the camera's true height (a RANSAC band relative
   // to each hypothesis's height favours planes further below, and noisy inverse depths put road points below
   // the road: +2.5 % in a simulation at 0.01 1/m). It divides the held height (System::GroundHeight) and,

@@ -50,6 +50,7 @@ TEST(SystemOptions, RejectsBadValuesNamingTheField) {
   ExpectRejected([](SystemOptions* o) { o->ba.ground_curvature_correction = -0.01; }, "ba.ground_curvature_correction");
   ExpectRejected([](SystemOptions* o) { o->ba.ground_search_near_held_deg = -1.0; }, "ba.ground_search_near_held_deg");
   ExpectRejected([](SystemOptions* o) { o->ba.camera_height_relock_band = -0.1; }, "ba.camera_height_relock_band");
+  ExpectRejected([](SystemOptions* o) { o->ba.ground_target_prior_band = -0.1; }, "ba.ground_target_prior_band");
   ExpectRejected([](SystemOptions* o) { o->ba.ground_height_drift_band = -0.1; }, "ba.ground_height_drift_band");
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <utility>
@@ -168,15 +169,15 @@ bool GroundHeightHold::NormalFar(const Vec3& normal) const {
   return options_.ground_height_max_normal_deg > 0.0 && AngleToHeldDeg(normal) > options_.ground_height_max_normal_deg;
 }
 
-std::vector<size_t> GroundHeightHold::LargestParallelGroup() const {
+std::vector<size_t> GroundHeightHold::LargestParallelGroup(const std::vector<size_t>& candidates) const {
   const double band_deg = options_.ground_height_parallel_deg > 0.0 ? options_.ground_height_parallel_deg
                                                                      : options_.ground_height_max_normal_deg;
   std::vector<size_t> best;
   if (!(band_deg > 0.0)) return best;
   const double min_cos = std::cos(band_deg * kPi / 180.0);
-  for (size_t i = 0; i < normals_.size(); ++i) {
+  for (size_t i : candidates) {
     std::vector<size_t> group;
-    for (size_t j = 0; j < normals_.size(); ++j) {
+    for (size_t j : candidates) {
       if (normals_[i].dot(normals_[j]) >= min_cos) group.push_back(j);
     }
     if (group.size() > best.size()) best = std::move(group);  // the earliest of equal groups
@@ -184,13 +185,39 @@ std::vector<size_t> GroundHeightHold::LargestParallelGroup() const {
   return best;
 }
 
-void GroundHeightHold::LockTarget() {
-  std::vector<size_t> group = LargestParallelGroup();
-  const bool agreed = group.size() >= 2;
-  if (!agreed) {  // no two planes agree (or both gates off): every sample, the median normal decides
-    group.resize(normals_.size());
-    for (size_t i = 0; i < group.size(); ++i) group[i] = i;
+double GroundHeightHold::PriorHeightError(size_t i) const {
+  const double h = prior_heights_[i];
+  return h > 0.0 && options_.camera_height > 0.0 ? std::abs(std::log(h / options_.camera_height))
+                                                 : std::numeric_limits<double>::infinity();
+}
+
+std::vector<size_t> GroundHeightHold::TargetCandidates(bool* by_prior) const {
+  *by_prior = false;
+  std::vector<size_t> all(normals_.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const double band = options_.ground_target_prior_band;
+  if (!(band > 0.0)) return all;
+  std::vector<size_t> near_camera;
+  for (size_t i : all) {
+    if (PriorHeightError(i) <= band) near_camera.push_back(i);
   }
+  if (near_camera.size() < 2) return all;
+  *by_prior = near_camera.size() < all.size();
+  return near_camera;
+}
+
+void GroundHeightHold::LockTarget() {
+  bool by_prior = false;
+  const std::vector<size_t> candidates = TargetCandidates(&by_prior);
+  std::vector<size_t> group = LargestParallelGroup(candidates);
+  const bool agreed = group.size() >= 2;
+  if (!agreed && by_prior) {  // no two of the prior's choice agree: the one it puts nearest the camera's height
+    group = {*std::min_element(candidates.begin(), candidates.end(),
+                               [this](size_t a, size_t b) { return PriorHeightError(a) < PriorHeightError(b); })};
+  } else if (!agreed) {  // no two planes agree (or both gates off): the median normal decides
+    group = candidates;
+  }
+  if (by_prior) ++stats_.prior_chosen;
   Vec3 n;
   for (int k = 0; k < 3; ++k) {
     std::vector<double> c;
@@ -202,11 +229,13 @@ void GroundHeightHold::LockTarget() {
   for (size_t i : group) {
     if (agreed || !NormalFar(normals_[i])) near.push_back(heights_[i]);
   }
-  if (near.empty()) near = heights_;
+  if (near.empty()) {
+    for (size_t i : group) near.push_back(heights_[i]);
+  }
   target_ = Median(near);
 }
 
-bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_scale) {
+bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_scale, double prior_height) {
   if (options_.ground_height_samples <= 0 || !(height > 0.0) || !normal.allFinite() || normal.norm() == 0.0) {
     return false;
   }
@@ -215,10 +244,12 @@ bool GroundHeightHold::Update(double height, const Vec3& normal, double* log_sca
     ++stats_.measuring;
     heights_.push_back(height);
     normals_.push_back(normal.normalized());
+    prior_heights_.push_back(std::isfinite(prior_height) ? prior_height : 0.0);
     if (static_cast<int>(heights_.size()) >= options_.ground_height_samples) {
       LockTarget();
       heights_.clear();
       normals_.clear();
+      prior_heights_.clear();
       rejected_in_a_row_ = 0;
       // A relock after a long agreement (ba.ground_height_drift_band): the map drifted from a good target.
       if (previous_target_ > 0.0 && previous_accepted_ >= options_.ground_height_relock) {

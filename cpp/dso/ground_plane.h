@@ -64,6 +64,7 @@ struct GroundHoldStats {
   int rejected_tilt = 0;   // ... tilted from the held road by more than ground_height_max_normal_deg
   int rejected_height = 0; // ... at a height outside the band around the target
   int locks = 0;           // targets set (the first and one per relock that did not keep its target)
+  int prior_chosen = 0;    // target measurements whose samples the depth prior chose (ba.ground_target_prior_band)
 };
 
 // The camera's height above the road held in the window's unit (a camera on a vehicle; System's
@@ -83,7 +84,11 @@ struct GroundHoldStats {
 // the start of KITTI 07 with a flickering exposure, bench/RESULTS.md.) Without two agreeing samples:
 // the median normal of all and the median height of the samples near it. A plane within
 // ground_height_parallel_deg of the held normal (the road itself, seen from a map whose scale has moved)
-// is used up to the wider ground_height_parallel_max_error.
+// is used up to the wider ground_height_parallel_max_error. With ba.camera_height and
+// ba.ground_target_prior_band, only the samples the depth prior puts within that band of the camera's height
+// take part when at least two do (the structure of a junction, which the prior reads ~2.7 m below the
+// camera, cannot outvote the road at the start of KITTI 07), and when no two of those are parallel, the one
+// the prior puts nearest the camera's height; otherwise all of them, as without a prior.
 class GroundHeightHold {
  public:
   explicit GroundHeightHold(const BundleAdjustmentOptions& options) : options_(options) {}
@@ -91,7 +96,9 @@ class GroundHeightHold {
   // Log scale correction for a measured plane (height in the window unit, > 0; unit normal in the
   // camera frame, pointing down): false while the target is being measured or when the plane is
   // outside the band (the caller then follows the depth prior).
-  bool Update(double height, const Vec3& normal, double* log_scale);
+  // prior_height: the same road's height in metres as the depth prior reads it (its depths on the plane's
+  // points), 0 = unknown; with ba.camera_height and ba.ground_target_prior_band it chooses the target's samples.
+  bool Update(double height, const Vec3& normal, double* log_scale, double prior_height = 0.0);
   // The window was rescaled by s: the heights still being collected follow; the target does not (it
   // defines the held unit: a rescale by the depth prior is undone by later corrections).
   void Rescale(double s);
@@ -114,10 +121,15 @@ class GroundHeightHold {
  private:
   BundleAdjustmentOptions options_;
   double AngleToHeldDeg(const Vec3& normal) const;  // degrees between a plane's normal and the held one
-  std::vector<size_t> LargestParallelGroup() const;  // indices into normals_ (empty with both gates off)
+  // Indices into normals_ of the largest group among candidates (empty with both gates off).
+  std::vector<size_t> LargestParallelGroup(const std::vector<size_t>& candidates) const;
+  // The samples LockTarget chooses from: all, or (*by_prior) those the prior puts near ba.camera_height.
+  std::vector<size_t> TargetCandidates(bool* by_prior) const;
+  double PriorHeightError(size_t i) const;  // |log(prior height / camera_height)| of sample i (inf unknown)
   void LockTarget();                                 // target_ and normal_ from heights_ / normals_
   std::vector<double> heights_;  // heights measured while the target is unknown ...
   std::vector<Vec3> normals_;    // ... and their planes' normals
+  std::vector<double> prior_heights_;  // ... and the prior's reading of their height in metres (0 = unknown)
   double target_ = 0.0;
   Vec3 normal_ = Vec3(0, 1, 0);
   int rejected_in_a_row_ = 0;

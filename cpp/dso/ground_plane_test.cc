@@ -3,6 +3,7 @@
 #include <cmath>
 #include <random>
 #include <stdexcept>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -365,6 +366,59 @@ TEST(GroundHeightHold, TheRoadIsTheLargestGroupOfParallelSamples) {
 // ba.ground_height_parallel_*: a plane parallel to the held road (the road seen from a map whose scale
 // moved in a turn) corrects up to the wider band; a plane as far off the target but tilted a few degrees
 // (a pavement's side, an embankment) still needs the narrow one.
+// The start of KITTI 07 with a DepthNet adapted on 00: three of the first five road planes lie on a junction's
+// structure (2.7-2.9 in the window's unit against the road's 1.5) and outvote the road; the depth prior reads
+// them ~2.8 m below the camera and the road ~1.6 m (ba.ground_target_prior_band).
+TEST(GroundHeightHold, ThePriorsHeightChoosesTheTargetsSamples) {
+  BundleAdjustmentOptions o;
+  o.ground_height_samples = 5;
+  o.camera_height = 1.65;
+  auto target = [&o](const std::vector<double>& heights, const std::vector<double>& prior_heights) {
+    GroundHeightHold hold(o);
+    double log_s = 0.0;
+    for (size_t i = 0; i < heights.size(); ++i) hold.Update(heights[i], kDown, &log_s, prior_heights[i]);
+    return hold.target();
+  };
+  const std::vector<double> heights = {1.5, 2.8, 2.9, 1.52, 2.7};
+  const std::vector<double> junction = {1.6, 2.8, 2.9, 1.62, 2.7};
+  o.ground_target_prior_band = 0.0;  // off: the median of the five, on the junction
+  EXPECT_DOUBLE_EQ(target(heights, junction), 2.7);
+  o.ground_target_prior_band = 0.3;  // the two the prior puts near 1.65 m
+  EXPECT_DOUBLE_EQ(target(heights, junction), 1.52);
+  // Fewer than two near the camera's height, or the prior's height unknown (pure DSO): all five, as off.
+  EXPECT_DOUBLE_EQ(target(heights, {1.6, 2.8, 2.9, 2.5, 2.7}), 2.7);
+  EXPECT_DOUBLE_EQ(target(heights, {0, 0, 0, 0, 0}), 2.7);
+  // Without the camera's height there is nothing to compare with.
+  o.camera_height = 0.0;
+  EXPECT_DOUBLE_EQ(target(heights, junction), 2.7);
+}
+
+// KITTI 07 every 3rd frame, the same DepthNet: two of the five are near the camera's height as the prior reads
+// them (1.53 and 1.96 m), on planes 5 degrees apart; the median of the two would be the upper, 2.19, on the
+// junction's structure. The one the prior puts nearest 1.65 m is the target.
+TEST(GroundHeightHold, WithoutAgreementThePriorsNearestSampleIsTheTarget) {
+  BundleAdjustmentOptions o;
+  o.ground_height_samples = 5;
+  o.camera_height = 1.65;
+  o.ground_target_prior_band = 0.3;
+  GroundHeightHold hold(o);
+  const double heights[] = {1.531, 2.855, 2.920, 2.193, 2.514};
+  const double prior_heights[] = {1.528, 2.813, 2.715, 1.961, 2.300};
+  const Vec3 normals[] = {Vec3(0.022, 1.0, 0.012), Vec3(0.063, 0.979, 0.192), Vec3(0.083, 0.977, 0.198),
+                          Vec3(0.030, 0.994, 0.101), Vec3(0.033, 0.987, 0.157)};
+  double log_s = 0.0;
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(hold.Update(heights[i], normals[i], &log_s, prior_heights[i]));
+  EXPECT_DOUBLE_EQ(hold.target(), 1.531);
+  EXPECT_LT(hold.normal().cross(normals[0].normalized()).norm(), 1e-9);  // its normal is the held one
+  EXPECT_EQ(hold.stats().prior_chosen, 1);
+  // Off: the median normal of all five, and the median height of the planes near it (all but the first).
+  o.ground_target_prior_band = 0.0;
+  GroundHeightHold off(o);
+  for (int i = 0; i < 5; ++i) off.Update(heights[i], normals[i], &log_s, prior_heights[i]);
+  EXPECT_GT(off.target(), 2.5);
+  EXPECT_EQ(off.stats().prior_chosen, 0);
+}
+
 TEST(GroundHeightHold, ParallelPlanesGetTheWiderBand) {
   BundleAdjustmentOptions o;
   o.ground_height_samples = 3;

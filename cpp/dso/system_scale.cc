@@ -75,7 +75,10 @@ double System::HoldPriorScale() {
   // measured (GroundHeightHold): the prior then only fixes the start's unit and the points' shape, the
   // road the scale (a camera on a vehicle). Planes off the held height or tilted from the held normal
   // follow the prior as above.
-  if (ground.found) ground_height_.Update(ground.height, ground.normal, &log_s);
+  // (the road's height as the prior reads it, in its unit (metres for an exported DepthNet, calibrated at
+  // export): r is the median over the road's points)
+  const double prior_height = ground.found && o.prior_scale_ground ? ground.height * std::exp(r) : 0.0;
+  if (ground.found) ground_height_.Update(ground.height, ground.normal, &log_s, prior_height);
   bool to_metres = false;
   const double s = HeldHeightScale(log_s, &to_metres);
   // (kept over a map reset: the new map starts in the prior's unit times prior_idepth_scale_, as before)

@@ -128,6 +128,7 @@ void BindOptions(py::module& m) {
       KP3D_RW(BundleAdjustmentOptions, ground_height_samples) KP3D_RW(BundleAdjustmentOptions, ground_height_gain) KP3D_RW(BundleAdjustmentOptions, ground_height_max_error) KP3D_RW(BundleAdjustmentOptions, ground_height_relock)
       KP3D_RW(BundleAdjustmentOptions, ground_height_drift_band)
       KP3D_RW(BundleAdjustmentOptions, camera_height) KP3D_RW(BundleAdjustmentOptions, camera_height_relock_band)
+      KP3D_RW(BundleAdjustmentOptions, ground_target_prior_band)
       KP3D_RW(BundleAdjustmentOptions, ground_height_bias) KP3D_RW(BundleAdjustmentOptions, ground_curvature_correction)
       KP3D_RW(BundleAdjustmentOptions, ground_height_max_normal_deg)
       KP3D_RW(BundleAdjustmentOptions, ground_search_near_held_deg) KP3D_RW(BundleAdjustmentOptions, ground_height_parallel_deg)

@@ -101,6 +101,7 @@ py::dict GroundHoldToDict(const dso::GroundHoldStats& st) {
   d["rejected_tilt"] = st.rejected_tilt;
   d["rejected_height"] = st.rejected_height;
   d["locks"] = st.locks;
+  d["prior_chosen"] = st.prior_chosen;
   return d;
 }
 
