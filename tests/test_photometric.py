@@ -105,25 +105,31 @@ def test_photometric_calibration_follows_the_resize(recorded_render):
 def test_run_with_the_photometric_calibration(recorded_render, tmp_path):
     """Pure DSO on the recorded frames: with the calibration it tracks as on the render itself, without
     it the vignette and the response break it (measured, ATE after scale alignment: render 0.070 m,
-    calibrated 0.088 m, raw 7.1 m; with a milder vignette of 0.5: 0.076 / 0.334 m)."""
+    calibrated 0.088 m, raw 7.1 m; with a milder vignette of 0.5: 0.076 / 0.334 m). A single run's ATE depends
+    on the CPU (2026-12-08, an EPYC without AVX-512: selector seeds 0-5 calibrated 0.28 / 0.027 / 0.040 / 0.15
+    / 0.054 / 0.046 m), so the calibrated case is the median over three selector seeds."""
     from apps.cli import main
 
-    (tmp_path / "run.yaml").write_text("width: 320\nheight: 96\n")  # the render's size
     seq_dir = recorded_render / "sequences" / "00"
 
-    def ate(*extra: str) -> tuple[float, dict]:
-        out = tmp_path / f"out{len(extra)}"
-        assert main(["run", str(seq_dir), "--mode", "dso", "--config", str(tmp_path / "run.yaml"), "--output",
+    def ate(*extra: str, seed: int = 0) -> tuple[float, dict]:
+        config = tmp_path / f"run{seed}.yaml"
+        config.write_text(f"width: 320\nheight: 96\nbackend: {{selector: {{seed: {seed}}}}}\n")  # the render's size
+        out = tmp_path / f"out{len(extra)}_s{seed}"
+        assert main(["run", str(seq_dir), "--mode", "dso", "--config", str(config), "--output",
                      str(out), "--no-progress", *extra]) == 0
         summary = json.loads((out / "summary.json").read_text())
         return summary["evaluation"]["ate_rmse"], summary
 
-    calibrated, summary = ate("--pcalib", str(recorded_render / "pcalib.txt"),
-                              "--vignette", str(recorded_render / "vignette.png"))
-    assert summary["photometric_calibration"] == {"pcalib": str(recorded_render / "pcalib.txt"),
-                                                  "vignette": str(recorded_render / "vignette.png"),
-                                                  "exposure_times": False}
-    assert calibrated < 0.25
+    calibrated = []
+    for seed in (0, 1, 2):
+        error, summary = ate("--pcalib", str(recorded_render / "pcalib.txt"),
+                             "--vignette", str(recorded_render / "vignette.png"), seed=seed)
+        assert summary["photometric_calibration"] == {"pcalib": str(recorded_render / "pcalib.txt"),
+                                                      "vignette": str(recorded_render / "vignette.png"),
+                                                      "exposure_times": False}
+        calibrated.append(error)
+    assert float(np.median(calibrated)) < 0.25, calibrated
     raw, summary = ate()
     assert summary["photometric_calibration"] is None
     assert raw > 1.0
